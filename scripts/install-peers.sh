@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install pinned third-party MCP peers for interop tests into <repo>/.peers (git-ignored).
+# Idempotent: each peer has a stamp file holding its pinned version; a matching stamp skips it.
+set -euo pipefail
+
+PY_MCP_VERSION="2.3.0"
+NODE_EVERYTHING_VERSION="2026.8.31"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PEERS="$ROOT/.peers"
+mkdir -p "$PEERS"
+
+stamp_ok() { # <stamp file> <expected content>
+    [[ -f "$1" ]] && [[ "$(cat "$1")" == "$2" ]]
+}
+
+# --- Python: official SDK `mcp` in a venv -------------------------------------------------------
+py_stamp="$PEERS/.stamp-python-mcp"
+py_want="mcp==$PY_MCP_VERSION"
+if stamp_ok "$py_stamp" "$py_want" && [[ -x "$PEERS/venv/bin/python" ]]; then
+    echo "peer python ($py_want): already present"
+else
+    rm -f "$py_stamp"
+    if [[ ! -x "$PEERS/venv/bin/python" ]]; then
+        python3 -m venv "$PEERS/venv" || {
+            echo "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2
+            rm -rf "$PEERS/venv"
+            exit 1
+        }
+    fi
+    "$PEERS/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$py_want"
+    "$PEERS/venv/bin/python" -c 'import mcp.server.mcpserver' # fail now, not in the tests
+    echo "$py_want" >"$py_stamp"
+    echo "peer python ($py_want): installed in .peers/venv"
+fi
+
+# --- Node: @modelcontextprotocol/server-everything ----------------------------------------------
+node_stamp="$PEERS/.stamp-node-everything"
+node_want="@modelcontextprotocol/server-everything@$NODE_EVERYTHING_VERSION"
+node_entry="$PEERS/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+if stamp_ok "$node_stamp" "$node_want" && [[ -f "$node_entry" ]]; then
+    echo "peer node ($node_want): already present"
+else
+    rm -f "$node_stamp"
+    mkdir -p "$PEERS/npm"
+    npm install --prefix "$PEERS/npm" --save-exact --no-audit --no-fund --loglevel=error "$node_want" >/dev/null
+    [[ -f "$node_entry" ]] || { echo "missing $node_entry after npm install" >&2; exit 1; }
+    echo "$node_want" >"$node_stamp"
+    echo "peer node ($node_want): installed in .peers/npm"
+fi
