@@ -1,0 +1,551 @@
+//! The connection task: the one owner of a server's transport.
+//!
+//! Callers talk to it through [`ConnHandle`], over an unbounded channel of [`Command`]s. The task
+//! multiplexes any number of requests on the transport: it writes frames, routes responses back
+//! by id, answers the server's requests, forwards notifications, and runs the shutdown sequence.
+//! It exits when the last user leaves ([`Command::Idle`] after the count reached zero), when every
+//! handle is dropped (the channel closes), on [`Command::Close`], or when the transport dies.
+//!
+//! Every path out of the task goes through [`Conn::finish`]: it records the close reason, fails
+//! every pending request with it, and then shuts the process down.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mcpmux_protocol::framing::{Frame, LineFramer};
+use mcpmux_protocol::jsonrpc::METHOD_NOT_FOUND;
+use mcpmux_protocol::{
+    CancelledParams, Decoded, ErrorObject, Incoming, InitializeResult, RequestId, decode,
+    encode_notification, encode_response, methods, scan_id,
+};
+use serde_json::value::RawValue;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::config::Config;
+use crate::error::{CloseReason, Error, Result};
+use crate::notification::ServerNotification;
+use crate::stdio::{self, Process};
+
+/// Bit set in [`ConnShared::users`] once the connection accepts no new users.
+const CLOSED: usize = 1 << (usize::BITS - 1);
+
+/// Above this many buffered outgoing bytes the task stops taking commands until it has written.
+const WRITE_HIGH_WATER: usize = 1 << 20;
+
+/// What a request's caller receives.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The raw `result`.
+    Ok(Box<RawValue>),
+    /// The server's JSON-RPC error.
+    Rpc(ErrorObject),
+    /// The connection failed the request.
+    Err(Error),
+}
+
+/// Messages from handles to the connection task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Send a request frame and route its response to `reply`.
+    Request {
+        id: u64,
+        frame: Vec<u8>,
+        reply: oneshot::Sender<Outcome>,
+        /// Whether dropping the caller sends `notifications/cancelled` (never for `initialize`).
+        cancellable: bool,
+    },
+    /// Send a notification frame.
+    Notify { frame: Vec<u8> },
+    /// The caller of request `id` is gone (dropped, or timed out).
+    Cancel { id: u64, reason: &'static str },
+    /// The user count dropped to zero.
+    Idle,
+    /// Close now ([`crate::Server::close`]).
+    Close,
+}
+
+/// The ready state a connection publishes once `initialize` finished.
+pub(crate) type Ready = Option<Result<Arc<InitializeResult>>>;
+
+/// State shared between the task and every handle of one connection.
+#[derive(Debug)]
+pub(crate) struct ConnShared {
+    /// Number of users (guards), plus the [`CLOSED`] bit.
+    users: AtomicUsize,
+    next_id: AtomicU64,
+    close_reason: OnceLock<Arc<CloseReason>>,
+    pid: OnceLock<u32>,
+    ready: watch::Sender<Ready>,
+    terminated: watch::Sender<bool>,
+}
+
+impl ConnShared {
+    fn try_acquire(&self) -> bool {
+        let mut cur = self.users.load(Ordering::Acquire);
+        loop {
+            if cur & CLOSED != 0 {
+                return false;
+            }
+            match self.users.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Closes the door if nobody is inside; true if it did.
+    fn try_close_idle(&self) -> bool {
+        self.users
+            .compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn mark_closed(&self) {
+        self.users.fetch_or(CLOSED, Ordering::AcqRel);
+    }
+}
+
+/// A handle on one connection: the command sender and the shared state.
+///
+/// The [`crate::Server`] keeps one in its slot (to hand out to the next `enter`), and every guard
+/// holds one. Dropping all of them closes the channel, which also ends the task.
+#[derive(Debug)]
+pub(crate) struct ConnHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    shared: Arc<ConnShared>,
+    pub(crate) config: Arc<Config>,
+}
+
+impl ConnHandle {
+    /// Spawns the server process and the connection task; the caller becomes its first user.
+    ///
+    /// # Errors
+    /// A spawn failure, at once.
+    pub(crate) fn start(
+        config: Arc<Config>,
+        notifications: broadcast::Sender<ServerNotification>,
+    ) -> Result<Arc<ConnHandle>> {
+        let spawned = stdio::spawn(&config)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(ConnShared {
+            users: AtomicUsize::new(1),
+            next_id: AtomicU64::new(1),
+            close_reason: OnceLock::new(),
+            pid: OnceLock::new(),
+            ready: watch::Sender::new(None),
+            terminated: watch::Sender::new(false),
+        });
+        let _ = shared.pid.set(spawned.pid);
+        let conn = Conn {
+            rx,
+            shared: shared.clone(),
+            config: config.clone(),
+            pending: HashMap::new(),
+            wbuf: Vec::with_capacity(64 * 1024),
+            wpos: 0,
+            framer: LineFramer::new(config.max_message_size),
+            notifications,
+            linger_deadline: None,
+        };
+        tokio::spawn(conn.run(spawned));
+        let handle = Arc::new(ConnHandle { tx, shared, config });
+        tokio::spawn(crate::lifecycle::initialize(handle.clone()));
+        Ok(handle)
+    }
+
+    /// Joins this connection as one more user, unless it is closing or closed.
+    pub(crate) fn try_acquire(&self) -> bool {
+        self.shared.try_acquire()
+    }
+
+    /// Joins unconditionally (cloning an existing user).
+    pub(crate) fn add_user(&self) {
+        self.shared.users.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Leaves; the last user to leave tells the task. Never blocks, works on any thread.
+    pub(crate) fn release(&self) {
+        let prev = self.shared.users.fetch_sub(1, Ordering::AcqRel);
+        if prev & !CLOSED == 1 {
+            let _ = self.tx.send(Command::Idle);
+        }
+    }
+
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.shared.pid.get().copied()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.users.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Resolves once the task has finished (process reaped, every request answered).
+    pub(crate) async fn terminated(&self) {
+        let mut rx = self.shared.terminated.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Asks the task to close now.
+    pub(crate) fn close(&self) {
+        self.shared.mark_closed();
+        let _ = self.tx.send(Command::Close);
+    }
+
+    pub(crate) fn publish_ready(&self, ready: Result<Arc<InitializeResult>>) {
+        self.shared.ready.send_replace(Some(ready));
+    }
+
+    /// Waits until `initialize` has completed or failed.
+    pub(crate) async fn wait_ready(&self) -> Result<Arc<InitializeResult>> {
+        let mut rx = self.shared.ready.subscribe();
+        let state = rx
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| self.closed_error())?;
+        match state.as_ref() {
+            Some(r) => r.clone(),
+            None => Err(self.closed_error()),
+        }
+    }
+
+    /// The error for a connection that is gone, with its recorded reason.
+    pub(crate) fn closed_error(&self) -> Error {
+        let reason = self
+            .shared
+            .close_reason
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(CloseReason::new("the connection task has ended")));
+        Error::closed(reason)
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues a command; `false` if the task is gone.
+    pub(crate) fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+}
+
+/// A request waiting for its response.
+#[derive(Debug)]
+struct Pending {
+    reply: oneshot::Sender<Outcome>,
+    cancellable: bool,
+}
+
+/// How the main loop ended.
+#[derive(Debug)]
+enum Exit {
+    /// The client side is done: last user left, every handle dropped, or `close()`.
+    Client(&'static str),
+    /// The server side went away: stdout closed, process exited, I/O error.
+    Server(String),
+}
+
+/// The connection task's state.
+struct Conn {
+    rx: mpsc::UnboundedReceiver<Command>,
+    shared: Arc<ConnShared>,
+    config: Arc<Config>,
+    pending: HashMap<u64, Pending>,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    framer: LineFramer,
+    notifications: broadcast::Sender<ServerNotification>,
+    linger_deadline: Option<tokio::time::Instant>,
+}
+
+impl Conn {
+    async fn run(mut self, spawned: stdio::Spawned) {
+        let stdio::Spawned {
+            stdin,
+            stdout,
+            mut process,
+            ..
+        } = spawned;
+        let mut stdin = Some(stdin);
+        let exit = self.main_loop(&mut stdin, stdout, &mut process).await;
+        self.finish(exit, stdin, process).await;
+    }
+
+    async fn main_loop(
+        &mut self,
+        stdin: &mut Option<ChildStdin>,
+        mut stdout: ChildStdout,
+        process: &mut Process,
+    ) -> Exit {
+        // Set when the process exited: read what is left on stdout until this deadline.
+        let mut drain_until: Option<tokio::time::Instant> = None;
+        loop {
+            let can_take_commands = self.wbuf.len() - self.wpos < WRITE_HIGH_WATER;
+            let writing = self.wpos < self.wbuf.len() && stdin.is_some();
+            let buf = self.framer.buffer_mut();
+            if buf.capacity() - buf.len() < 8 * 1024 {
+                buf.reserve(64 * 1024);
+            }
+            tokio::select! {
+                read = stdout.read_buf(self.framer.buffer_mut()) => match read {
+                    Ok(0) => {
+                        self.drain_frames(true);
+                        process.wait_exit(Duration::from_millis(250)).await;
+                        return Exit::Server(if process.has_exited() {
+                            "server process exited".to_owned()
+                        } else {
+                            "server closed its stdout".to_owned()
+                        });
+                    }
+                    Ok(_) => self.drain_frames(false),
+                    Err(e) => return Exit::Server(format!("reading from the server failed: {e}")),
+                },
+                written = write_some(stdin, &self.wbuf[self.wpos..]), if writing => match written {
+                    Ok(n) => {
+                        self.wpos += n;
+                        if self.wpos == self.wbuf.len() {
+                            self.wbuf.clear();
+                            self.wpos = 0;
+                        }
+                    }
+                    Err(e) => {
+                        // Usually EPIPE: the server is gone. Its exit tells the full story.
+                        tracing::debug!(server = %self.config.name, "write failed: {e}");
+                        *stdin = None;
+                        if drain_until.is_none() {
+                            drain_until = Some(tokio::time::Instant::now() + Duration::from_millis(250));
+                        }
+                    }
+                },
+                cmd = self.rx.recv(), if can_take_commands => {
+                    let Some(cmd) = cmd else {
+                        return Exit::Client("every handle was dropped");
+                    };
+                    if let Some(exit) = self.on_command(cmd) {
+                        return exit;
+                    }
+                    // Coalesce whatever else is queued into the same write.
+                    while self.wbuf.len() - self.wpos < WRITE_HIGH_WATER {
+                        match self.rx.try_recv() {
+                            Ok(cmd) => if let Some(exit) = self.on_command(cmd) {
+                                return exit;
+                            },
+                            Err(_) => break,
+                        }
+                    }
+                },
+                () = process.exited(), if !process.has_exited() && drain_until.is_none() => {
+                    // Responses written just before exiting may still be in the pipe.
+                    drain_until = Some(tokio::time::Instant::now() + Duration::from_millis(100));
+                },
+                () = sleep_until(drain_until), if drain_until.is_some() => {
+                    self.drain_frames(false);
+                    return Exit::Server("server process exited".to_owned());
+                },
+                () = sleep_until(self.linger_deadline), if self.linger_deadline.is_some() => {
+                    self.linger_deadline = None;
+                    if self.shared.try_close_idle() {
+                        return Exit::Client("idle linger expired");
+                    }
+                },
+            }
+        }
+    }
+
+    /// Handles one command; `Some` when the loop must end.
+    fn on_command(&mut self, cmd: Command) -> Option<Exit> {
+        match cmd {
+            Command::Request {
+                id,
+                frame,
+                reply,
+                cancellable,
+            } => {
+                if reply.is_closed() {
+                    return None; // its caller already left; don't send it at all
+                }
+                self.pending.insert(id, Pending { reply, cancellable });
+                self.wbuf.extend_from_slice(&frame);
+            }
+            Command::Notify { frame } => self.wbuf.extend_from_slice(&frame),
+            Command::Cancel { id, reason } => {
+                if let Some(p) = self.pending.remove(&id)
+                    && p.cancellable
+                {
+                    let params = CancelledParams {
+                        request_id: RequestId::Number(id as i64),
+                        reason: Some(reason.to_owned()),
+                    };
+                    if let Err(e) =
+                        encode_notification(&mut self.wbuf, methods::CANCELLED, Some(&params))
+                    {
+                        tracing::warn!("could not encode a cancellation: {e}");
+                    }
+                }
+            }
+            Command::Idle => match self.config.idle_linger {
+                Some(linger) if !linger.is_zero() => {
+                    self.linger_deadline = Some(tokio::time::Instant::now() + linger);
+                }
+                _ => {
+                    if self.shared.try_close_idle() {
+                        return Some(Exit::Client("the last user left"));
+                    }
+                }
+            },
+            Command::Close => return Some(Exit::Client("closed by the client")),
+        }
+        None
+    }
+
+    fn drain_frames(&mut self, eof: bool) {
+        while let Some(frame) = self.framer.next_frame() {
+            self.on_frame(frame);
+        }
+        if eof && let Some(frame) = self.framer.finish() {
+            self.on_frame(frame);
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) {
+        match frame {
+            Frame::Line(line) => match decode(&line) {
+                Ok(Decoded::Single(msg)) => self.on_message(msg),
+                Ok(Decoded::Batch(msgs)) => {
+                    for msg in msgs {
+                        self.on_message(msg);
+                    }
+                }
+                Err(e) => {
+                    let preview = String::from_utf8_lossy(&line[..line.len().min(200)]);
+                    tracing::warn!(server = %self.config.name, "ignoring a line that is not JSON-RPC ({e}): {preview}");
+                }
+            },
+            Frame::Oversized { prefix, len } => {
+                let max = self.framer.max_len();
+                let target = scan_id(&prefix)
+                    .and_then(|id| id.as_u64())
+                    .and_then(|id| self.pending.remove(&id).map(|p| (id, p)));
+                match target {
+                    Some((id, p)) => {
+                        let _ = p.reply.send(Outcome::Err(Error::protocol(format!(
+                            "the response to request {id} is {len} bytes, over the {max}-byte message limit"
+                        ))));
+                    }
+                    None => tracing::warn!(
+                        server = %self.config.name,
+                        "dropped a {len}-byte message over the {max}-byte limit"
+                    ),
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, msg: Incoming<'_>) {
+        match msg {
+            Incoming::Response { id, result } => {
+                let Some(p) = id.as_u64().and_then(|id| self.pending.remove(&id)) else {
+                    tracing::debug!(server = %self.config.name, %id, "response for an unknown request id");
+                    return;
+                };
+                let outcome = match result {
+                    Ok(raw) => Outcome::Ok(raw.to_owned()),
+                    Err(err) => Outcome::Rpc(err),
+                };
+                let _ = p.reply.send(outcome);
+            }
+            Incoming::Request { id, method, .. } => {
+                let res = if method == methods::PING {
+                    encode_response(&mut self.wbuf, &id, Ok(&serde_json::json!({})))
+                } else {
+                    let err = ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
+                    encode_response::<()>(&mut self.wbuf, &id, Err(&err))
+                };
+                if let Err(e) = res {
+                    tracing::warn!("could not encode a response: {e}");
+                }
+            }
+            Incoming::Notification { method, params } => {
+                if self.notifications.receiver_count() > 0 {
+                    let n = ServerNotification::parse(&method, params);
+                    let _ = self.notifications.send(n);
+                }
+            }
+            Incoming::OrphanError(err) => {
+                tracing::warn!(server = %self.config.name, "server reported an error without an id: {err}");
+            }
+        }
+    }
+
+    /// The one exit path: record why, fail every pending request, shut the process down.
+    async fn finish(mut self, exit: Exit, stdin: Option<ChildStdin>, mut process: Process) {
+        self.shared.mark_closed();
+        let mut stdin = stdin;
+        let mut reason = match &exit {
+            Exit::Client(why) => CloseReason::new(format!("connection closed: {why}")),
+            Exit::Server(what) => {
+                process.drain_stderr(Duration::from_millis(100)).await;
+                CloseReason::new(what.clone())
+            }
+        };
+        if matches!(exit, Exit::Server(_)) {
+            reason.exit_status = process.wait_exit(Duration::ZERO).await;
+            reason.stderr_tail = process.stderr.snapshot();
+        }
+        let reason = Arc::new(reason);
+        let _ = self.shared.close_reason.set(reason.clone());
+        self.rx.close();
+        let err = Error::closed(reason);
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Outcome::Err(err.clone()));
+        }
+        // Fail requests still queued in the channel too.
+        while let Ok(cmd) = self.rx.try_recv() {
+            if let Command::Request { reply, .. } = cmd {
+                let _ = reply.send(Outcome::Err(err.clone()));
+            }
+        }
+        if matches!(exit, Exit::Client(_)) {
+            // Best effort: flush queued cancellations before closing stdin.
+            if let Some(w) = stdin.as_mut()
+                && self.wpos < self.wbuf.len()
+            {
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(100),
+                    w.write_all(&self.wbuf[self.wpos..]),
+                )
+                .await;
+            }
+        }
+        process.shutdown(stdin, self.config.shutdown).await;
+        tracing::debug!(server = %self.config.name, status = ?process.exit_status, "connection closed");
+        self.shared.terminated.send_replace(true);
+    }
+}
+
+/// One cancel-safe `write` call (no bytes are written if the future is dropped before ready).
+async fn write_some(stdin: &mut Option<ChildStdin>, buf: &[u8]) -> std::io::Result<usize> {
+    match stdin.as_mut() {
+        Some(w) => match w.write(buf).await {
+            Ok(0) => Err(std::io::ErrorKind::WriteZero.into()),
+            other => other,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,308 @@
+//! The one error type of mcpmux.
+
+use std::fmt;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcpmux_protocol::ErrorObject;
+
+/// What went wrong, for callers that branch on it.
+///
+/// New kinds may be added in minor releases, so match with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The connection is closed (process exited, stream ended, shut down); see
+    /// [`Error::close_reason`].
+    Closed,
+    /// The request (or the connect / initialize step) took longer than its timeout.
+    Timeout,
+    /// The request was cancelled before it completed.
+    Cancelled,
+    /// The server answered with a JSON-RPC error; see [`Error::rpc_error`].
+    Rpc,
+    /// The server broke the protocol (malformed result, unsupported version, oversized message).
+    Protocol,
+    /// The server process could not be started.
+    Spawn,
+    /// The request could not be built (for example arguments that do not serialize).
+    InvalidInput,
+}
+
+impl ErrorKind {
+    /// A stable snake_case name for the kind, suitable for machine-readable output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Closed => "closed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Rpc => "server_error",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Spawn => "spawn",
+            ErrorKind::InvalidInput => "invalid_input",
+        }
+    }
+}
+
+/// Why a connection closed: a description, the process exit status if there was a process, and
+/// the last lines it wrote to stderr.
+#[derive(Debug, Clone)]
+pub struct CloseReason {
+    pub(crate) what: String,
+    pub(crate) exit_status: Option<ExitStatus>,
+    pub(crate) stderr_tail: Vec<String>,
+}
+
+impl CloseReason {
+    pub(crate) fn new(what: impl Into<String>) -> Self {
+        CloseReason {
+            what: what.into(),
+            exit_status: None,
+            stderr_tail: Vec::new(),
+        }
+    }
+
+    /// What happened, e.g. "server process exited" or "connection closed by the client".
+    pub fn description(&self) -> &str {
+        &self.what
+    }
+
+    /// The server process's exit status, when it exited and was reaped.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.exit_status
+    }
+
+    /// The last lines the server wrote to stderr (each capped in length), oldest first.
+    pub fn stderr_tail(&self) -> &[String] {
+        &self.stderr_tail
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)?;
+        if let Some(status) = self.exit_status {
+            write!(f, " ({status})")?;
+        }
+        if let Some(last) = self.stderr_tail.last() {
+            write!(f, "; last stderr line: {last}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    rpc: Option<ErrorObject>,
+    close: Option<Arc<CloseReason>>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// An mcpmux error: cheap to clone (one pointer), with a kind you can branch on.
+///
+/// The `Display` text is for people and may change between releases; branch on
+/// [`Error::kind`] or the `is_*` predicates instead.
+///
+/// ```
+/// # async fn f(server: mcpmux::Server) {
+/// match server.call_tool("echo", serde_json::json!({"text": "hi"})).await {
+///     Ok(result) => println!("{}", result.text()),
+///     Err(e) if e.is_timeout() => eprintln!("too slow: {e}"),
+///     Err(e) if e.is_closed() => eprintln!("server went away: {:?}", e.close_reason()),
+///     Err(e) => eprintln!("failed: {e}"),
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+impl Error {
+    fn build(
+        kind: ErrorKind,
+        message: String,
+        rpc: Option<ErrorObject>,
+        close: Option<Arc<CloseReason>>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error {
+            inner: Arc::new(Inner {
+                kind,
+                message,
+                rpc,
+                close,
+                source,
+            }),
+        }
+    }
+
+    pub(crate) fn closed(reason: Arc<CloseReason>) -> Self {
+        Error::build(
+            ErrorKind::Closed,
+            format!("connection closed: {reason}"),
+            None,
+            Some(reason),
+            None,
+        )
+    }
+
+    pub(crate) fn timeout(what: &str, after: Duration) -> Self {
+        Error::build(
+            ErrorKind::Timeout,
+            format!("{what} timed out after {after:?}"),
+            None,
+            None,
+            None,
+        )
+    }
+
+    pub(crate) fn rpc(method: &str, err: ErrorObject) -> Self {
+        Error::build(
+            ErrorKind::Rpc,
+            format!("server returned an error for {method}: {err}"),
+            Some(err),
+            None,
+            None,
+        )
+    }
+
+    pub(crate) fn protocol(message: impl Into<String>) -> Self {
+        Error::build(ErrorKind::Protocol, message.into(), None, None, None)
+    }
+
+    pub(crate) fn protocol_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::build(
+            ErrorKind::Protocol,
+            message.into(),
+            None,
+            None,
+            Some(Box::new(source)),
+        )
+    }
+
+    pub(crate) fn spawn(program: &str, source: std::io::Error) -> Self {
+        Error::build(
+            ErrorKind::Spawn,
+            format!("could not start `{program}`: {source}"),
+            None,
+            None,
+            Some(Box::new(source)),
+        )
+    }
+
+    pub(crate) fn invalid_input(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::build(
+            ErrorKind::InvalidInput,
+            message.into(),
+            None,
+            None,
+            Some(Box::new(source)),
+        )
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The connection was closed; [`close_reason`](Self::close_reason) says why.
+    pub fn is_closed(&self) -> bool {
+        self.inner.kind == ErrorKind::Closed
+    }
+
+    /// A timeout expired.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// The request was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.kind == ErrorKind::Cancelled
+    }
+
+    /// The server answered with a JSON-RPC error ([`rpc_error`](Self::rpc_error)).
+    pub fn is_rpc(&self) -> bool {
+        self.inner.kind == ErrorKind::Rpc
+    }
+
+    /// The server violated the protocol.
+    pub fn is_protocol(&self) -> bool {
+        self.inner.kind == ErrorKind::Protocol
+    }
+
+    /// The server process could not be started.
+    pub fn is_spawn(&self) -> bool {
+        self.inner.kind == ErrorKind::Spawn
+    }
+
+    /// The JSON-RPC error object (code, message, data) the server returned.
+    pub fn rpc_error(&self) -> Option<&ErrorObject> {
+        self.inner.rpc.as_ref()
+    }
+
+    /// Why the connection closed, for [`ErrorKind::Closed`].
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.inner.close.as_deref()
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn predicates_match_kinds() {
+        let e = Error::timeout("tools/call", Duration::from_millis(5));
+        assert!(e.is_timeout() && !e.is_closed());
+        assert_eq!(e.kind().as_str(), "timeout");
+        let e = Error::rpc("tools/call", ErrorObject::new(-32602, "bad"));
+        assert_eq!(e.rpc_error().map(|r| r.code), Some(-32602));
+        let mut reason = CloseReason::new("server process exited");
+        reason.stderr_tail = vec!["boom".into()];
+        let e = Error::closed(Arc::new(reason));
+        assert!(e.to_string().contains("boom"), "{e}");
+        assert_eq!(e.close_reason().map(|r| r.description()), Some("server process exited"));
+    }
+}

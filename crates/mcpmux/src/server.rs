@@ -1,0 +1,438 @@
+//! [`Server`], the cheap cloneable handle, and [`Guard`], one user of its shared connection.
+
+use std::ffi::OsString;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mcpmux_protocol::{
+    CallToolParams, CallToolResult, InitializeResult, JsonObject, ListToolsResult,
+    PaginatedParams, ProtocolVersion, Tool, methods,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::config::{Config, ServerBuilder};
+use crate::connection::ConnHandle;
+use crate::error::{Error, Result};
+use crate::notification::{Notifications, ServerNotification};
+use crate::request::{self, RequestOptions};
+
+/// Most pages [`Guard::list_tools`] follows before it decides the server's cursor loops.
+const MAX_PAGES: usize = 10_000;
+
+#[derive(Debug)]
+struct Inner {
+    config: Arc<Config>,
+    /// The current connection, if any; handed to the next `enter()` while it accepts users.
+    slot: Mutex<Option<Arc<ConnHandle>>>,
+    notifications: broadcast::Sender<ServerNotification>,
+}
+
+/// A handle on one MCP server: cheap to clone (one reference count), safe to share across tasks
+/// and threads. All clones share one connection.
+///
+/// The connection is opened lazily by the first [`enter`](Self::enter) (or call) and lives while
+/// any [`Guard`] exists — an explicit one, or the implicit one a call made through the handle
+/// holds while it is in flight. When the last guard goes, from any task or thread, the
+/// connection shuts down in its own task: stdin closed, a wait, SIGTERM to the process group, a
+/// wait, SIGKILL, and the process reaped. A later `enter()` starts a fresh connection.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> mcpmux::Result<()> {
+/// use serde_json::json;
+/// let server = mcpmux::Server::stdio("mcpmux-test-server").build()?;
+///
+/// // Many tasks, one connection, one process.
+/// let mut tasks = Vec::new();
+/// for i in 0..10 {
+///     let server = server.clone();
+///     tasks.push(tokio::spawn(async move {
+///         let guard = server.enter().await?; // like `async with server:`
+///         let r = guard.call_tool("echo", json!({"text": format!("hi {i}")})).await?;
+///         Ok::<_, mcpmux::Error>(r.text())
+///     }));
+/// }
+/// for t in tasks {
+///     println!("{}", t.await.expect("task panicked")?);
+/// }
+/// // The last guard is gone: the server process has been asked to exit.
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+impl Server {
+    /// Starts building a handle on a stdio server: `program` is run directly (no shell).
+    ///
+    /// ```
+    /// let server = mcpmux::Server::stdio("npx").args(["-y", "some-mcp-server"]).build();
+    /// assert!(server.is_ok());
+    /// ```
+    pub fn stdio(program: impl Into<OsString>) -> ServerBuilder {
+        ServerBuilder::stdio(program.into())
+    }
+
+    pub(crate) fn from_config(config: Config) -> Self {
+        let (notifications, _) = broadcast::channel(config.notification_capacity);
+        Server {
+            inner: Arc::new(Inner {
+                config: Arc::new(config),
+                slot: Mutex::new(None),
+                notifications,
+            }),
+        }
+    }
+
+    /// The server's name (for logs and errors).
+    pub fn name(&self) -> &str {
+        &self.inner.config.name
+    }
+
+    /// Joins the shared connection, opening it (spawn + `initialize`) if there is none.
+    ///
+    /// Concurrent first calls share one connect: exactly one process is spawned. The returned
+    /// guard keeps the connection alive; drop it to leave.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Spawn`](crate::ErrorKind::Spawn) if the process cannot start; a timeout,
+    /// closed, RPC or protocol error if `initialize` fails (every waiting caller gets it).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future leaves the connection; if nobody else uses it, it closes.
+    pub async fn enter(&self) -> Result<Guard> {
+        // Counted as a user from here on, so a dropped `enter` future leaves cleanly.
+        let conn = User(self.acquire()?);
+        let init = conn.0.wait_ready().await?;
+        Ok(Guard { conn, init })
+    }
+
+    fn acquire(&self) -> Result<Arc<ConnHandle>> {
+        let mut slot = self
+            .inner
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(conn) = slot.as_ref()
+            && conn.try_acquire()
+        {
+            return Ok(conn.clone());
+        }
+        let conn = ConnHandle::start(self.inner.config.clone(), self.inner.notifications.clone())?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Closes the current connection now and waits until it has shut down (process reaped).
+    ///
+    /// Requests still in flight fail with a closed error. The handle stays usable: the next
+    /// `enter()` opens a fresh connection.
+    ///
+    /// # Cancel safety
+    /// The shutdown runs in the connection's own task and completes even if this future is
+    /// dropped.
+    pub async fn close(&self) {
+        let conn = self
+            .inner
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(conn) = conn {
+            conn.close();
+            conn.terminated().await;
+        }
+    }
+
+    /// Subscribes to the server's notifications (progress, log messages, list changes), from
+    /// this and every later connection.
+    pub fn notifications(&self) -> Notifications {
+        Notifications {
+            rx: self.inner.notifications.subscribe(),
+        }
+    }
+
+    /// Calls a tool through an implicit guard held for the duration of the call.
+    ///
+    /// See [`Guard::call_tool`].
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult> {
+        self.enter().await?.call_tool(name, arguments).await
+    }
+
+    /// Calls a tool with per-call options through an implicit guard. See [`Guard::call_tool_with`].
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        options: RequestOptions,
+    ) -> Result<CallToolResult> {
+        self.enter()
+            .await?
+            .call_tool_with(name, arguments, options)
+            .await
+    }
+
+    /// Lists every tool (all pages) through an implicit guard. See [`Guard::list_tools`].
+    pub async fn list_tools(&self) -> Result<Vec<Tool>> {
+        self.enter().await?.list_tools().await
+    }
+
+    /// Pings the server through an implicit guard.
+    pub async fn ping(&self) -> Result<()> {
+        self.enter().await?.ping().await
+    }
+}
+
+/// One user of a server's shared connection: the Rust form of `async with server:`.
+///
+/// Cheap to clone (each clone is one more user). Dropping it never blocks or awaits and works on
+/// any thread, even outside a tokio runtime: it only decrements a count and, for the last user,
+/// signals the connection task, which shuts the connection down in the background.
+///
+/// All requests are multiplexed on the one connection; any number may be in flight at once.
+#[derive(Debug)]
+#[must_use = "the connection closes when the last guard is dropped"]
+pub struct Guard {
+    conn: User,
+    init: Arc<InitializeResult>,
+}
+
+/// One counted user of a connection; leaving is its `Drop`.
+#[derive(Debug)]
+struct User(Arc<ConnHandle>);
+
+impl std::ops::Deref for User {
+    type Target = ConnHandle;
+    fn deref(&self) -> &ConnHandle {
+        &self.0
+    }
+}
+
+impl Clone for User {
+    fn clone(&self) -> Self {
+        // A live user keeps the count above zero, so the connection cannot have closed its door
+        // for idleness; if it died, calls fail with its close reason anyway.
+        self.0.add_user();
+        User(self.0.clone())
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl Clone for Guard {
+    fn clone(&self) -> Self {
+        Guard {
+            conn: self.conn.clone(),
+            init: self.init.clone(),
+        }
+    }
+}
+
+impl Guard {
+    /// The server's `initialize` result (capabilities, server info, instructions).
+    pub fn initialize_result(&self) -> &InitializeResult {
+        &self.init
+    }
+
+    /// The negotiated protocol version.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        // Checked during initialize: only supported versions get here.
+        ProtocolVersion::parse(&self.init.protocol_version).unwrap_or(ProtocolVersion::LATEST)
+    }
+
+    /// The server process's id (stdio).
+    pub fn process_id(&self) -> Option<u32> {
+        self.conn.pid()
+    }
+
+    /// Whether this connection has closed (or is closing); calls on it then fail.
+    pub fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    /// Resolves once this connection has shut down completely (process reaped).
+    pub async fn closed(&self) {
+        self.conn.terminated().await;
+    }
+
+    /// Sends a request and parses its result as `R`.
+    ///
+    /// `params` is serialized as the request's `params` (pass `&()`-free `None` variants through
+    /// [`request_raw`](Self::request_raw) if a method takes none).
+    ///
+    /// # Errors
+    /// Timeout, closed, RPC (the server's JSON-RPC error), protocol (a result that does not parse
+    /// as `R`), invalid input (params that do not serialize).
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request: it is removed from the connection and the server
+    /// is sent `notifications/cancelled` (it may still complete the work).
+    pub async fn request<P, R>(&self, method: &str, params: &P, options: RequestOptions) -> Result<R>
+    where
+        P: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let raw = self.request_raw(method, Some(params), options).await?;
+        request::parse_result(method, &raw)
+    }
+
+    /// Sends a request and returns its raw JSON result, unparsed.
+    ///
+    /// # Errors
+    /// As [`request`](Self::request), minus result parsing.
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    pub async fn request_raw<P>(
+        &self,
+        method: &str,
+        params: Option<&P>,
+        options: RequestOptions,
+    ) -> Result<Box<serde_json::value::RawValue>>
+    where
+        P: Serialize + ?Sized,
+    {
+        let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
+        request::send(&self.conn, method, params, timeout, true).await
+    }
+
+    /// Sends a notification.
+    ///
+    /// # Errors
+    /// Closed if the connection is gone; invalid input if `params` do not serialize.
+    pub fn notify<P: Serialize + ?Sized>(&self, method: &str, params: Option<&P>) -> Result<()> {
+        request::notify(&self.conn, method, params)
+    }
+
+    /// Sends `ping` and waits for the answer.
+    ///
+    /// # Errors
+    /// As [`request`](Self::request).
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    pub async fn ping(&self) -> Result<()> {
+        let _: Value = request::parse_result(
+            methods::PING,
+            &self
+                .request_raw(methods::PING, None::<&()>, RequestOptions::new())
+                .await?,
+        )?;
+        Ok(())
+    }
+
+    /// Calls a tool. A tool that fails reports it in the result (`isError`, see
+    /// [`CallToolResult::is_error`]), not as an `Err`.
+    ///
+    /// `arguments` must be a JSON object (or `null` for none).
+    ///
+    /// # Errors
+    /// As [`request`](Self::request); invalid input if `arguments` is not an object.
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(guard: mcpmux::Guard) -> mcpmux::Result<()> {
+    /// let r = guard.call_tool("add", serde_json::json!({"a": 1, "b": 2})).await?;
+    /// assert_eq!(r.structured_content, Some(serde_json::json!({"sum": 3})));
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult> {
+        self.call_tool_with(name, arguments, RequestOptions::new())
+            .await
+    }
+
+    /// Calls a tool with per-call options (timeout, progress token).
+    ///
+    /// # Errors
+    /// As [`call_tool`](Self::call_tool).
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        options: RequestOptions,
+    ) -> Result<CallToolResult> {
+        let arguments = match arguments {
+            Value::Object(map) => Some(map),
+            Value::Null => None,
+            other => {
+                return Err(Error::invalid_input(
+                    format!("tool arguments must be a JSON object, not {other}"),
+                    std::io::Error::from(std::io::ErrorKind::InvalidInput),
+                ));
+            }
+        };
+        let meta = options.progress_token.clone().map(|token| {
+            let mut m = JsonObject::new();
+            m.insert(
+                "progressToken".to_owned(),
+                serde_json::to_value(token).unwrap_or(Value::Null),
+            );
+            m
+        });
+        let params = CallToolParams {
+            name: name.to_owned(),
+            arguments,
+            meta,
+        };
+        self.request(methods::TOOLS_CALL, &params, options).await
+    }
+
+    /// Lists one page of tools.
+    ///
+    /// # Errors
+    /// As [`request`](Self::request).
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    pub async fn list_tools_page(&self, cursor: Option<String>) -> Result<ListToolsResult> {
+        self.request(
+            methods::TOOLS_LIST,
+            &PaginatedParams { cursor },
+            RequestOptions::new(),
+        )
+        .await
+    }
+
+    /// Lists every tool, following `nextCursor` through all pages.
+    ///
+    /// # Errors
+    /// As [`request`](Self::request); a protocol error if the server's cursors repeat.
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    pub async fn list_tools(&self) -> Result<Vec<Tool>> {
+        let mut tools = Vec::new();
+        let mut cursor = None;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let page = self.list_tools_page(cursor).await?;
+            tools.extend(page.tools);
+            match page.next_cursor {
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(Error::protocol(format!(
+                        "tools/list cursor {next:?} repeated: the server's pagination loops"
+                    )));
+                }
+                Some(next) => cursor = Some(next),
+                None => return Ok(tools),
+            }
+        }
+        Err(Error::protocol(format!(
+            "tools/list returned more than {MAX_PAGES} pages"
+        )))
+    }
+}

@@ -1,0 +1,272 @@
+//! The stdio transport's process side: spawn in a process group, capture stderr, shut down.
+//!
+//! The child is spawned without a shell, as the leader of a new process group, with a filtered
+//! environment. A waiter task owns the child and reaps it; the connection task signals the whole
+//! group by its id. [`GroupKiller`] is the synchronous fallback: if the connection task is dropped
+//! without finishing its shutdown (its runtime shut down), its `Drop` sends SIGKILL to the group.
+
+use std::collections::VecDeque;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use mcpmux_protocol::framing::{Frame, LineFramer};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup};
+use tokio::io::AsyncReadExt;
+use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, INHERITED_ENV, ShutdownTimeouts};
+use crate::error::{Error, Result};
+
+/// A spawned server process, split into the parts the connection task drives.
+#[derive(Debug)]
+pub(crate) struct Spawned {
+    pub(crate) stdin: ChildStdin,
+    pub(crate) stdout: ChildStdout,
+    pub(crate) pid: u32,
+    pub(crate) process: Process,
+}
+
+/// The process's lifecycle: its exit (from the waiter task), its group, its stderr.
+#[derive(Debug)]
+pub(crate) struct Process {
+    /// The waiter's report; `None` once received.
+    exit: Option<oneshot::Receiver<io::Result<ExitStatus>>>,
+    pub(crate) exit_status: Option<ExitStatus>,
+    pub(crate) group: GroupKiller,
+    pub(crate) stderr: StderrTail,
+    stderr_task: Option<JoinHandle<()>>,
+}
+
+/// Sends SIGKILL to a process group on drop unless disarmed.
+#[derive(Debug)]
+pub(crate) struct GroupKiller {
+    pgid: Pid,
+    armed: bool,
+}
+
+impl GroupKiller {
+    pub(crate) fn signal(&self, sig: Signal) {
+        if let Err(e) = killpg(self.pgid, sig)
+            && e != nix::errno::Errno::ESRCH
+        {
+            tracing::debug!(pgid = self.pgid.as_raw(), ?sig, "killpg failed: {e}");
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if self.armed {
+            // The connection task was dropped mid-way (e.g. its runtime shut down): never leave
+            // the server running. Synchronous, works on any thread.
+            self.signal(Signal::SIGKILL);
+        }
+    }
+}
+
+/// The last lines the server wrote to stderr, shared with the stderr reader task.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StderrTail {
+    lines: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl StderrTail {
+    fn push(&self, line: String, keep: usize) {
+        let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        if lines.len() == keep {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<String> {
+        let lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        lines.iter().cloned().collect()
+    }
+}
+
+/// Spawns the configured server. Must be called inside a tokio runtime.
+pub(crate) fn spawn(config: &Config) -> Result<Spawned> {
+    let stdio = &config.stdio;
+    let program_display = stdio.program.to_string_lossy().into_owned();
+    let mut cmd = CommandWrap::with_new(&stdio.program, |c| {
+        c.args(&stdio.args);
+        if !stdio.inherit_all_env {
+            c.env_clear();
+            for key in INHERITED_ENV {
+                if let Some(v) = std::env::var_os(key) {
+                    c.env(key, v);
+                }
+            }
+        }
+        for (k, v) in &stdio.env {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        if let Some(dir) = &stdio.cwd {
+            c.current_dir(dir);
+        }
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    });
+    cmd.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::spawn(&program_display, e))?;
+    let missing = || Error::spawn(&program_display, io::Error::other("child pipe missing"));
+    let stdin = child.stdin().take().ok_or_else(missing)?;
+    let stdout = child.stdout().take().ok_or_else(missing)?;
+    let stderr = child.stderr().take().ok_or_else(missing)?;
+    let pid = child.id().ok_or_else(missing)?;
+    let pgid = Pid::from_raw(i32::try_from(pid).map_err(|_| missing())?);
+    let group = GroupKiller { pgid, armed: true };
+
+    let (exit_tx, exit) = oneshot::channel();
+    tokio::spawn(async move {
+        let status = child.wait().await;
+        let _ = exit_tx.send(status);
+    });
+    let tail = StderrTail::default();
+    let stderr_task = tokio::spawn(read_stderr(
+        stderr,
+        tail.clone(),
+        config.name.clone(),
+        config.stderr_line_max,
+        config.stderr_tail_lines,
+    ));
+    tracing::debug!(server = %config.name, pid, "spawned server process");
+    Ok(Spawned {
+        stdin,
+        stdout,
+        pid,
+        process: Process {
+            exit: Some(exit),
+            exit_status: None,
+            group,
+            stderr: tail,
+            stderr_task: Some(stderr_task),
+        },
+    })
+}
+
+/// Reads stderr line by line (each line capped), logs it, and keeps the last lines. It always
+/// drains the pipe, so a chatty server never blocks on a full stderr pipe.
+async fn read_stderr(
+    mut stderr: ChildStderr,
+    tail: StderrTail,
+    name: Arc<str>,
+    line_max: usize,
+    keep: usize,
+) {
+    let mut framer = LineFramer::new(line_max);
+    loop {
+        let buf = framer.buffer_mut();
+        buf.reserve(8192);
+        let eof = match stderr.read_buf(buf).await {
+            Ok(0) | Err(_) => true,
+            Ok(_) => false,
+        };
+        let mut frames = Vec::new();
+        while let Some(f) = framer.next_frame() {
+            frames.push(f);
+        }
+        if eof {
+            frames.extend(framer.finish());
+        }
+        for f in frames {
+            let line = match f {
+                Frame::Line(l) => String::from_utf8_lossy(&l).into_owned(),
+                Frame::Oversized { prefix, len } => {
+                    let cut = prefix.len().min(line_max);
+                    format!(
+                        "{}… ({len} bytes, truncated)",
+                        String::from_utf8_lossy(&prefix[..cut])
+                    )
+                }
+            };
+            tracing::info!(target: "mcpmux::server_stderr", server = %name, "{line}");
+            if keep > 0 {
+                tail.push(line, keep);
+            }
+        }
+        if eof {
+            return;
+        }
+    }
+}
+
+impl Process {
+    /// Whether the waiter has reported the exit (or is gone).
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exit.is_none()
+    }
+
+    /// Resolves when the process exits (never, if that was already reported). Cancel safe.
+    pub(crate) async fn exited(&mut self) {
+        let Some(rx) = self.exit.as_mut() else {
+            return std::future::pending().await;
+        };
+        let report = rx.await;
+        self.exit = None;
+        match report {
+            Ok(Ok(status)) => self.exit_status = Some(status),
+            Ok(Err(e)) => tracing::warn!("waiting for the server process failed: {e}"),
+            Err(_) => tracing::debug!("the process waiter ended without a report"),
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit; returns its status if known.
+    pub(crate) async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        if !self.has_exited() {
+            let _ = tokio::time::timeout(limit, self.exited()).await;
+        }
+        self.exit_status
+    }
+
+    /// Gives the stderr reader a moment to collect the last lines of a dying process.
+    pub(crate) async fn drain_stderr(&mut self, limit: Duration) {
+        if let Some(task) = self.stderr_task.as_mut() {
+            let _ = tokio::time::timeout(limit, task).await;
+        }
+    }
+
+    /// The MCP stdio shutdown: close stdin, wait, SIGTERM the group, wait, SIGKILL, reap.
+    /// Afterwards the rest of the group (grandchildren) is killed too.
+    pub(crate) async fn shutdown(&mut self, stdin: Option<ChildStdin>, t: ShutdownTimeouts) {
+        drop(stdin);
+        self.wait_exit(t.after_stdin_close).await;
+        if !self.has_exited() {
+            tracing::debug!("server did not exit after stdin closed; sending SIGTERM");
+            self.group.signal(Signal::SIGTERM);
+            self.wait_exit(t.after_sigterm).await;
+        }
+        if !self.has_exited() {
+            tracing::debug!("server did not exit after SIGTERM; sending SIGKILL");
+            self.group.signal(Signal::SIGKILL);
+            self.wait_exit(Duration::from_secs(10)).await;
+            if !self.has_exited() {
+                tracing::error!("server process could not be reaped after SIGKILL");
+            }
+        }
+        // Grandchildren that outlived the leader are still in its group.
+        self.group.signal(Signal::SIGKILL);
+        self.group.disarm();
+        self.drain_stderr(Duration::from_millis(200)).await;
+        if let Some(task) = self.stderr_task.take() {
+            task.abort();
+        }
+    }
+}
