@@ -132,7 +132,10 @@ impl ServerBuilder {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
-        self.config.stdio.args.extend(args.into_iter().map(Into::into));
+        self.config
+            .stdio
+            .args
+            .extend(args.into_iter().map(Into::into));
         self
     }
 
@@ -205,7 +208,11 @@ impl ServerBuilder {
 
     /// How long shutdown waits after closing stdin, and then after SIGTERM, before escalating
     /// (default 2 s each).
-    pub fn shutdown_timeouts(mut self, after_stdin_close: Duration, after_sigterm: Duration) -> Self {
+    pub fn shutdown_timeouts(
+        mut self,
+        after_stdin_close: Duration,
+        after_sigterm: Duration,
+    ) -> Self {
         self.config.shutdown = ShutdownTimeouts {
             after_stdin_close,
             after_sigterm,

@@ -467,7 +467,8 @@ impl Conn {
                 let res = if method == methods::PING {
                     encode_response(&mut self.wbuf, &id, Ok(&serde_json::json!({})))
                 } else {
-                    let err = ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
+                    let err =
+                        ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
                     encode_response::<()>(&mut self.wbuf, &id, Err(&err))
                 };
                 if let Err(e) = res {

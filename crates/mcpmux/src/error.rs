@@ -303,6 +303,9 @@ mod tests {
         reason.stderr_tail = vec!["boom".into()];
         let e = Error::closed(Arc::new(reason));
         assert!(e.to_string().contains("boom"), "{e}");
-        assert_eq!(e.close_reason().map(|r| r.description()), Some("server process exited"));
+        assert_eq!(
+            e.close_reason().map(|r| r.description()),
+            Some("server process exited")
+        );
     }
 }

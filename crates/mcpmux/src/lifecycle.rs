@@ -44,7 +44,9 @@ async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {
             "server {} chose protocol version {:?}, which mcpmux does not speak (supported: {})",
             config.name,
             result.protocol_version,
-            ProtocolVersion::SUPPORTED.map(ProtocolVersion::as_str).join(", ")
+            ProtocolVersion::SUPPORTED
+                .map(ProtocolVersion::as_str)
+                .join(", ")
         )));
     }
     request::notify(conn, methods::INITIALIZED, None::<&()>)?;

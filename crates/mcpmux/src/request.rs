@@ -131,7 +131,10 @@ pub(crate) fn notify<P: Serialize + ?Sized>(
 }
 
 /// Parses a raw result into `R`, as a protocol error on mismatch.
-pub(crate) fn parse_result<R: serde::de::DeserializeOwned>(method: &str, raw: &RawValue) -> Result<R> {
+pub(crate) fn parse_result<R: serde::de::DeserializeOwned>(
+    method: &str,
+    raw: &RawValue,
+) -> Result<R> {
     serde_json::from_str(raw.get())
         .map_err(|e| Error::protocol_from(format!("malformed {method} result: {e}"), e))
 }

@@ -4,8 +4,8 @@ use std::ffi::OsString;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mcpmux_protocol::{
-    CallToolParams, CallToolResult, InitializeResult, JsonObject, ListToolsResult,
-    PaginatedParams, ProtocolVersion, Tool, methods,
+    CallToolParams, CallToolResult, InitializeResult, JsonObject, ListToolsResult, PaginatedParams,
+    ProtocolVersion, Tool, methods,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -275,7 +275,12 @@ impl Guard {
     /// # Cancel safety
     /// Dropping the future cancels the request: it is removed from the connection and the server
     /// is sent `notifications/cancelled` (it may still complete the work).
-    pub async fn request<P, R>(&self, method: &str, params: &P, options: RequestOptions) -> Result<R>
+    pub async fn request<P, R>(
+        &self,
+        method: &str,
+        params: &P,
+        options: RequestOptions,
+    ) -> Result<R>
     where
         P: Serialize + ?Sized,
         R: DeserializeOwned,

@@ -123,9 +123,7 @@ pub(crate) fn spawn(config: &Config) -> Result<Spawned> {
             .stderr(Stdio::piped());
     });
     cmd.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::spawn(&program_display, e))?;
+    let mut child = cmd.spawn().map_err(|e| Error::spawn(&program_display, e))?;
     let missing = || Error::spawn(&program_display, io::Error::other("child pipe missing"));
     let stdin = child.stdin().take().ok_or_else(missing)?;
     let stdout = child.stdout().take().ok_or_else(missing)?;

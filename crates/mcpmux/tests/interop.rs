@@ -44,7 +44,8 @@ fn python_server() -> Server {
 
 fn everything_server() -> Server {
     let entry = require(
-        repo_root().join(".peers/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+        repo_root()
+            .join(".peers/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
     );
     Server::stdio("node")
         .arg(entry)
@@ -72,8 +73,12 @@ where
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..tasks {
-        let (server, pids, order, make_call) =
-            (server.clone(), pids.clone(), order.clone(), make_call.clone());
+        let (server, pids, order, make_call) = (
+            server.clone(),
+            pids.clone(),
+            order.clone(),
+            make_call.clone(),
+        );
         set.spawn(async move {
             let delay = rand::rng().random_range(0..20);
             tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -122,7 +127,11 @@ async fn python_sdk_server_parallel_calls() {
     let server = python_server();
     // Everyone enters, then sleeps a random time: the exit order is random.
     parallel_scenario(server, 50, true, |ticket| {
-        let ms = if ticket == 0 { 1 } else { rand::rng().random_range(50..150) };
+        let ms = if ticket == 0 {
+            1
+        } else {
+            rand::rng().random_range(50..150)
+        };
         ("sleep".into(), json!({"ms": ms}), format!("slept {ms} ms"))
     })
     .await;
@@ -136,18 +145,31 @@ async fn python_sdk_server_tools_and_structured_output() {
     let tools = guard.list_tools().await.unwrap();
     let names: HashSet<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, HashSet::from(["echo", "add", "sleep"]));
-    let r = guard.call_tool("add", json!({"a": 2, "b": 0.5})).await.unwrap();
+    let r = guard
+        .call_tool("add", json!({"a": 2, "b": 0.5}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": 2.5})));
-    let r = guard.call_tool("echo", json!({"text": "ünï \"q\"\n"})).await.unwrap();
+    let r = guard
+        .call_tool("echo", json!({"text": "ünï \"q\"\n"}))
+        .await
+        .unwrap();
     assert_eq!(r.text(), "ünï \"q\"\n");
     // A Python tool error is a result with isError, not a JSON-RPC error.
     let r = guard.call_tool("add", json!({"a": "x"})).await.unwrap();
     assert!(r.is_error());
     // Cancelling a slow call leaves the connection usable.
     let slow = guard.call_tool("sleep", json!({"ms": 5000}));
-    assert!(tokio::time::timeout(Duration::from_millis(100), slow).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), slow)
+            .await
+            .is_err()
+    );
     guard.ping().await.unwrap();
-    let r = guard.call_tool("echo", json!({"text": "after cancel"})).await.unwrap();
+    let r = guard
+        .call_tool("echo", json!({"text": "after cancel"}))
+        .await
+        .unwrap();
     assert_eq!(r.text(), "after cancel");
 }
 
@@ -156,7 +178,11 @@ async fn server_everything_parallel_calls() {
     let server = everything_server();
     parallel_scenario(server, 100, false, |i| {
         let msg = format!("hello {i}");
-        ("echo".into(), json!({"message": msg}), format!("Echo: {msg}"))
+        (
+            "echo".into(),
+            json!({"message": msg}),
+            format!("Echo: {msg}"),
+        )
     })
     .await;
 }
@@ -171,7 +197,10 @@ async fn server_everything_tools_annotations_and_content() {
     assert_eq!(ann.read_only_hint, Some(true));
     // Unknown fields (`execution`) survive.
     assert!(echo.extra.contains_key("execution"), "{echo:?}");
-    let r = guard.call_tool("get-sum", json!({"a": 2, "b": 0.5})).await.unwrap();
+    let r = guard
+        .call_tool("get-sum", json!({"a": 2, "b": 0.5}))
+        .await
+        .unwrap();
     assert!(r.text().contains("2.5"), "{}", r.text());
     let r = guard.call_tool("get-tiny-image", json!({})).await.unwrap();
     assert!(r.content.iter().any(|c| c.type_name() == "image"), "{r:?}");

@@ -26,21 +26,36 @@ async fn hundred_tasks_share_one_process_and_leave_in_any_order() {
         tasks.push(tokio::spawn(async move {
             let guard = server.enter().await.expect("enter");
             let ticket = entered.fetch_add(1, Ordering::SeqCst);
-            pids.lock().unwrap().insert(guard.process_id().expect("pid"));
+            pids.lock()
+                .unwrap()
+                .insert(guard.process_id().expect("pid"));
             // The first to enter leaves early; everyone else sleeps 20..200 ms.
-            let ms = if ticket == 0 { 1 } else { rand::rng().random_range(20..200) };
-            let r = guard.call_tool("sleep", json!({"ms": ms})).await.expect("sleep call");
+            let ms = if ticket == 0 {
+                1
+            } else {
+                rand::rng().random_range(20..200)
+            };
+            let r = guard
+                .call_tool("sleep", json!({"ms": ms}))
+                .await
+                .expect("sleep call");
             assert_eq!(r.text(), format!("slept {ms} ms"));
             left.lock().unwrap().push(ticket);
             drop(guard);
         }));
     }
     for t in tasks {
-        bounded("seed task", Duration::from_secs(20), t).await.expect("task panicked");
+        bounded("seed task", Duration::from_secs(20), t)
+            .await
+            .expect("task panicked");
     }
     let left = left.lock().unwrap().clone();
     assert_eq!(left.len(), 100, "every call succeeded");
-    assert_ne!(*left.last().unwrap(), 0, "the first to enter was not the last to leave");
+    assert_ne!(
+        *left.last().unwrap(),
+        0,
+        "the first to enter was not the last to leave"
+    );
     let pids = pids.lock().unwrap().clone();
     assert_eq!(pids.len(), 1, "exactly one process was spawned: {pids:?}");
     let pid = *pids.iter().next().unwrap();
@@ -82,7 +97,11 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
                 }
             }
         }
-        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
     for d in done {
@@ -133,7 +152,9 @@ fn runtime_shutdown_kills_the_server() {
     let grandchild = rt
         .block_on(guard.call_tool("spawn_grandchild", json!({})))
         .unwrap();
-    let gpid = grandchild.structured_content.unwrap()["pid"].as_u64().unwrap() as u32;
+    let gpid = grandchild.structured_content.unwrap()["pid"]
+        .as_u64()
+        .unwrap() as u32;
     assert!(is_running(pid) && is_running(gpid));
     drop(rt); // connection task dropped mid-flight
     let start = Instant::now();
@@ -141,7 +162,10 @@ fn runtime_shutdown_kills_the_server() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!is_running(pid), "server survived its runtime");
-    assert!(!is_running(gpid), "grandchild survived its server's runtime");
+    assert!(
+        !is_running(gpid),
+        "grandchild survived its server's runtime"
+    );
     drop(guard);
 }
 
@@ -153,7 +177,9 @@ async fn crash_fails_in_flight_calls_with_exit_status_then_reconnects() {
     let mut sleepers = Vec::new();
     for _ in 0..20 {
         let g = guard.clone();
-        sleepers.push(tokio::spawn(async move { g.call_tool("sleep", json!({"ms": 10_000})).await }));
+        sleepers.push(tokio::spawn(async move {
+            g.call_tool("sleep", json!({"ms": 10_000})).await
+        }));
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
@@ -161,24 +187,48 @@ async fn crash_fails_in_flight_calls_with_exit_status_then_reconnects() {
     let err = crash.expect_err("crash has no answer");
     assert!(err.is_closed(), "{err}");
     let reason = err.close_reason().unwrap();
-    assert_eq!(reason.exit_status().and_then(|s| s.code()), Some(7), "{reason}");
+    assert_eq!(
+        reason.exit_status().and_then(|s| s.code()),
+        Some(7),
+        "{reason}"
+    );
     for s in sleepers {
         let e = bounded("in-flight call", Duration::from_secs(1), s)
             .await
             .unwrap()
             .expect_err("server crashed");
         assert!(e.is_closed());
-        assert_eq!(e.close_reason().unwrap().exit_status().and_then(|s| s.code()), Some(7));
+        assert_eq!(
+            e.close_reason()
+                .unwrap()
+                .exit_status()
+                .and_then(|s| s.code()),
+            Some(7)
+        );
     }
-    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(guard.is_closed());
     assert!(wait_reaped(pid, Duration::from_secs(2)).await);
     // The next enter spawns a new process and works.
     let fresh = server.enter().await.unwrap();
     assert_ne!(fresh.process_id(), Some(pid));
-    assert_eq!(fresh.call_tool("echo", json!({"text": "again"})).await.unwrap().text(), "again");
+    assert_eq!(
+        fresh
+            .call_tool("echo", json!({"text": "again"}))
+            .await
+            .unwrap()
+            .text(),
+        "again"
+    );
     // Calls through the old guard keep failing with the original reason.
-    let old = guard.call_tool("echo", json!({"text": "x"})).await.unwrap_err();
+    let old = guard
+        .call_tool("echo", json!({"text": "x"}))
+        .await
+        .unwrap_err();
     assert!(old.is_closed());
 }
 
@@ -187,12 +237,18 @@ async fn shutdown_kills_grandchildren_too() {
     let server = test_server().build().unwrap();
     let guard = server.enter().await.unwrap();
     let pid = guard.process_id().unwrap();
-    let r = guard.call_tool("spawn_grandchild", json!({})).await.unwrap();
+    let r = guard
+        .call_tool("spawn_grandchild", json!({}))
+        .await
+        .unwrap();
     let gpid = r.structured_content.unwrap()["pid"].as_u64().unwrap() as u32;
     assert!(is_running(gpid));
     drop(guard);
     assert!(wait_reaped(pid, Duration::from_secs(3)).await);
-    assert!(wait_not_running(gpid, Duration::from_secs(3)).await, "grandchild {gpid} alive");
+    assert!(
+        wait_not_running(gpid, Duration::from_secs(3)).await,
+        "grandchild {gpid} alive"
+    );
 }
 
 /// A server that ignores stdin EOF and SIGTERM is escalated to SIGKILL and still reaped.
@@ -208,7 +264,10 @@ async fn stubborn_server_is_killed_and_reaped() {
     let started = Instant::now();
     drop(guard);
     assert!(wait_reaped(pid, Duration::from_secs(5)).await);
-    assert!(started.elapsed() >= Duration::from_millis(400), "escalation skipped a step");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "escalation skipped a step"
+    );
 }
 
 #[tokio::test]
@@ -222,7 +281,10 @@ async fn close_waits_for_shutdown_and_a_new_enter_starts_fresh() {
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     bounded("close", Duration::from_secs(3), server.close()).await;
-    assert!(proc_state(pid).is_none(), "close() returned before the process was reaped");
+    assert!(
+        proc_state(pid).is_none(),
+        "close() returned before the process was reaped"
+    );
     assert!(slow.await.unwrap().unwrap_err().is_closed());
     let again = server.enter().await.unwrap();
     assert_ne!(again.process_id(), Some(pid));
@@ -256,7 +318,10 @@ async fn idle_linger_keeps_the_connection_warm() {
     let pid = server.enter().await.unwrap().process_id().unwrap();
     // Handle-level calls reuse the lingering connection.
     for _ in 0..5 {
-        server.call_tool("echo", json!({"text": "x"})).await.unwrap();
+        server
+            .call_tool("echo", json!({"text": "x"}))
+            .await
+            .unwrap();
     }
     let again = server.enter().await.unwrap();
     assert_eq!(again.process_id(), Some(pid));
@@ -266,7 +331,9 @@ async fn idle_linger_keeps_the_connection_warm() {
 
 #[tokio::test]
 async fn spawn_failure_is_a_spawn_error() {
-    let server = mcpmux::Server::stdio("/nonexistent/mcp-server").build().unwrap();
+    let server = mcpmux::Server::stdio("/nonexistent/mcp-server")
+        .build()
+        .unwrap();
     let err = server.enter().await.unwrap_err();
     assert!(err.is_spawn(), "{err}");
     assert!(err.to_string().contains("/nonexistent/mcp-server"));

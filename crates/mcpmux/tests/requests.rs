@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 
 async fn cancelled_ids(guard: &mcpmux::Guard) -> Vec<Value> {
     let r = guard.call_tool("cancellations", json!({})).await.unwrap();
-    r.structured_content.unwrap()["cancelled"].as_array().unwrap().clone()
+    r.structured_content.unwrap()["cancelled"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,12 +75,20 @@ async fn a_request_timeout_fails_the_call_and_cancels_it_on_the_server() {
     assert!(started.elapsed() < Duration::from_secs(2));
     // A per-call override beats the default, both ways.
     let err = guard
-        .call_tool_with("sleep", json!({"ms": 1000}), RequestOptions::new().timeout(Duration::from_millis(50)))
+        .call_tool_with(
+            "sleep",
+            json!({"ms": 1000}),
+            RequestOptions::new().timeout(Duration::from_millis(50)),
+        )
         .await
         .unwrap_err(); // id 3
     assert!(err.is_timeout());
     let ok = guard
-        .call_tool_with("sleep", json!({"ms": 300}), RequestOptions::new().timeout(Duration::from_secs(5)))
+        .call_tool_with(
+            "sleep",
+            json!({"ms": 300}),
+            RequestOptions::new().timeout(Duration::from_secs(5)),
+        )
         .await; // id 4
     assert!(ok.is_ok());
     assert_eq!(cancelled_ids(&guard).await, vec![json!(2), json!(3)]);
@@ -85,11 +96,20 @@ async fn a_request_timeout_fails_the_call_and_cancels_it_on_the_server() {
 
 #[tokio::test]
 async fn garbage_on_stdout_is_skipped() {
-    let server = test_server().args(["--garbage-at-start", "5"]).build().unwrap();
+    let server = test_server()
+        .args(["--garbage-at-start", "5"])
+        .build()
+        .unwrap();
     let guard = server.enter().await.unwrap();
-    let r = guard.call_tool("garbage", json!({"lines": 50})).await.unwrap();
+    let r = guard
+        .call_tool("garbage", json!({"lines": 50}))
+        .await
+        .unwrap();
     assert_eq!(r.text(), "ok");
-    let r = guard.call_tool("echo", json!({"text": "still fine"})).await.unwrap();
+    let r = guard
+        .call_tool("echo", json!({"text": "still fine"}))
+        .await
+        .unwrap();
     assert_eq!(r.text(), "still fine");
 }
 
@@ -103,7 +123,10 @@ async fn an_oversized_response_fails_only_its_request() {
     );
     let err = big.unwrap_err();
     assert!(err.is_protocol(), "{err}");
-    assert!(err.to_string().contains("65536-byte message limit"), "{err}");
+    assert!(
+        err.to_string().contains("65536-byte message limit"),
+        "{err}"
+    );
     assert_eq!(small.unwrap().text().len(), 1000);
     assert!(guard.call_tool("echo", json!({"text": "x"})).await.is_ok());
 }
@@ -112,13 +135,22 @@ async fn an_oversized_response_fails_only_its_request() {
 async fn tool_errors_and_rpc_errors_are_distinct() {
     let server = test_server().build().unwrap();
     let guard = server.enter().await.unwrap();
-    let r = guard.call_tool("fail", json!({"message": "nope"})).await.unwrap();
+    let r = guard
+        .call_tool("fail", json!({"message": "nope"}))
+        .await
+        .unwrap();
     assert!(r.is_error());
     assert_eq!(r.text(), "nope");
-    let err = guard.call_tool("no-such-tool", json!({})).await.unwrap_err();
+    let err = guard
+        .call_tool("no-such-tool", json!({}))
+        .await
+        .unwrap_err();
     assert!(err.is_rpc(), "{err}");
     assert_eq!(err.rpc_error().unwrap().code, -32602);
-    let err = guard.request::<_, Value>("no/such/method", &json!({}), RequestOptions::new()).await.unwrap_err();
+    let err = guard
+        .request::<_, Value>("no/such/method", &json!({}), RequestOptions::new())
+        .await
+        .unwrap_err();
     assert_eq!(err.rpc_error().unwrap().code, -32601);
     let err = guard.call_tool("echo", json!([1, 2])).await.unwrap_err();
     assert_eq!(err.kind(), mcpmux::ErrorKind::InvalidInput);
@@ -129,7 +161,10 @@ async fn structured_content_list_tools_and_ping() {
     let server = test_server().args(["--page-size", "3"]).build().unwrap();
     let guard = server.enter().await.unwrap();
     assert_eq!(guard.protocol_version(), mcpmux::ProtocolVersion::LATEST);
-    assert_eq!(guard.initialize_result().server_info.name, "mcpmux-test-server");
+    assert_eq!(
+        guard.initialize_result().server_info.name,
+        "mcpmux-test-server"
+    );
     let tools = guard.list_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     for expected in ["echo", "add", "sleep", "fail", "progress", "crash", "hang"] {
@@ -137,7 +172,10 @@ async fn structured_content_list_tools_and_ping() {
     }
     let add = tools.iter().find(|t| t.name == "add").unwrap();
     assert!(add.output_schema.is_some());
-    let r = guard.call_tool("add", json!({"a": 2, "b": 3.5})).await.unwrap();
+    let r = guard
+        .call_tool("add", json!({"a": 2, "b": 3.5}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"sum": 5.5})));
     guard.ping().await.unwrap();
 }
@@ -165,7 +203,10 @@ async fn progress_and_log_notifications_reach_subscribers() {
         .await
         .unwrap();
     assert_eq!(r.text(), "done");
-    guard.call_tool("log", json!({"level": "warning", "message": "careful"})).await.unwrap();
+    guard
+        .call_tool("log", json!({"level": "warning", "message": "careful"}))
+        .await
+        .unwrap();
     let mut progress = Vec::new();
     let mut logs = Vec::new();
     bounded("notifications", Duration::from_secs(2), async {
@@ -192,7 +233,10 @@ async fn a_slow_subscriber_misses_notifications_but_never_blocks() {
     let mut sub = server.notifications();
     let guard = server.enter().await.unwrap();
     for i in 0..20 {
-        guard.call_tool("log", json!({"level": "info", "message": format!("m{i}")})).await.unwrap();
+        guard
+            .call_tool("log", json!({"level": "info", "message": format!("m{i}")}))
+            .await
+            .unwrap();
     }
     match sub.recv().await.unwrap() {
         Received::Missed(n) => assert_eq!(n, 16),
@@ -204,7 +248,10 @@ async fn a_slow_subscriber_misses_notifications_but_never_blocks() {
             rest.push(l.data);
         }
     }
-    assert_eq!(rest, vec![json!("m16"), json!("m17"), json!("m18"), json!("m19")]);
+    assert_eq!(
+        rest,
+        vec![json!("m16"), json!("m17"), json!("m18"), json!("m19")]
+    );
 }
 
 #[tokio::test]
@@ -212,10 +259,22 @@ async fn stderr_is_captured_and_reported_on_crash() {
     let server = test_server().build().unwrap();
     let guard = server.enter().await.unwrap();
     // A flood of stderr never blocks the server (the pipe is drained).
-    guard.call_tool("stderr", json!({"lines": 2000, "bytes": 1000})).await.unwrap();
-    guard.call_tool("stderr", json!({"lines": 1, "bytes": 100_000})).await.unwrap();
-    let err = guard.call_tool("crash", json!({"code": 3})).await.unwrap_err();
+    guard
+        .call_tool("stderr", json!({"lines": 2000, "bytes": 1000}))
+        .await
+        .unwrap();
+    guard
+        .call_tool("stderr", json!({"lines": 1, "bytes": 100_000}))
+        .await
+        .unwrap();
+    let err = guard
+        .call_tool("crash", json!({"code": 3}))
+        .await
+        .unwrap_err();
     let reason = err.close_reason().unwrap();
     assert!(!reason.stderr_tail().is_empty());
-    assert!(reason.stderr_tail().iter().all(|l| l.len() < 5000), "lines are capped");
+    assert!(
+        reason.stderr_tail().iter().all(|l| l.len() < 5000),
+        "lines are capped"
+    );
 }

@@ -20,12 +20,22 @@ pub fn test_server_bin() -> PathBuf {
         let bin = dir.join("mcpmux-test-server");
         if !bin.exists() {
             let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "-p", "mcpmux-test-server", "--bin", "mcpmux-test-server"])
+                .args([
+                    "build",
+                    "-p",
+                    "mcpmux-test-server",
+                    "--bin",
+                    "mcpmux-test-server",
+                ])
                 .status()
                 .expect("run cargo build for the test server");
             assert!(status.success(), "cargo build -p mcpmux-test-server failed");
         }
-        assert!(bin.exists(), "test server binary missing at {}", bin.display());
+        assert!(
+            bin.exists(),
+            "test server binary missing at {}",
+            bin.display()
+        );
         bin
     })
     .clone()
@@ -96,7 +106,9 @@ pub fn live_children() -> Vec<u32> {
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
                 continue;
             };
-            let Some(close) = stat.rfind(')') else { continue };
+            let Some(close) = stat.rfind(')') else {
+                continue;
+            };
             let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
             if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) && fields[0] != "Z" {
                 out.push(pid);

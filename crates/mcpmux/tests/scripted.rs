@@ -1,0 +1,79 @@
+//! Protocol corners driven by a scripted server (tests/fixtures/scripted_server.py): batches,
+//! server-to-client requests, duplicate responses, a server that closes stdout but lives on.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use mcpmux::{Received, Server, ServerNotification};
+use serde_json::{Value, json};
+
+fn scripted() -> Server {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scripted_server.py");
+    Server::stdio("python3")
+        .arg(script)
+        .name("scripted")
+        .shutdown_timeouts(Duration::from_millis(500), Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_response_inside_a_batch_is_delivered() {
+    let server = scripted();
+    let mut sub = server.notifications();
+    let guard = server.enter().await.unwrap();
+    assert_eq!(
+        guard.protocol_version(),
+        mcpmux::ProtocolVersion::V2025_03_26
+    );
+    let r = guard.call_tool("batch", json!({})).await.unwrap();
+    assert_eq!(r.text(), "batched");
+    match bounded("notification", Duration::from_secs(2), sub.recv()).await {
+        Some(Received::Notification(ServerNotification::Log(l))) => {
+            assert_eq!(l.data, "in a batch")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn server_requests_get_ping_answers_and_method_not_found() {
+    let server = scripted();
+    let guard = server.enter().await.unwrap();
+    let r = guard.call_tool("probe", json!({})).await.unwrap();
+    let answers: Value = serde_json::from_str(&r.text()).unwrap();
+    assert_eq!(answers["s1"], json!({"result": {}}));
+    assert_eq!(answers["s2"]["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn duplicate_and_unknown_responses_are_ignored() {
+    let server = scripted();
+    let guard = server.enter().await.unwrap();
+    let r = guard.call_tool("duplicate", json!({})).await.unwrap();
+    assert_eq!(r.text(), "first");
+    let r = guard.call_tool("batch", json!({})).await.unwrap();
+    assert_eq!(r.text(), "batched");
+}
+
+#[tokio::test]
+async fn a_server_that_closes_stdout_fails_calls_and_is_shut_down() {
+    let server = scripted();
+    let guard = server.enter().await.unwrap();
+    let pid = guard.process_id().unwrap();
+    let started = Instant::now();
+    let err = guard
+        .call_tool("close_stdout", json!({}))
+        .await
+        .unwrap_err();
+    assert!(err.is_closed(), "{err}");
+    assert!(err.to_string().contains("closed its stdout"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(guard);
+    // It sleeps through stdin closing, so shutdown escalates to SIGTERM; it is reaped either way.
+    assert!(wait_reaped(pid, Duration::from_secs(3)).await);
+}

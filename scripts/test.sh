@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: peers, formatting, lints, tests (incl. interop), doctests,
+# and a compile check of the benchmarks. Run from anywhere: `scripts/test.sh`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing pinned interop peers into .peers/"
+bash scripts/install-peers.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
+if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    echo "cargo-nextest not found (install: cargo install cargo-nextest --locked); using cargo test" >&2
+    cargo test --workspace --locked --no-fail-fast -- --test-threads=1
+fi
+
+step "doctests"
+cargo test --workspace --locked --doc
+
+step "benchmarks compile (they run outside CI: cargo bench -p mcpmux)"
+cargo bench --workspace --locked --no-run
