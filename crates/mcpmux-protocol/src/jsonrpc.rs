@@ -465,7 +465,10 @@ fn parse_id_value(rest: &[u8]) -> Option<RequestId> {
 }
 
 fn trim_start(b: &[u8]) -> &[u8] {
-    let k = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let k = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     &b[k..]
 }
 
@@ -487,12 +490,20 @@ mod tests {
             Incoming::Request { id: RequestId::String(_), ref method, params: None } if method == "ping"
         ));
         assert!(matches!(
-            single(br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}"#),
-            Incoming::Notification { params: Some(_), .. }
+            single(
+                br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}"#
+            ),
+            Incoming::Notification {
+                params: Some(_),
+                ..
+            }
         ));
         assert!(matches!(
             single(br#"{"jsonrpc":"2.0","id":2,"error":{"code":-32601,"message":"nope"}}"#),
-            Incoming::Response { result: Err(ErrorObject { code: -32601, .. }), .. }
+            Incoming::Response {
+                result: Err(ErrorObject { code: -32601, .. }),
+                ..
+            }
         ));
         assert!(matches!(
             single(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse"}}"#),
@@ -554,7 +565,10 @@ mod tests {
             lines[0],
             r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"text":"a\nb"}}"#
         );
-        assert_eq!(lines[1], r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        assert_eq!(
+            lines[1],
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+        );
         assert_eq!(lines[2], r#"{"jsonrpc":"2.0","id":"s","result":{}}"#);
         assert_eq!(
             lines[3],

@@ -47,10 +47,10 @@ pub use jsonrpc::{
     encode_request, encode_response, scan_id,
 };
 pub use types::{
-    CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, Content,
-    EmbeddedResource, Implementation, InitializeParams, InitializeResult, JsonObject,
-    ListToolsResult, LoggingLevel, LoggingMessageParams, MediaContent, PaginatedParams,
-    ProgressParams, ProgressToken, ResourceContents, ResourceLink, ServerCapabilities,
-    SetLevelParams, TextContent, Tool, ToolAnnotations, ToolsCapability, methods,
+    CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, Content, EmbeddedResource,
+    Implementation, InitializeParams, InitializeResult, JsonObject, ListToolsResult, LoggingLevel,
+    LoggingMessageParams, MediaContent, PaginatedParams, ProgressParams, ProgressToken,
+    ResourceContents, ResourceLink, ServerCapabilities, SetLevelParams, TextContent, Tool,
+    ToolAnnotations, ToolsCapability, methods,
 };
 pub use version::ProtocolVersion;

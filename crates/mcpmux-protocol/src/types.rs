@@ -452,7 +452,9 @@ impl<'de> Deserialize<'de> for Content {
             Some(Value::String(t)) => t.clone(),
             _ => return Err(D::Error::custom("content block without a string `type`")),
         };
-        fn from<T: serde::de::DeserializeOwned, E: serde::de::Error>(m: JsonObject) -> Result<T, E> {
+        fn from<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+            m: JsonObject,
+        ) -> Result<T, E> {
             serde_json::from_value(Value::Object(m)).map_err(E::custom)
         }
         let known = matches!(
@@ -560,7 +562,10 @@ mod tests {
             "_meta": {"vendor/x": 1}, "annotations": {"readOnlyHint": true, "vendorHint": 2}
         });
         let tool: Tool = serde_json::from_value(wire.clone()).unwrap();
-        assert_eq!(tool.annotations.as_ref().unwrap().read_only_hint, Some(true));
+        assert_eq!(
+            tool.annotations.as_ref().unwrap().read_only_hint,
+            Some(true)
+        );
         assert_eq!(serde_json::to_value(&tool).unwrap(), wire);
     }
 
