@@ -265,8 +265,8 @@ impl Guard {
 
     /// Sends a request and parses its result as `R`.
     ///
-    /// `params` is serialized as the request's `params` (pass `&()`-free `None` variants through
-    /// [`request_raw`](Self::request_raw) if a method takes none).
+    /// `params` is serialized as the request's `params`; for a method without parameters use
+    /// [`request_raw`](Self::request_raw) with `None`.
     ///
     /// # Errors
     /// Timeout, closed, RPC (the server's JSON-RPC error), protocol (a result that does not parse
