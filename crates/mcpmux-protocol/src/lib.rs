@@ -11,6 +11,7 @@ transport. It knows nothing about processes, sockets or tasks; the `mcpmux` crat
   [`Incoming`]; results stay raw ([`serde_json::value::RawValue`]) until their owner parses them.
 - [`encode_request`], [`encode_notification`] and [`encode_response`] write one compact JSON line.
 - [`framing::LineFramer`] splits a byte stream into lines with a hard size cap.
+- [`sse::SseParser`] parses Server-Sent Events with a hard cap on event size.
 - [`types`] holds the MCP payloads ([`InitializeResult`], [`Tool`], [`CallToolResult`],
   [`Content`], notifications); each keeps unknown fields so extensions survive a round trip.
 - [`ProtocolVersion`] lists the versions negotiated through `initialize`.
@@ -39,6 +40,7 @@ assert_eq!(result.text(), "hi");
 
 pub mod framing;
 pub mod jsonrpc;
+pub mod sse;
 pub mod types;
 mod version;
 

@@ -1,0 +1,320 @@
+//! A Server-Sent Events parser with a hard cap on event size, and no I/O.
+//!
+//! Why not the `sse-stream` crate: it buffers an event without any size limit, and a cap cannot be
+//! added from outside without finding the line boundaries a second time. MCP servers are peers we
+//! do not control, so every buffer here is bounded. The parser follows the WHATWG
+//! `text/event-stream` rules: lines end in CRLF, LF or CR; `:` starts a comment; `data` lines
+//! accumulate; `id` sets the last event id (ignored if it contains NUL); `retry` takes digits only;
+//! a blank line dispatches.
+//!
+//! Unlike a browser's `EventSource`, blocks without `data` are reported too (as
+//! [`SseEvent::data`] `None`): MCP's priming events carry only `id` and `retry`.
+
+/// One dispatched event block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event` field; `None` means the default type, `message`.
+    pub event: Option<String>,
+    /// The `data` lines joined by `\n`; `None` if the block had no `data` field.
+    pub data: Option<String>,
+    /// The `id` field of this block, if it had one.
+    pub id: Option<String>,
+    /// The `retry` field of this block (milliseconds), if it had a valid one.
+    pub retry: Option<u64>,
+}
+
+impl SseEvent {
+    /// Whether this event carries a message: type `message` (or none) and non-empty data.
+    pub fn is_message(&self) -> bool {
+        matches!(self.event.as_deref(), None | Some("message"))
+            && self.data.as_deref().is_some_and(|d| !d.trim().is_empty())
+    }
+}
+
+/// An event over the size limit; the parser skips the rest of it and carries on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("server-sent event over the {limit}-byte limit")]
+pub struct EventTooLarge {
+    /// The limit in bytes.
+    pub limit: usize,
+}
+
+/// Incremental SSE parser: [`push`](Self::push) bytes, then take events with
+/// [`next_event`](Self::next_event).
+///
+/// ```
+/// use mcpmux_protocol::sse::SseParser;
+/// let mut p = SseParser::new(1024);
+/// p.push(b"id: 7\nretry: 500\ndata:\n\nevent: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n");
+/// let prime = p.next_event().unwrap().unwrap();
+/// assert_eq!((prime.id.as_deref(), prime.retry, prime.is_message()), (Some("7"), Some(500), false));
+/// let msg = p.next_event().unwrap().unwrap();
+/// assert_eq!(msg.data.as_deref(), Some("{\"a\":\n1}"));
+/// assert_eq!(p.last_event_id(), Some("7"));
+/// assert!(p.next_event().is_none());
+/// ```
+#[derive(Debug)]
+pub struct SseParser {
+    buf: Vec<u8>,
+    pos: usize,
+    max_event: usize,
+    event: Option<String>,
+    data: Option<Vec<u8>>,
+    id: Option<String>,
+    retry: Option<u64>,
+    has_field: bool,
+    data_lines: usize,
+    /// Bytes of the current block so far (for the cap).
+    block_len: usize,
+    /// Skipping the rest of an oversized block.
+    skipping: bool,
+    last_event_id: Option<String>,
+    first_line: bool,
+}
+
+impl SseParser {
+    /// A parser that rejects events larger than `max_event` bytes.
+    pub fn new(max_event: usize) -> Self {
+        SseParser {
+            buf: Vec::new(),
+            pos: 0,
+            max_event: max_event.max(1),
+            event: None,
+            data: None,
+            id: None,
+            retry: None,
+            has_field: false,
+            data_lines: 0,
+            block_len: 0,
+            skipping: false,
+            last_event_id: None,
+            first_line: true,
+        }
+    }
+
+    /// The last event id seen on this stream (what `Last-Event-ID` should carry on reconnect).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, chunk: &[u8]) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 64 * 1024 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete event, an error for an oversized one, or `None` until more bytes come.
+    pub fn next_event(&mut self) -> Option<Result<SseEvent, EventTooLarge>> {
+        loop {
+            let rest = &self.buf[self.pos..];
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                // No complete line: enforce the cap on the partial line too.
+                if self.block_len + rest.len() > self.max_event && !self.skipping {
+                    self.skipping = true;
+                    self.reset_block();
+                    self.block_len = 0;
+                    self.buf.clear();
+                    self.pos = 0;
+                    return Some(Err(EventTooLarge {
+                        limit: self.max_event,
+                    }));
+                }
+                if self.skipping {
+                    self.buf.clear();
+                    self.pos = 0;
+                }
+                return None;
+            };
+            let term_len = if rest[end] == b'\r' {
+                match rest.get(end + 1) {
+                    Some(b'\n') => 2,
+                    Some(_) => 1,
+                    None => return None, // a CR at the end: wait to see whether LF follows
+                }
+            } else {
+                1
+            };
+            let line_start = self.pos;
+            self.pos += end + term_len;
+            let line = &self.buf[line_start..line_start + end];
+            if line.is_empty() {
+                if self.skipping {
+                    self.skipping = false;
+                    self.block_len = 0;
+                    continue;
+                }
+                if let Some(ev) = self.dispatch() {
+                    return Some(Ok(ev));
+                }
+                continue;
+            }
+            if self.skipping {
+                continue;
+            }
+            self.block_len += line.len() + 1;
+            if self.block_len > self.max_event {
+                self.skipping = true;
+                self.reset_block();
+                return Some(Err(EventTooLarge {
+                    limit: self.max_event,
+                }));
+            }
+            let mut line = line.to_vec();
+            if self.first_line {
+                self.first_line = false;
+                if line.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    line.drain(..3);
+                }
+            }
+            self.field(&line);
+        }
+    }
+
+    /// At end of stream: an unterminated block is discarded, as the SSE rules say.
+    pub fn finish(&mut self) {
+        self.reset_block();
+        self.buf.clear();
+        self.pos = 0;
+    }
+
+    fn field(&mut self, line: &[u8]) {
+        if line[0] == b':' {
+            return; // comment
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &[][..]),
+        };
+        match name {
+            b"event" => {
+                self.event = Some(String::from_utf8_lossy(value).into_owned());
+                self.has_field = true;
+            }
+            b"data" => {
+                let data = self.data.get_or_insert_with(Vec::new);
+                if self.data_lines > 0 {
+                    data.push(b'\n');
+                }
+                data.extend_from_slice(value);
+                self.has_field = true;
+                self.data_lines += 1;
+            }
+            b"id" => {
+                if !value.contains(&0) {
+                    let id = String::from_utf8_lossy(value).into_owned();
+                    self.last_event_id = Some(id.clone());
+                    self.id = Some(id);
+                    self.has_field = true;
+                }
+            }
+            b"retry" => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+                    self.has_field = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let had = self.has_field;
+        let ev = SseEvent {
+            event: self.event.take(),
+            data: self
+                .data
+                .take()
+                .map(|d| String::from_utf8_lossy(&d).into_owned()),
+            id: self.id.take(),
+            retry: self.retry.take(),
+        };
+        self.reset_block();
+        had.then_some(ev)
+    }
+
+    fn reset_block(&mut self) {
+        self.event = None;
+        self.data = None;
+        self.id = None;
+        self.retry = None;
+        self.has_field = false;
+        self.block_len = 0;
+        self.data_lines = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(p: &mut SseParser) -> Vec<Result<SseEvent, EventTooLarge>> {
+        std::iter::from_fn(|| p.next_event()).collect()
+    }
+
+    #[test]
+    fn byte_by_byte_equals_whole() {
+        let input = b"\xEF\xBB\xBFevent: endpoint\ndata: /messages?s=1\n\n: keepalive\n\nid: a\ndata: x\rdata: y\r\n\r\n";
+        let mut whole = SseParser::new(1000);
+        whole.push(input);
+        let expected = all(&mut whole);
+        let mut bytes = SseParser::new(1000);
+        let mut got = Vec::new();
+        for b in input {
+            bytes.push(&[*b]);
+            got.extend(all(&mut bytes));
+        }
+        assert_eq!(got, expected);
+        assert_eq!(expected.len(), 2);
+        let first = expected[0].as_ref().unwrap();
+        assert_eq!(first.event.as_deref(), Some("endpoint"));
+        assert_eq!(first.data.as_deref(), Some("/messages?s=1"));
+        let second = expected[1].as_ref().unwrap();
+        assert_eq!(second.data.as_deref(), Some("x\ny"));
+        assert!(second.is_message());
+    }
+
+    #[test]
+    fn empty_data_and_id_only_blocks() {
+        let mut p = SseParser::new(100);
+        p.push(b"data\n\nid\n\nretry: x\n\n");
+        let evs = all(&mut p);
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].as_ref().unwrap().data.as_deref(), Some(""));
+        assert_eq!(evs[1].as_ref().unwrap().id.as_deref(), Some(""));
+        assert_eq!(p.last_event_id(), Some(""));
+    }
+
+    #[test]
+    fn oversized_event_is_skipped_and_parsing_resumes() {
+        let mut p = SseParser::new(50);
+        p.push(b"data: ");
+        p.push(&[b'x'; 100]);
+        assert_eq!(p.next_event(), Some(Err(EventTooLarge { limit: 50 })));
+        p.push(&[b'x'; 100]);
+        assert_eq!(p.next_event(), None);
+        p.push(b"\n\ndata: ok\n\n");
+        let ev = p.next_event().unwrap().unwrap();
+        assert_eq!(ev.data.as_deref(), Some("ok"));
+        assert!(p.buf.capacity() < 1000);
+    }
+
+    #[test]
+    fn id_with_nul_is_ignored_and_unterminated_block_dropped() {
+        let mut p = SseParser::new(100);
+        p.push(b"id: a\0b\ndata: 1\n\ndata: partial");
+        let ev = p.next_event().unwrap().unwrap();
+        assert_eq!(ev.id, None);
+        assert!(p.next_event().is_none());
+        p.finish();
+        assert!(p.next_event().is_none());
+    }
+}
