@@ -208,19 +208,15 @@ impl SseParser {
                 self.has_field = true;
                 self.data_lines += 1;
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    let id = String::from_utf8_lossy(value).into_owned();
-                    self.last_event_id = Some(id.clone());
-                    self.id = Some(id);
-                    self.has_field = true;
-                }
+            b"id" if !value.contains(&0) => {
+                let id = String::from_utf8_lossy(value).into_owned();
+                self.last_event_id = Some(id.clone());
+                self.id = Some(id);
+                self.has_field = true;
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
-                    self.has_field = true;
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+                self.has_field = true;
             }
             _ => {}
         }

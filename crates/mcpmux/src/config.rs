@@ -37,11 +37,61 @@ pub(crate) struct ShutdownTimeouts {
     pub(crate) after_sigterm: Duration,
 }
 
+/// Which HTTP transport to speak to a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum HttpMode {
+    /// Try Streamable HTTP; if the server answers the initialize POST with 400, 404 or 405, fall
+    /// back to the legacy HTTP+SSE transport on the same URL (the spec's backwards
+    /// compatibility procedure).
+    #[default]
+    Auto,
+    /// Streamable HTTP (MCP 2025-03-26 and later) only.
+    Streamable,
+    /// The legacy HTTP+SSE transport (MCP 2024-11-05) only.
+    Sse,
+}
+
+/// How to reach an HTTP server.
+#[derive(Clone)]
+pub(crate) struct HttpConfig {
+    pub(crate) url: reqwest::Url,
+    pub(crate) mode: HttpMode,
+    /// Extra headers on every request (the bearer token among them, marked sensitive).
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) client: Option<reqwest::Client>,
+    pub(crate) max_concurrency: Option<usize>,
+    /// Reconnect attempts for a dropped SSE stream before its callers get an error.
+    pub(crate) max_reconnects: u32,
+    /// Wait before the first reconnect when the server sent no `retry:`.
+    pub(crate) default_retry: Duration,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may be secrets: names only.
+        f.debug_struct("HttpConfig")
+            .field("url", &self.url.as_str())
+            .field("mode", &self.mode)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("max_concurrency", &self.max_concurrency)
+            .field("max_reconnects", &self.max_reconnects)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a server is reached.
+#[derive(Debug, Clone)]
+pub(crate) enum TransportConfig {
+    Stdio(StdioConfig),
+    Http(HttpConfig),
+}
+
 /// Everything a connection needs, shared by every connection a [`Server`] opens.
 #[derive(Debug)]
 pub(crate) struct Config {
     pub(crate) name: Arc<str>,
-    pub(crate) stdio: StdioConfig,
+    pub(crate) transport: TransportConfig,
     pub(crate) client_info: Implementation,
     pub(crate) protocol_version: ProtocolVersion,
     pub(crate) initialize_timeout: Duration,
@@ -79,6 +129,8 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct ServerBuilder {
     config: Config,
+    /// The first setter error, reported by `build()`.
+    error: Option<crate::Error>,
 }
 
 impl ServerBuilder {
@@ -87,16 +139,59 @@ impl ServerBuilder {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "server".to_owned());
+        Self::with_transport(
+            name,
+            TransportConfig::Stdio(StdioConfig {
+                program,
+                args: Vec::new(),
+                env: Vec::new(),
+                inherit_all_env: false,
+                cwd: None,
+            }),
+        )
+    }
+
+    pub(crate) fn http(url: &str) -> Self {
+        let (parsed, error) = match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => (u, None),
+            Ok(u) => (
+                u,
+                Some(invalid(format!(
+                    "unsupported URL scheme in {url:?}: use http or https"
+                ))),
+            ),
+            Err(e) => (
+                // A placeholder; `build()` reports the error.
+                reqwest::Url::parse("http://invalid.invalid/").unwrap_or_else(|_| unreachable!()),
+                Some(crate::Error::invalid_input(
+                    format!("invalid server URL {url:?}"),
+                    e,
+                )),
+            ),
+        };
+        let name = parsed.host_str().unwrap_or("server").to_owned();
+        let mut b = Self::with_transport(
+            name,
+            TransportConfig::Http(HttpConfig {
+                url: parsed,
+                mode: HttpMode::Auto,
+                headers: reqwest::header::HeaderMap::new(),
+                client: None,
+                max_concurrency: None,
+                max_reconnects: 5,
+                default_retry: Duration::from_secs(1),
+            }),
+        );
+        b.error = error;
+        b
+    }
+
+    fn with_transport(name: String, transport: TransportConfig) -> Self {
         ServerBuilder {
+            error: None,
             config: Config {
                 name: name.into(),
-                stdio: StdioConfig {
-                    program,
-                    args: Vec::new(),
-                    env: Vec::new(),
-                    inherit_all_env: false,
-                    cwd: None,
-                },
+                transport,
                 client_info: Implementation::new("mcpmux", env!("CARGO_PKG_VERSION")),
                 protocol_version: ProtocolVersion::LATEST,
                 initialize_timeout: DEFAULT_INITIALIZE_TIMEOUT,
@@ -114,6 +209,32 @@ impl ServerBuilder {
         }
     }
 
+    fn fail(&mut self, error: crate::Error) {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+    }
+
+    fn stdio_mut(&mut self, setter: &str) -> Option<&mut StdioConfig> {
+        if !matches!(self.config.transport, TransportConfig::Stdio(_)) {
+            self.fail(invalid(format!("{setter}() applies to stdio servers only")));
+        }
+        match &mut self.config.transport {
+            TransportConfig::Stdio(s) => Some(s),
+            TransportConfig::Http(_) => None,
+        }
+    }
+
+    fn http_mut(&mut self, setter: &str) -> Option<&mut HttpConfig> {
+        if !matches!(self.config.transport, TransportConfig::Http(_)) {
+            self.fail(invalid(format!("{setter}() applies to HTTP servers only")));
+        }
+        match &mut self.config.transport {
+            TransportConfig::Http(h) => Some(h),
+            TransportConfig::Stdio(_) => None,
+        }
+    }
+
     /// A name for this server, used in logs and errors (default: the program's file name).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.config.name = name.into().into();
@@ -122,7 +243,9 @@ impl ServerBuilder {
 
     /// Appends one argument.
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
-        self.config.stdio.args.push(arg.into());
+        if let Some(s) = self.stdio_mut("arg") {
+            s.args.push(arg.into());
+        }
         self
     }
 
@@ -132,22 +255,25 @@ impl ServerBuilder {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
-        self.config
-            .stdio
-            .args
-            .extend(args.into_iter().map(Into::into));
+        if let Some(s) = self.stdio_mut("args") {
+            s.args.extend(args.into_iter().map(Into::into));
+        }
         self
     }
 
     /// Sets an environment variable for the server process.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
-        self.config.stdio.env.push((key.into(), Some(value.into())));
+        if let Some(s) = self.stdio_mut("env") {
+            s.env.push((key.into(), Some(value.into())));
+        }
         self
     }
 
     /// Removes an environment variable the server would otherwise inherit.
     pub fn env_remove(mut self, key: impl Into<OsString>) -> Self {
-        self.config.stdio.env.push((key.into(), None));
+        if let Some(s) = self.stdio_mut("env_remove") {
+            s.env.push((key.into(), None));
+        }
         self
     }
 
@@ -156,13 +282,82 @@ impl ServerBuilder {
     /// Off by default: an MCP server is often third-party code, and secrets live in environment
     /// variables.
     pub fn inherit_env(mut self, all: bool) -> Self {
-        self.config.stdio.inherit_all_env = all;
+        if let Some(s) = self.stdio_mut("inherit_env") {
+            s.inherit_all_env = all;
+        }
         self
     }
 
     /// The server's working directory (default: this process's).
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.config.stdio.cwd = Some(dir.into());
+        if let Some(s) = self.stdio_mut("cwd") {
+            s.cwd = Some(dir.into());
+        }
+        self
+    }
+
+    /// Which HTTP transport to use (default [`HttpMode::Auto`]).
+    pub fn http_mode(mut self, mode: HttpMode) -> Self {
+        if let Some(h) = self.http_mut("http_mode") {
+            h.mode = mode;
+        }
+        self
+    }
+
+    /// Adds a header to every HTTP request (e.g. an API key). Values are never logged.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let parsed = (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            reqwest::header::HeaderValue::from_str(value),
+        );
+        match parsed {
+            (Ok(n), Ok(mut v)) => {
+                v.set_sensitive(true);
+                if let Some(h) = self.http_mut("header") {
+                    h.headers.append(n, v);
+                }
+            }
+            (Err(e), _) => self.fail(crate::Error::invalid_input(
+                format!("invalid header name {name:?}"),
+                e,
+            )),
+            (_, Err(e)) => self.fail(crate::Error::invalid_input(
+                format!("invalid value for header {name:?}"),
+                e,
+            )),
+        }
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>` on every HTTP request. Never logged.
+    pub fn bearer_token(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// The `reqwest` client to use (default: one built for this handle, rustls, pooled). Every
+    /// connection of this handle shares it.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        if let Some(h) = self.http_mut("http_client") {
+            h.client = Some(client);
+        }
+        self
+    }
+
+    /// At most this many requests in flight at once (default: no limit; one slow response never
+    /// blocks the others).
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        if let Some(h) = self.http_mut("max_concurrent_requests") {
+            h.max_concurrency = Some(limit.max(1));
+        }
+        self
+    }
+
+    /// How many times a dropped SSE stream is resumed before its callers get an error
+    /// (default 5). The first reconnect waits the server's `retry:` exactly; later ones back off.
+    pub fn max_reconnects(mut self, attempts: u32) -> Self {
+        if let Some(h) = self.http_mut("max_reconnects") {
+            h.max_reconnects = attempts;
+        }
         self
     }
 
@@ -233,19 +428,24 @@ impl ServerBuilder {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty program name or a
     /// zero-sized limit.
     pub fn build(self) -> Result<Server> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
         let c = &self.config;
-        if c.stdio.program.is_empty() {
-            return Err(crate::Error::invalid_input(
-                "the server command is empty",
-                std::io::Error::from(std::io::ErrorKind::InvalidInput),
-            ));
+        if let TransportConfig::Stdio(s) = &c.transport
+            && s.program.is_empty()
+        {
+            return Err(invalid("the server command is empty"));
         }
         if c.max_message_size == 0 || c.notification_capacity == 0 {
-            return Err(crate::Error::invalid_input(
+            return Err(invalid(
                 "max_message_size and notification_capacity must be at least 1",
-                std::io::Error::from(std::io::ErrorKind::InvalidInput),
             ));
         }
         Ok(Server::from_config(self.config))
     }
+}
+
+fn invalid(message: impl Into<String>) -> crate::Error {
+    crate::Error::invalid(message)
 }

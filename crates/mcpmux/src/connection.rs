@@ -12,23 +12,19 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use mcpmux_protocol::framing::{Frame, LineFramer};
 use mcpmux_protocol::jsonrpc::METHOD_NOT_FOUND;
 use mcpmux_protocol::{
     CancelledParams, Decoded, ErrorObject, Incoming, InitializeResult, RequestId, decode,
     encode_notification, encode_response, methods, scan_id,
 };
 use serde_json::value::RawValue;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::config::Config;
+use crate::config::{Config, TransportConfig};
 use crate::error::{CloseReason, Error, Result};
 use crate::notification::ServerNotification;
-use crate::stdio::{self, Process};
+use crate::transport::{Event, OutKind, Outgoing, Transport};
 
 /// Bit set in [`ConnShared::users`] once the connection accepts no new users.
 const CLOSED: usize = 1 << (usize::BITS - 1);
@@ -55,11 +51,11 @@ pub(crate) enum Command {
         id: u64,
         frame: Vec<u8>,
         reply: oneshot::Sender<Outcome>,
-        /// Whether dropping the caller sends `notifications/cancelled` (never for `initialize`).
-        cancellable: bool,
+        /// `initialize` is never cancelled (the spec forbids it) and opens HTTP sessions.
+        initialize: bool,
     },
     /// Send a notification frame.
-    Notify { frame: Vec<u8> },
+    Notify { frame: Vec<u8>, initialized: bool },
     /// The caller of request `id` is gone (dropped, or timed out).
     Cancel { id: u64, reason: &'static str },
     /// The user count dropped to zero.
@@ -134,7 +130,14 @@ impl ConnHandle {
         config: Arc<Config>,
         notifications: broadcast::Sender<ServerNotification>,
     ) -> Result<Arc<ConnHandle>> {
-        let spawned = stdio::spawn(&config)?;
+        let transport = match &config.transport {
+            TransportConfig::Stdio(stdio) => Transport::Stdio(
+                crate::transport::stdio::StdioTransport::spawn(config.clone(), stdio)?,
+            ),
+            TransportConfig::Http(http) => Transport::Http(
+                crate::transport::http::HttpTransport::new(config.clone(), http)?,
+            ),
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(ConnShared {
             users: AtomicUsize::new(1),
@@ -144,19 +147,18 @@ impl ConnHandle {
             ready: watch::Sender::new(None),
             terminated: watch::Sender::new(false),
         });
-        let _ = shared.pid.set(spawned.pid);
+        if let Transport::Stdio(t) = &transport {
+            let _ = shared.pid.set(t.pid());
+        }
         let conn = Conn {
             rx,
             shared: shared.clone(),
             config: config.clone(),
             pending: HashMap::new(),
-            wbuf: Vec::with_capacity(64 * 1024),
-            wpos: 0,
-            framer: LineFramer::new(config.max_message_size),
             notifications,
             linger_deadline: None,
         };
-        tokio::spawn(conn.run(spawned));
+        tokio::spawn(conn.run(transport));
         let handle = Arc::new(ConnHandle { tx, shared, config });
         tokio::spawn(crate::lifecycle::initialize(handle.clone()));
         Ok(handle)
@@ -242,6 +244,7 @@ impl ConnHandle {
 #[derive(Debug)]
 struct Pending {
     reply: oneshot::Sender<Outcome>,
+    /// Whether a dropped caller sends `notifications/cancelled` (never for `initialize`).
     cancellable: bool,
 }
 
@@ -250,8 +253,8 @@ struct Pending {
 enum Exit {
     /// The client side is done: last user left, every handle dropped, or `close()`.
     Client(&'static str),
-    /// The server side went away: stdout closed, process exited, I/O error.
-    Server(String),
+    /// The server side went away: stdout closed, process exited, stream lost.
+    Server(CloseReason),
 }
 
 /// The connection task's state.
@@ -260,96 +263,46 @@ struct Conn {
     shared: Arc<ConnShared>,
     config: Arc<Config>,
     pending: HashMap<u64, Pending>,
-    wbuf: Vec<u8>,
-    wpos: usize,
-    framer: LineFramer,
     notifications: broadcast::Sender<ServerNotification>,
     linger_deadline: Option<tokio::time::Instant>,
 }
 
 impl Conn {
-    async fn run(mut self, spawned: stdio::Spawned) {
-        let stdio::Spawned {
-            stdin,
-            stdout,
-            mut process,
-            ..
-        } = spawned;
-        let mut stdin = Some(stdin);
-        let exit = self.main_loop(&mut stdin, stdout, &mut process).await;
-        self.finish(exit, stdin, process).await;
+    async fn run(mut self, mut transport: Transport) {
+        let exit = self.main_loop(&mut transport).await;
+        self.finish(exit, transport).await;
     }
 
-    async fn main_loop(
-        &mut self,
-        stdin: &mut Option<ChildStdin>,
-        mut stdout: ChildStdout,
-        process: &mut Process,
-    ) -> Exit {
-        // Set when the process exited: read what is left on stdout until this deadline.
-        let mut drain_until: Option<tokio::time::Instant> = None;
+    async fn main_loop(&mut self, transport: &mut Transport) -> Exit {
         loop {
-            let can_take_commands = self.wbuf.len() - self.wpos < WRITE_HIGH_WATER;
-            let writing = self.wpos < self.wbuf.len() && stdin.is_some();
-            let buf = self.framer.buffer_mut();
-            if buf.capacity() - buf.len() < 8 * 1024 {
-                buf.reserve(64 * 1024);
-            }
+            let can_take_commands = transport.backlog() < WRITE_HIGH_WATER;
             tokio::select! {
-                read = stdout.read_buf(self.framer.buffer_mut()) => match read {
-                    Ok(0) => {
-                        self.drain_frames(true);
-                        process.wait_exit(Duration::from_millis(250)).await;
-                        return Exit::Server(if process.has_exited() {
-                            "server process exited".to_owned()
-                        } else {
-                            "server closed its stdout".to_owned()
-                        });
-                    }
-                    Ok(_) => self.drain_frames(false),
-                    Err(e) => return Exit::Server(format!("reading from the server failed: {e}")),
-                },
-                written = write_some(stdin, &self.wbuf[self.wpos..]), if writing => match written {
-                    Ok(n) => {
-                        self.wpos += n;
-                        if self.wpos == self.wbuf.len() {
-                            self.wbuf.clear();
-                            self.wpos = 0;
+                event = transport.next_event() => match event {
+                    Event::Message(bytes) => self.on_message_bytes(&bytes, transport),
+                    Event::Oversized { prefix, len } => self.on_oversized(&prefix, len),
+                    Event::RequestFailed { id, error } => {
+                        if let Some(p) = self.pending.remove(&id) {
+                            let _ = p.reply.send(Outcome::Err(error));
                         }
                     }
-                    Err(e) => {
-                        // Usually EPIPE: the server is gone. Its exit tells the full story.
-                        tracing::debug!(server = %self.config.name, "write failed: {e}");
-                        *stdin = None;
-                        if drain_until.is_none() {
-                            drain_until = Some(tokio::time::Instant::now() + Duration::from_millis(250));
-                        }
-                    }
+                    Event::Closed(reason) => return Exit::Server(reason),
                 },
                 cmd = self.rx.recv(), if can_take_commands => {
                     let Some(cmd) = cmd else {
                         return Exit::Client("every handle was dropped");
                     };
-                    if let Some(exit) = self.on_command(cmd) {
+                    if let Some(exit) = self.on_command(cmd, transport) {
                         return exit;
                     }
                     // Coalesce whatever else is queued into the same write.
-                    while self.wbuf.len() - self.wpos < WRITE_HIGH_WATER {
+                    while transport.backlog() < WRITE_HIGH_WATER {
                         match self.rx.try_recv() {
-                            Ok(cmd) => if let Some(exit) = self.on_command(cmd) {
+                            Ok(cmd) => if let Some(exit) = self.on_command(cmd, transport) {
                                 return exit;
                             },
                             Err(_) => break,
                         }
                     }
-                },
-                () = process.exited(), if !process.has_exited() && drain_until.is_none() => {
-                    // Responses written just before exiting may still be in the pipe.
-                    drain_until = Some(tokio::time::Instant::now() + Duration::from_millis(100));
-                },
-                () = sleep_until(drain_until), if drain_until.is_some() => {
-                    self.drain_frames(false);
-                    return Exit::Server("server process exited".to_owned());
                 },
                 () = sleep_until(self.linger_deadline), if self.linger_deadline.is_some() => {
                     self.linger_deadline = None;
@@ -362,33 +315,49 @@ impl Conn {
     }
 
     /// Handles one command; `Some` when the loop must end.
-    fn on_command(&mut self, cmd: Command) -> Option<Exit> {
+    fn on_command(&mut self, cmd: Command, transport: &mut Transport) -> Option<Exit> {
         match cmd {
             Command::Request {
                 id,
                 frame,
                 reply,
-                cancellable,
+                initialize,
             } => {
                 if reply.is_closed() {
                     return None; // its caller already left; don't send it at all
                 }
-                self.pending.insert(id, Pending { reply, cancellable });
-                self.wbuf.extend_from_slice(&frame);
+                self.pending.insert(
+                    id,
+                    Pending {
+                        reply,
+                        cancellable: !initialize,
+                    },
+                );
+                transport.send(Outgoing {
+                    frame,
+                    kind: OutKind::Request { id, initialize },
+                });
             }
-            Command::Notify { frame } => self.wbuf.extend_from_slice(&frame),
+            Command::Notify { frame, initialized } => transport.send(Outgoing {
+                frame,
+                kind: OutKind::Notification { initialized },
+            }),
             Command::Cancel { id, reason } => {
-                if let Some(p) = self.pending.remove(&id)
-                    && p.cancellable
-                {
-                    let params = CancelledParams {
-                        request_id: RequestId::Number(id as i64),
-                        reason: Some(reason.to_owned()),
-                    };
-                    if let Err(e) =
-                        encode_notification(&mut self.wbuf, methods::CANCELLED, Some(&params))
-                    {
-                        tracing::warn!("could not encode a cancellation: {e}");
+                if let Some(p) = self.pending.remove(&id) {
+                    transport.forget(id);
+                    if p.cancellable {
+                        let params = CancelledParams {
+                            request_id: RequestId::Number(id as i64),
+                            reason: Some(reason.to_owned()),
+                        };
+                        let mut frame = Vec::with_capacity(96);
+                        match encode_notification(&mut frame, methods::CANCELLED, Some(&params)) {
+                            Ok(()) => transport.send(Outgoing {
+                                frame,
+                                kind: OutKind::Notification { initialized: false },
+                            }),
+                            Err(e) => tracing::warn!("could not encode a cancellation: {e}"),
+                        }
                     }
                 }
             }
@@ -407,50 +376,40 @@ impl Conn {
         None
     }
 
-    fn drain_frames(&mut self, eof: bool) {
-        while let Some(frame) = self.framer.next_frame() {
-            self.on_frame(frame);
-        }
-        if eof && let Some(frame) = self.framer.finish() {
-            self.on_frame(frame);
-        }
-    }
-
-    fn on_frame(&mut self, frame: Frame) {
-        match frame {
-            Frame::Line(line) => match decode(&line) {
-                Ok(Decoded::Single(msg)) => self.on_message(msg),
-                Ok(Decoded::Batch(msgs)) => {
-                    for msg in msgs {
-                        self.on_message(msg);
-                    }
+    fn on_message_bytes(&mut self, bytes: &[u8], transport: &mut Transport) {
+        match decode(bytes) {
+            Ok(Decoded::Single(msg)) => self.on_message(msg, transport),
+            Ok(Decoded::Batch(msgs)) => {
+                for msg in msgs {
+                    self.on_message(msg, transport);
                 }
-                Err(e) => {
-                    let preview = String::from_utf8_lossy(&line[..line.len().min(200)]);
-                    tracing::warn!(server = %self.config.name, "ignoring a line that is not JSON-RPC ({e}): {preview}");
-                }
-            },
-            Frame::Oversized { prefix, len } => {
-                let max = self.framer.max_len();
-                let target = scan_id(&prefix)
-                    .and_then(|id| id.as_u64())
-                    .and_then(|id| self.pending.remove(&id).map(|p| (id, p)));
-                match target {
-                    Some((id, p)) => {
-                        let _ = p.reply.send(Outcome::Err(Error::protocol(format!(
-                            "the response to request {id} is {len} bytes, over the {max}-byte message limit"
-                        ))));
-                    }
-                    None => tracing::warn!(
-                        server = %self.config.name,
-                        "dropped a {len}-byte message over the {max}-byte limit"
-                    ),
-                }
+            }
+            Err(e) => {
+                let preview = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+                tracing::warn!(server = %self.config.name, "ignoring a message that is not JSON-RPC ({e}): {preview}");
             }
         }
     }
 
-    fn on_message(&mut self, msg: Incoming<'_>) {
+    fn on_oversized(&mut self, prefix: &[u8], len: usize) {
+        let max = self.config.max_message_size;
+        let target = scan_id(prefix)
+            .and_then(|id| id.as_u64())
+            .and_then(|id| self.pending.remove(&id).map(|p| (id, p)));
+        match target {
+            Some((id, p)) => {
+                let _ = p.reply.send(Outcome::Err(Error::protocol(format!(
+                    "the response to request {id} is {len} bytes, over the {max}-byte message limit"
+                ))));
+            }
+            None => tracing::warn!(
+                server = %self.config.name,
+                "dropped a {len}-byte message over the {max}-byte limit"
+            ),
+        }
+    }
+
+    fn on_message(&mut self, msg: Incoming<'_>, transport: &mut Transport) {
         match msg {
             Incoming::Response { id, result } => {
                 let Some(p) = id.as_u64().and_then(|id| self.pending.remove(&id)) else {
@@ -464,15 +423,20 @@ impl Conn {
                 let _ = p.reply.send(outcome);
             }
             Incoming::Request { id, method, .. } => {
+                let mut frame = Vec::with_capacity(64);
                 let res = if method == methods::PING {
-                    encode_response(&mut self.wbuf, &id, Ok(&serde_json::json!({})))
+                    encode_response(&mut frame, &id, Ok(&serde_json::json!({})))
                 } else {
                     let err =
                         ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
-                    encode_response::<()>(&mut self.wbuf, &id, Err(&err))
+                    encode_response::<()>(&mut frame, &id, Err(&err))
                 };
-                if let Err(e) = res {
-                    tracing::warn!("could not encode a response: {e}");
+                match res {
+                    Ok(()) => transport.send(Outgoing {
+                        frame,
+                        kind: OutKind::Response,
+                    }),
+                    Err(e) => tracing::warn!("could not encode a response: {e}"),
                 }
             }
             Incoming::Notification { method, params } => {
@@ -487,21 +451,13 @@ impl Conn {
         }
     }
 
-    /// The one exit path: record why, fail every pending request, shut the process down.
-    async fn finish(mut self, exit: Exit, stdin: Option<ChildStdin>, mut process: Process) {
+    /// The one exit path: record why, fail every pending request, shut the transport down.
+    async fn finish(mut self, exit: Exit, transport: Transport) {
         self.shared.mark_closed();
-        let mut stdin = stdin;
-        let mut reason = match &exit {
-            Exit::Client(why) => CloseReason::new(format!("connection closed: {why}")),
-            Exit::Server(what) => {
-                process.drain_stderr(Duration::from_millis(100)).await;
-                CloseReason::new(what.clone())
-            }
+        let (reason, graceful) = match exit {
+            Exit::Client(why) => (CloseReason::new(format!("connection closed: {why}")), true),
+            Exit::Server(reason) => (reason, false),
         };
-        if matches!(exit, Exit::Server(_)) {
-            reason.exit_status = process.wait_exit(Duration::ZERO).await;
-            reason.stderr_tail = process.stderr.snapshot();
-        }
         let reason = Arc::new(reason);
         let _ = self.shared.close_reason.set(reason.clone());
         self.rx.close();
@@ -515,32 +471,9 @@ impl Conn {
                 let _ = reply.send(Outcome::Err(err.clone()));
             }
         }
-        if matches!(exit, Exit::Client(_)) {
-            // Best effort: flush queued cancellations before closing stdin.
-            if let Some(w) = stdin.as_mut()
-                && self.wpos < self.wbuf.len()
-            {
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(100),
-                    w.write_all(&self.wbuf[self.wpos..]),
-                )
-                .await;
-            }
-        }
-        process.shutdown(stdin, self.config.shutdown).await;
-        tracing::debug!(server = %self.config.name, status = ?process.exit_status, "connection closed");
+        transport.shutdown(graceful).await;
+        tracing::debug!(server = %self.config.name, "connection closed");
         self.shared.terminated.send_replace(true);
-    }
-}
-
-/// One cancel-safe `write` call (no bytes are written if the future is dropped before ready).
-async fn write_some(stdin: &mut Option<ChildStdin>, buf: &[u8]) -> std::io::Result<usize> {
-    match stdin.as_mut() {
-        Some(w) => match w.write(buf).await {
-            Ok(0) => Err(std::io::ErrorKind::WriteZero.into()),
-            other => other,
-        },
-        None => std::future::pending().await,
     }
 }
 

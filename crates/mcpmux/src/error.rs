@@ -26,8 +26,12 @@ pub enum ErrorKind {
     Protocol,
     /// The server process could not be started.
     Spawn,
-    /// The request could not be built (for example arguments that do not serialize).
+    /// The request could not be built (for example arguments that do not serialize), or the
+    /// configuration is invalid.
     InvalidInput,
+    /// An HTTP request failed (connection refused, an error status, a stream lost for good);
+    /// see [`Error::http_status`].
+    Http,
 }
 
 impl ErrorKind {
@@ -41,6 +45,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Spawn => "spawn",
             ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Http => "http",
         }
     }
 }
@@ -98,13 +103,15 @@ struct Inner {
     message: String,
     rpc: Option<ErrorObject>,
     close: Option<Arc<CloseReason>>,
+    http_status: Option<u16>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 /// An mcpmux error: cheap to clone (one pointer), with a kind you can branch on.
 ///
 /// The `Display` text is for people and may change between releases; branch on
-/// [`Error::kind`] or the `is_*` predicates instead.
+/// [`Error::kind`] or the `is_*` predicates instead. It does not repeat the underlying cause,
+/// which [`std::error::Error::source`] returns.
 ///
 /// ```
 /// # async fn f(server: mcpmux::Server) {
@@ -135,6 +142,7 @@ impl Error {
                 message,
                 rpc,
                 close,
+                http_status: None,
                 source,
             }),
         }
@@ -187,14 +195,30 @@ impl Error {
         )
     }
 
+    pub(crate) fn http(
+        message: impl Into<String>,
+        status: Option<u16>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        let mut e = Error::build(ErrorKind::Http, message.into(), None, None, source);
+        if let Some(inner) = Arc::get_mut(&mut e.inner) {
+            inner.http_status = status;
+        }
+        e
+    }
+
     pub(crate) fn spawn(program: &str, source: std::io::Error) -> Self {
         Error::build(
             ErrorKind::Spawn,
-            format!("could not start `{program}`: {source}"),
+            format!("could not start `{program}`"),
             None,
             None,
             Some(Box::new(source)),
         )
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::build(ErrorKind::InvalidInput, message.into(), None, None, None)
     }
 
     pub(crate) fn invalid_input(
@@ -243,6 +267,16 @@ impl Error {
     /// The server process could not be started.
     pub fn is_spawn(&self) -> bool {
         self.inner.kind == ErrorKind::Spawn
+    }
+
+    /// An HTTP request failed ([`http_status`](Self::http_status) has the status, if any).
+    pub fn is_http(&self) -> bool {
+        self.inner.kind == ErrorKind::Http
+    }
+
+    /// The HTTP status of a failed HTTP request, if the server answered.
+    pub fn http_status(&self) -> Option<u16> {
+        self.inner.http_status
     }
 
     /// The JSON-RPC error object (code, message, data) the server returned.

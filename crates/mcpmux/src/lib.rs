@@ -49,11 +49,11 @@ mod lifecycle;
 mod notification;
 mod request;
 mod server;
-mod stdio;
+mod transport;
 
 pub use config::{
-    DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REQUEST_TIMEOUT, INHERITED_ENV,
-    ServerBuilder,
+    DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REQUEST_TIMEOUT, HttpMode,
+    INHERITED_ENV, ServerBuilder,
 };
 pub use error::{CloseReason, Error, ErrorKind, Result};
 pub use notification::{Notifications, Received, ServerNotification};

@@ -35,7 +35,7 @@ async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {
         methods::INITIALIZE,
         Some(&params),
         config.initialize_timeout,
-        false,
+        true,
     )
     .await?;
     let result: InitializeResult = request::parse_result(methods::INITIALIZE, &raw)?;

@@ -66,14 +66,15 @@ impl Drop for CancelOnDrop<'_> {
 /// Sends one request and waits for its raw result.
 ///
 /// # Cancel safety
-/// Dropping the future before it completes removes the request from the connection and, when
-/// `cancellable`, sends `notifications/cancelled` to the server (which may still finish the work).
+/// Dropping the future before it completes removes the request from the connection and, unless
+/// it is `initialize`, sends `notifications/cancelled` to the server (which may still finish the
+/// work).
 pub(crate) async fn send<P: Serialize + ?Sized>(
     conn: &ConnHandle,
     method: &str,
     params: Option<&P>,
     timeout: Duration,
-    cancellable: bool,
+    initialize: bool,
 ) -> Result<Box<RawValue>> {
     let id = conn.next_id();
     let mut frame = Vec::with_capacity(96);
@@ -84,7 +85,7 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
         id,
         frame,
         reply,
-        cancellable,
+        initialize,
     }) {
         return Err(conn.closed_error());
     }
@@ -123,7 +124,8 @@ pub(crate) fn notify<P: Serialize + ?Sized>(
     let mut frame = Vec::with_capacity(64);
     mcpmux_protocol::encode_notification(&mut frame, method, params)
         .map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))?;
-    if conn.send(Command::Notify { frame }) {
+    let initialized = method == mcpmux_protocol::methods::INITIALIZED;
+    if conn.send(Command::Notify { frame, initialized }) {
         Ok(())
     } else {
         Err(conn.closed_error())
@@ -136,5 +138,5 @@ pub(crate) fn parse_result<R: serde::de::DeserializeOwned>(
     raw: &RawValue,
 ) -> Result<R> {
     serde_json::from_str(raw.get())
-        .map_err(|e| Error::protocol_from(format!("malformed {method} result: {e}"), e))
+        .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
 }

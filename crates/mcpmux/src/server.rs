@@ -77,6 +77,20 @@ impl Server {
         ServerBuilder::stdio(program.into())
     }
 
+    /// Starts building a handle on an HTTP server at `url`: Streamable HTTP, falling back to
+    /// legacy HTTP+SSE if the server refuses it (see [`HttpMode`](crate::HttpMode)).
+    ///
+    /// ```
+    /// let server = mcpmux::Server::http("http://127.0.0.1:8000/mcp")
+    ///     .bearer_token("secret")
+    ///     .build();
+    /// assert!(server.is_ok());
+    /// assert!(mcpmux::Server::http("not a url").build().is_err());
+    /// ```
+    pub fn http(url: &str) -> ServerBuilder {
+        ServerBuilder::http(url)
+    }
+
     pub(crate) fn from_config(config: Config) -> Self {
         let (notifications, _) = broadcast::channel(config.notification_capacity);
         Server {
@@ -248,7 +262,7 @@ impl Guard {
         ProtocolVersion::parse(&self.init.protocol_version).unwrap_or(ProtocolVersion::LATEST)
     }
 
-    /// The server process's id (stdio).
+    /// The server process's id (stdio servers only).
     pub fn process_id(&self) -> Option<u32> {
         self.conn.pid()
     }
@@ -306,7 +320,7 @@ impl Guard {
         P: Serialize + ?Sized,
     {
         let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-        request::send(&self.conn, method, params, timeout, true).await
+        request::send(&self.conn, method, params, timeout, false).await
     }
 
     /// Sends a notification.
@@ -374,10 +388,9 @@ impl Guard {
             Value::Object(map) => Some(map),
             Value::Null => None,
             other => {
-                return Err(Error::invalid_input(
-                    format!("tool arguments must be a JSON object, not {other}"),
-                    std::io::Error::from(std::io::ErrorKind::InvalidInput),
-                ));
+                return Err(Error::invalid(format!(
+                    "tool arguments must be a JSON object, not {other}"
+                )));
             }
         };
         let meta = options.progress_token.clone().map(|token| {

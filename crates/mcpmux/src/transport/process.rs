@@ -1,4 +1,4 @@
-//! The stdio transport's process side: spawn in a process group, capture stderr, shut down.
+//! The process side of the stdio transport: spawn in a process group, capture stderr, shut down.
 //!
 //! The child is spawned without a shell, as the leader of a new process group, with a filtered
 //! environment. A waiter task owns the child and reaps it; the connection task signals the whole
@@ -20,7 +20,7 @@ use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, INHERITED_ENV, ShutdownTimeouts};
+use crate::config::{Config, INHERITED_ENV, ShutdownTimeouts, StdioConfig};
 use crate::error::{Error, Result};
 
 /// A spawned server process, split into the parts the connection task drives.
@@ -96,8 +96,7 @@ impl StderrTail {
 }
 
 /// Spawns the configured server. Must be called inside a tokio runtime.
-pub(crate) fn spawn(config: &Config) -> Result<Spawned> {
-    let stdio = &config.stdio;
+pub(crate) fn spawn(config: &Config, stdio: &StdioConfig) -> Result<Spawned> {
     let program_display = stdio.program.to_string_lossy().into_owned();
     let mut cmd = CommandWrap::with_new(&stdio.program, |c| {
         c.args(&stdio.args);
@@ -236,8 +235,11 @@ impl Process {
 
     /// Gives the stderr reader a moment to collect the last lines of a dying process.
     pub(crate) async fn drain_stderr(&mut self, limit: Duration) {
-        if let Some(task) = self.stderr_task.as_mut() {
-            let _ = tokio::time::timeout(limit, task).await;
+        if let Some(task) = self.stderr_task.as_mut()
+            && tokio::time::timeout(limit, task).await.is_ok()
+        {
+            // Finished: a JoinHandle must not be polled again.
+            self.stderr_task = None;
         }
     }
 

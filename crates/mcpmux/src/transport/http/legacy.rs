@@ -1,0 +1,131 @@
+//! The legacy HTTP+SSE transport (MCP 2024-11-05): one long GET stream carries every message
+//! from the server; its first `endpoint` event says where to POST ours.
+
+use std::sync::Arc;
+
+use mcpmux_protocol::sse::SseParser;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+
+use super::sse::read_events;
+use super::{Ctx, Report};
+use crate::error::{CloseReason, Error};
+use crate::transport::{Event, OutKind, Outgoing};
+
+fn closed(ctx: &Ctx, what: String) {
+    ctx.report(Report::Event(Event::Closed(CloseReason::new(what))));
+}
+
+/// Resolves the `endpoint` event's URL against the stream URL; a different origin is refused
+/// (a server must not send our messages elsewhere).
+fn resolve_endpoint(base: &reqwest::Url, data: &str) -> Result<reqwest::Url, String> {
+    let url = base
+        .join(data.trim())
+        .map_err(|e| format!("the server's endpoint {data:?} is not a valid URL: {e}"))?;
+    if url.origin() != base.origin() {
+        return Err(format!(
+            "the server's endpoint {url} is on another origin than {base}; refused"
+        ));
+    }
+    Ok(url)
+}
+
+/// Opens and reads the stream until it ends; its end closes the connection (this transport
+/// has no resumption).
+pub(super) async fn stream(ctx: Arc<Ctx>) {
+    let resp = ctx
+        .client
+        .get(ctx.http.url.clone())
+        .headers(ctx.headers(None))
+        .header(ACCEPT, "text/event-stream")
+        .send()
+        .await;
+    let resp = match resp {
+        Ok(r) if r.status().is_success() => r,
+        Ok(r) => {
+            return closed(
+                &ctx,
+                format!("the legacy SSE stream was refused: {}", r.status()),
+            );
+        }
+        Err(e) => {
+            return closed(&ctx, format!("could not open the legacy SSE stream: {e}"));
+        }
+    };
+    let mut parser = SseParser::new(ctx.config.max_message_size.saturating_add(1024));
+    let mut retry = None;
+    let mut endpoint_error = None;
+    let base = ctx.http.url.clone();
+    read_events(&ctx, resp, &mut parser, None, &mut retry, |ev| {
+        if ev.event.as_deref() == Some("endpoint") {
+            match resolve_endpoint(&base, ev.data.as_deref().unwrap_or("")) {
+                Ok(url) => ctx.report(Report::LegacyEndpoint(url)),
+                Err(e) => {
+                    endpoint_error = Some(e);
+                    return false;
+                }
+            }
+        }
+        true
+    })
+    .await;
+    closed(
+        &ctx,
+        endpoint_error.unwrap_or_else(|| "the server closed the legacy SSE stream".to_owned()),
+    );
+}
+
+/// POSTs one message to the endpoint; answers come on the stream.
+pub(super) async fn post(ctx: Arc<Ctx>, endpoint: reqwest::Url, out: Outgoing) -> bool {
+    let _permit = match (&ctx.limiter, out.kind) {
+        (Some(l), OutKind::Request { .. }) => l.clone().acquire_owned().await.ok(),
+        _ => None,
+    };
+    let resp = ctx
+        .client
+        .post(endpoint)
+        .headers(ctx.headers(None))
+        .header(CONTENT_TYPE, "application/json")
+        .body(out.body().to_vec())
+        .send()
+        .await;
+    let failure = match resp {
+        Ok(r) if r.status().is_success() => None,
+        Ok(r) => Some(Error::http(
+            format!("the server refused the message: {}", r.status()),
+            Some(r.status().as_u16()),
+            None,
+        )),
+        Err(e) => Some(Error::http(
+            format!("the POST to the server failed: {e}"),
+            None,
+            Some(Box::new(e)),
+        )),
+    };
+    if let Some(err) = failure {
+        match out.kind {
+            OutKind::Request { id, .. } => ctx.fail(id, err),
+            _ => tracing::warn!(server = %ctx.config.name, "{err}"),
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_must_stay_on_the_same_origin() {
+        let base = reqwest::Url::parse("http://127.0.0.1:8000/sse").unwrap();
+        assert_eq!(
+            resolve_endpoint(&base, "/messages?sessionId=1")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:8000/messages?sessionId=1"
+        );
+        assert!(resolve_endpoint(&base, "http://127.0.0.1:8000/m").is_ok());
+        assert!(resolve_endpoint(&base, "http://evil.example/m").is_err());
+        assert!(resolve_endpoint(&base, "https://127.0.0.1:8000/m").is_err());
+        assert!(resolve_endpoint(&base, "http://127.0.0.1:9000/m").is_err());
+    }
+}

@@ -1,0 +1,428 @@
+//! HTTP transports: Streamable HTTP (MCP 2025-03-26+) and legacy HTTP+SSE (2024-11-05).
+//!
+//! Every outgoing message becomes its own task (a POST, and for a request the reading of its
+//! JSON or SSE answer), so requests are never serialized behind each other; an optional
+//! semaphore caps them. Tasks report back through one channel that [`HttpTransport::next_event`]
+//! drains, which is where the shared state changes: session re-initialization after a 404, the
+//! fallback to legacy SSE, the legacy `endpoint`, and held messages.
+
+mod legacy;
+mod sse;
+mod streamable;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::value::RawValue;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::{AbortHandle, JoinSet};
+
+use super::{Event, OutKind, Outgoing};
+use crate::config::{Config, HttpConfig, HttpMode};
+use crate::error::{CloseReason, Error, Result};
+
+pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
+pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
+const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Reports from the per-message tasks to the transport.
+#[derive(Debug)]
+enum Report {
+    /// Pass an event on to the connection.
+    Event(Event),
+    /// A request carrying session `used` got 404: the session is gone, the server never
+    /// processed it.
+    SessionExpired { out: Outgoing, used: String },
+    /// The initialize POST got 400/404/405 in [`HttpMode::Auto`]: try legacy SSE.
+    Fallback { out: Outgoing },
+    /// The legacy stream announced where to POST.
+    LegacyEndpoint(reqwest::Url),
+    /// The internal re-initialize finished.
+    Reinitialized(Result<()>),
+}
+
+/// State the tasks share.
+#[derive(Debug)]
+struct Ctx {
+    config: Arc<Config>,
+    http: HttpConfig,
+    client: reqwest::Client,
+    session: Mutex<Option<String>>,
+    protocol_version: Mutex<Option<String>>,
+    reports: mpsc::UnboundedSender<Report>,
+    limiter: Option<Arc<Semaphore>>,
+    /// Whether a failed initialize POST may fall back to legacy SSE.
+    may_fall_back: Mutex<bool>,
+}
+
+impl Ctx {
+    fn session(&self) -> Option<String> {
+        self.session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_session(&self, id: Option<String>) {
+        *self.session.lock().unwrap_or_else(PoisonError::into_inner) = id;
+    }
+
+    fn protocol_version(&self) -> Option<String> {
+        self.protocol_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_protocol_version(&self, v: String) {
+        *self
+            .protocol_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(v);
+    }
+
+    fn report(&self, r: Report) {
+        let _ = self.reports.send(r);
+    }
+
+    fn fail(&self, id: u64, error: Error) {
+        self.report(Report::Event(Event::RequestFailed { id, error }));
+    }
+
+    /// Headers for every request: the user's, the session, the negotiated version.
+    fn headers(&self, session: Option<&str>) -> HeaderMap {
+        let mut h = self.http.headers.clone();
+        if let Some(s) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
+            h.insert(SESSION_HEADER, s);
+        }
+        if let Some(v) = self
+            .protocol_version()
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            h.insert(VERSION_HEADER, v);
+        }
+        h
+    }
+}
+
+/// Which protocol the transport speaks now.
+#[derive(Debug)]
+enum Mode {
+    Streamable,
+    /// Legacy HTTP+SSE; `endpoint` is known once the stream announced it.
+    Legacy {
+        endpoint: Option<reqwest::Url>,
+    },
+}
+
+/// The HTTP transport of one connection.
+#[derive(Debug)]
+pub(crate) struct HttpTransport {
+    ctx: Arc<Ctx>,
+    reports: mpsc::UnboundedReceiver<Report>,
+    tasks: JoinSet<Option<u64>>,
+    /// The task working on each request, so a cancelled request stops reading its stream.
+    inflight: HashMap<u64, AbortHandle>,
+    mode: Mode,
+    /// Messages waiting for the legacy endpoint or for a re-initialized session.
+    held: Vec<Outgoing>,
+    reinitializing: bool,
+    /// Requests already re-sent once after a session expiry.
+    replayed: HashSet<u64>,
+    /// The `initialize` params, to re-initialize an expired session.
+    init_params: Option<Box<RawValue>>,
+    reinit_count: u64,
+    get_stream: Option<AbortHandle>,
+    legacy_stream: Option<AbortHandle>,
+    closed: bool,
+}
+
+/// Builds the default client: rustls with the `ring` provider (no C toolchain needed).
+fn default_client() -> Result<reqwest::Client> {
+    // Installs `ring` as the process default only if no provider was chosen yet.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| Error::invalid_input("could not build the HTTP client", e))
+}
+
+impl HttpTransport {
+    /// Prepares the transport; nothing is sent until the first message.
+    pub(crate) fn new(config: Arc<Config>, http: &HttpConfig) -> Result<Self> {
+        let client = match &http.client {
+            Some(c) => c.clone(),
+            None => default_client()?,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mode = match http.mode {
+            HttpMode::Sse => Mode::Legacy { endpoint: None },
+            HttpMode::Auto | HttpMode::Streamable => Mode::Streamable,
+        };
+        let ctx = Arc::new(Ctx {
+            limiter: http.max_concurrency.map(|n| Arc::new(Semaphore::new(n))),
+            may_fall_back: Mutex::new(http.mode == HttpMode::Auto),
+            http: http.clone(),
+            config,
+            client,
+            session: Mutex::new(None),
+            protocol_version: Mutex::new(None),
+            reports: tx,
+        });
+        let mut t = HttpTransport {
+            ctx,
+            reports: rx,
+            tasks: JoinSet::new(),
+            inflight: HashMap::new(),
+            mode,
+            held: Vec::new(),
+            reinitializing: false,
+            replayed: HashSet::new(),
+            init_params: None,
+            reinit_count: 0,
+            get_stream: None,
+            legacy_stream: None,
+            closed: false,
+        };
+        if matches!(t.mode, Mode::Legacy { .. }) {
+            t.open_legacy_stream();
+        }
+        Ok(t)
+    }
+
+    pub(crate) fn send(&mut self, out: Outgoing) {
+        if self.closed {
+            return; // the connection fails its requests with the close reason
+        }
+        if let OutKind::Request {
+            initialize: true, ..
+        } = out.kind
+        {
+            self.init_params = streamable::initialize_params(out.body());
+        }
+        let ready = match &self.mode {
+            Mode::Legacy { endpoint } => endpoint.is_some() && !self.reinitializing,
+            Mode::Streamable => !self.reinitializing,
+        };
+        if !ready {
+            self.held.push(out);
+            return;
+        }
+        self.dispatch(out);
+    }
+
+    /// Starts the task that sends `out` (and reads its answer).
+    fn dispatch(&mut self, out: Outgoing) {
+        let ctx = self.ctx.clone();
+        let id = match out.kind {
+            OutKind::Request { id, .. } => Some(id),
+            _ => None,
+        };
+        let initialized = matches!(out.kind, OutKind::Notification { initialized: true });
+        let handle = match &self.mode {
+            // A task that handed its message back (expired session, fallback) returns no id, so
+            // the request stays registered as in flight.
+            Mode::Streamable => self.tasks.spawn(async move {
+                let done = streamable::post(ctx, out).await;
+                id.filter(|_| done)
+            }),
+            Mode::Legacy { endpoint } => {
+                let Some(endpoint) = endpoint.clone() else {
+                    self.held.push(out);
+                    return;
+                };
+                self.tasks.spawn(async move {
+                    let done = legacy::post(ctx, endpoint, out).await;
+                    id.filter(|_| done)
+                })
+            }
+        };
+        if let Some(id) = id {
+            self.inflight.insert(id, handle);
+        }
+        if initialized && matches!(self.mode, Mode::Streamable) && self.get_stream.is_none() {
+            let ctx = self.ctx.clone();
+            self.get_stream = Some(self.tasks.spawn(async move {
+                streamable::server_stream(ctx).await;
+                None
+            }));
+        }
+    }
+
+    pub(crate) fn forget(&mut self, id: u64) {
+        if let Some(h) = self.inflight.remove(&id) {
+            h.abort();
+        }
+        self.held
+            .retain(|o| !matches!(o.kind, OutKind::Request { id: i, .. } if i == id));
+    }
+
+    fn open_legacy_stream(&mut self) {
+        let ctx = self.ctx.clone();
+        self.legacy_stream = Some(self.tasks.spawn(async move {
+            legacy::stream(ctx).await;
+            None
+        }));
+    }
+
+    fn release_held(&mut self) {
+        for out in std::mem::take(&mut self.held) {
+            self.dispatch(out);
+        }
+    }
+
+    /// Handles one task report; `Some` when it is an event for the connection.
+    fn on_report(&mut self, report: Report) -> Option<Event> {
+        match report {
+            Report::Event(Event::Closed(reason)) => {
+                self.closed = true;
+                Some(Event::Closed(reason))
+            }
+            Report::Event(ev) => Some(ev),
+            Report::Fallback { out } => {
+                tracing::info!(server = %self.ctx.config.name, "Streamable HTTP refused; falling back to legacy HTTP+SSE");
+                *self
+                    .ctx
+                    .may_fall_back
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = false;
+                self.mode = Mode::Legacy { endpoint: None };
+                self.held.insert(0, out);
+                self.open_legacy_stream();
+                None
+            }
+            Report::LegacyEndpoint(url) => {
+                self.mode = Mode::Legacy {
+                    endpoint: Some(url),
+                };
+                self.release_held();
+                None
+            }
+            Report::SessionExpired { out, used } => self.on_session_expired(out, used),
+            Report::Reinitialized(Ok(())) => {
+                self.reinitializing = false;
+                tracing::info!(server = %self.ctx.config.name, "session re-initialized");
+                self.release_held();
+                None
+            }
+            Report::Reinitialized(Err(e)) => {
+                self.reinitializing = false;
+                self.closed = true;
+                Some(Event::Closed(CloseReason::new(format!(
+                    "the HTTP session expired and re-initializing failed: {e}"
+                ))))
+            }
+        }
+    }
+
+    fn on_session_expired(&mut self, out: Outgoing, used: String) -> Option<Event> {
+        let id = match out.kind {
+            OutKind::Request { id, .. } => id,
+            // A notification or response for a dead session has nobody waiting: drop it.
+            _ => return None,
+        };
+        if !self.replayed.insert(id) {
+            return Some(Event::RequestFailed {
+                id,
+                error: Error::http(
+                    "the HTTP session expired again after re-initializing",
+                    Some(404),
+                    None,
+                ),
+            });
+        }
+        if !self.inflight.contains_key(&id) {
+            return None; // cancelled meanwhile
+        }
+        self.held.push(out);
+        let current = self.ctx.session();
+        if self.reinitializing {
+            return None;
+        }
+        if current.as_deref() != Some(used.as_str()) && current.is_some() {
+            // Already re-initialized since this request left: just resend it.
+            self.release_held();
+            return None;
+        }
+        let Some(params) = self.init_params.clone() else {
+            return Some(Event::RequestFailed {
+                id,
+                error: Error::http(
+                    "the HTTP session expired before initialize",
+                    Some(404),
+                    None,
+                ),
+            });
+        };
+        self.reinitializing = true;
+        self.reinit_count += 1;
+        self.ctx.set_session(None);
+        let ctx = self.ctx.clone();
+        let n = self.reinit_count;
+        self.tasks.spawn(async move {
+            let r = streamable::reinitialize(&ctx, params, n).await;
+            ctx.report(Report::Reinitialized(r));
+            None
+        });
+        None
+    }
+
+    pub(crate) async fn next_event(&mut self) -> Event {
+        loop {
+            tokio::select! {
+                report = self.reports.recv() => {
+                    // The transport holds a sender in `ctx`, so the channel never closes.
+                    if let Some(report) = report
+                        && let Some(ev) = self.on_report(report)
+                    {
+                        return ev;
+                    }
+                }
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    match done {
+                        Ok(Some(id)) => {
+                            self.inflight.remove(&id);
+                        }
+                        Ok(None) => {}
+                        Err(e) if e.is_panic() => tracing::error!("an HTTP task panicked: {e}"),
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn shutdown(mut self, _graceful: bool) {
+        self.tasks.abort_all();
+        if matches!(self.mode, Mode::Streamable)
+            && let Some(session) = self.ctx.session()
+        {
+            let ctx = self.ctx.clone();
+            let res = tokio::time::timeout(DELETE_TIMEOUT, async move {
+                ctx.client
+                    .delete(ctx.http.url.clone())
+                    .headers(ctx.headers(Some(&session)))
+                    .send()
+                    .await
+            })
+            .await;
+            match res {
+                Ok(Ok(r)) if r.status().is_success() || r.status().as_u16() == 405 => {
+                    tracing::debug!(server = %self.ctx.config.name, "session deleted");
+                }
+                Ok(Ok(r)) => {
+                    tracing::debug!(server = %self.ctx.config.name, status = %r.status(), "DELETE of the session failed")
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(server = %self.ctx.config.name, "DELETE of the session failed: {e}")
+                }
+                Err(_) => {
+                    tracing::debug!(server = %self.ctx.config.name, "DELETE of the session timed out")
+                }
+            }
+        }
+        while self.tasks.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,93 @@
+//! Reading an SSE response body: events out, limits enforced, the awaited response recognised.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use mcpmux_protocol::sse::{SseEvent, SseParser};
+use mcpmux_protocol::{Decoded, Incoming, decode};
+
+use super::{Ctx, Report};
+use crate::error::Error;
+use crate::transport::Event;
+
+/// How one read of an SSE stream ended.
+#[derive(Debug, Default)]
+pub(super) struct StreamEnd {
+    /// The response to the awaited request was delivered.
+    pub(super) got_response: bool,
+    /// Events received in this read (a resume that made progress resets the backoff).
+    pub(super) events: usize,
+    /// A failure that makes resuming pointless (an event over the limit).
+    pub(super) fatal: Option<Error>,
+}
+
+/// Whether `data` is (or, in a batch, contains) the response to request `id`.
+pub(super) fn answers(data: &[u8], id: u64) -> bool {
+    let is = |m: &Incoming<'_>| matches!(m, Incoming::Response { id: rid, .. } if rid.as_u64() == Some(id));
+    match decode(data) {
+        Ok(Decoded::Single(m)) => is(&m),
+        Ok(Decoded::Batch(ms)) => ms.iter().any(is),
+        Err(_) => false,
+    }
+}
+
+/// Reads events from `resp` until it ends, delivering messages to the connection.
+///
+/// `awaiting`: the request whose response ends the read. `on_event` sees every event first
+/// (for the legacy `endpoint`); it returns false to stop reading.
+pub(super) async fn read_events(
+    ctx: &Ctx,
+    resp: reqwest::Response,
+    parser: &mut SseParser,
+    awaiting: Option<u64>,
+    retry: &mut Option<Duration>,
+    mut on_event: impl FnMut(&SseEvent) -> bool,
+) -> StreamEnd {
+    let mut end = StreamEnd::default();
+    let mut body = resp.bytes_stream();
+    loop {
+        let chunk = match body.next().await {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(e)) => {
+                tracing::debug!(server = %ctx.config.name, "SSE stream broke: {e}");
+                break;
+            }
+            None => break,
+        };
+        parser.push(&chunk);
+        while let Some(ev) = parser.next_event() {
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(too_large) => {
+                    let e = Error::protocol(format!("the server sent an {too_large}"));
+                    if awaiting.is_some() {
+                        end.fatal = Some(e);
+                        return end;
+                    }
+                    tracing::warn!(server = %ctx.config.name, "{e}");
+                    continue;
+                }
+            };
+            end.events += 1;
+            if let Some(ms) = ev.retry {
+                *retry = Some(Duration::from_millis(ms));
+            }
+            if !on_event(&ev) {
+                return end;
+            }
+            if !ev.is_message() {
+                continue; // priming events, keep-alives, other event types
+            }
+            let Some(data) = ev.data else { continue };
+            let data = data.into_bytes();
+            let done = awaiting.is_some_and(|id| answers(&data, id));
+            ctx.report(Report::Event(Event::Message(data)));
+            if done {
+                end.got_response = true;
+                return end;
+            }
+        }
+    }
+    parser.finish();
+    end
+}

@@ -1,0 +1,111 @@
+//! Transports: how messages reach a server and come back. The connection task drives exactly one.
+//!
+//! Each transport takes outgoing frames with `send` (never blocks, never fails: failures come
+//! back as events) and yields [`Event`]s from `next_event`, which is cancel safe: the connection
+//! task polls it in a `select!` next to its command channel, and all progress lives in the
+//! transport's own state.
+
+pub(crate) mod http;
+pub(crate) mod process;
+pub(crate) mod stdio;
+
+use crate::error::{CloseReason, Error};
+
+/// What an outgoing frame is, so transports that care (HTTP) can treat it right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutKind {
+    /// A request expecting a response with this id.
+    Request {
+        /// The JSON-RPC id (the connection's numbering).
+        id: u64,
+        /// Whether this is `initialize` (it opens the HTTP session).
+        initialize: bool,
+    },
+    /// A notification; `initialized` marks `notifications/initialized`.
+    Notification {
+        /// Whether this is `notifications/initialized`.
+        initialized: bool,
+    },
+    /// Our response to a server request.
+    Response,
+}
+
+/// One outgoing JSON-RPC message, encoded as one line (ending in `\n`).
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) frame: Vec<u8>,
+    pub(crate) kind: OutKind,
+}
+
+impl Outgoing {
+    /// The JSON body without the trailing newline.
+    pub(crate) fn body(&self) -> &[u8] {
+        self.frame.strip_suffix(b"\n").unwrap_or(&self.frame)
+    }
+}
+
+/// What a transport reports to the connection task.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// One incoming JSON-RPC message (or batch), as received.
+    Message(Vec<u8>),
+    /// A message over the size limit was dropped; `prefix` is its start (to find its id).
+    Oversized { prefix: Vec<u8>, len: usize },
+    /// The transport could not deliver request `id` or its response; fail that caller only.
+    RequestFailed { id: u64, error: Error },
+    /// The transport is finished; every pending request fails with this reason.
+    Closed(CloseReason),
+}
+
+/// The transport of one connection.
+#[derive(Debug)]
+pub(crate) enum Transport {
+    /// A child process on stdin/stdout.
+    Stdio(stdio::StdioTransport),
+    /// Streamable HTTP or legacy HTTP+SSE.
+    Http(http::HttpTransport),
+}
+
+impl Transport {
+    /// Queues a frame for sending.
+    pub(crate) fn send(&mut self, out: Outgoing) {
+        match self {
+            Transport::Stdio(t) => t.send(out),
+            Transport::Http(t) => t.send(out),
+        }
+    }
+
+    /// The caller of request `id` is gone: stop any work still tied to it.
+    pub(crate) fn forget(&mut self, id: u64) {
+        match self {
+            Transport::Stdio(_) => {}
+            Transport::Http(t) => t.forget(id),
+        }
+    }
+
+    /// Bytes accepted but not yet handed to the OS; the connection stops taking commands above
+    /// a high-water mark, so a stalled server applies back-pressure instead of growing memory.
+    pub(crate) fn backlog(&self) -> usize {
+        match self {
+            Transport::Stdio(t) => t.backlog(),
+            Transport::Http(_) => 0,
+        }
+    }
+
+    /// The next event. Cancel safe.
+    pub(crate) async fn next_event(&mut self) -> Event {
+        match self {
+            Transport::Stdio(t) => t.next_event().await,
+            Transport::Http(t) => t.next_event().await,
+        }
+    }
+
+    /// Shuts the transport down: stdio runs the process shutdown sequence, HTTP deletes the
+    /// session. `graceful` is false when the server side already failed.
+    pub(crate) async fn shutdown(self, graceful: bool) {
+        match self {
+            Transport::Stdio(t) => t.shutdown(graceful).await,
+            Transport::Http(t) => t.shutdown(graceful).await,
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The stdio transport: newline-delimited JSON-RPC on a child process's stdin and stdout.
+//!
+//! Reads and writes advance together in one `select!` (a server blocked writing a large response
+//! is still read from while we write), writes are coalesced into one buffer, and both directions
+//! use cancel-safe operations (`read_buf`, `write`) so the state survives any cancelled poll.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcpmux_protocol::framing::{Frame, LineFramer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::time::Instant;
+
+use super::process::{self, Process};
+use super::{Event, Outgoing};
+use crate::config::{Config, StdioConfig};
+use crate::error::{CloseReason, Result};
+
+/// How long to keep reading stdout after the process exited (responses may still be in the pipe).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
+/// How long to wait for the exit status and last stderr lines once stdout closed.
+const SETTLE_AFTER_EOF: Duration = Duration::from_millis(250);
+
+/// A running stdio server.
+#[derive(Debug)]
+pub(crate) struct StdioTransport {
+    config: Arc<Config>,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    process: Process,
+    pid: u32,
+    framer: LineFramer,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    /// Stdout closed, or the process exited: report `Closed` once this passes.
+    closing_at: Option<Instant>,
+    stdout_eof: bool,
+    closed_reported: bool,
+}
+
+impl StdioTransport {
+    /// Spawns the server process.
+    pub(crate) fn spawn(config: Arc<Config>, stdio: &StdioConfig) -> Result<Self> {
+        let spawned = process::spawn(&config, stdio)?;
+        Ok(StdioTransport {
+            framer: LineFramer::new(config.max_message_size),
+            config,
+            stdin: Some(spawned.stdin),
+            stdout: spawned.stdout,
+            process: spawned.process,
+            pid: spawned.pid,
+            wbuf: Vec::with_capacity(64 * 1024),
+            wpos: 0,
+            closing_at: None,
+            stdout_eof: false,
+            closed_reported: false,
+        })
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub(crate) fn send(&mut self, out: Outgoing) {
+        self.wbuf.extend_from_slice(&out.frame);
+    }
+
+    pub(crate) fn backlog(&self) -> usize {
+        self.wbuf.len() - self.wpos
+    }
+
+    fn frame_event(frame: Frame) -> Event {
+        match frame {
+            Frame::Line(line) => Event::Message(line),
+            Frame::Oversized { prefix, len } => Event::Oversized { prefix, len },
+        }
+    }
+
+    pub(crate) async fn next_event(&mut self) -> Event {
+        loop {
+            if let Some(frame) = self.framer.next_frame() {
+                return Self::frame_event(frame);
+            }
+            if self.stdout_eof
+                && let Some(frame) = self.framer.finish()
+            {
+                return Self::frame_event(frame);
+            }
+            if self.closed_reported {
+                return std::future::pending().await;
+            }
+            if let Some(at) = self.closing_at
+                && (self.stdout_eof || Instant::now() >= at)
+            {
+                // Done reading: wait (until `at`, an absolute time, so a cancelled poll does not
+                // extend it) for the exit status, then report once.
+                if !self.process.has_exited() {
+                    let _ = tokio::time::timeout_at(at, self.process.exited()).await;
+                }
+                let reason = self.close_reason().await;
+                self.closed_reported = true;
+                return Event::Closed(reason);
+            }
+            let writing = self.wpos < self.wbuf.len() && self.stdin.is_some();
+            let buf = self.framer.buffer_mut();
+            if buf.capacity() - buf.len() < 8 * 1024 {
+                buf.reserve(64 * 1024);
+            }
+            let deadline = self.closing_at;
+            tokio::select! {
+                read = self.stdout.read_buf(self.framer.buffer_mut()), if !self.stdout_eof => match read {
+                    Ok(0) | Err(_) => {
+                        self.stdout_eof = true;
+                        self.closing_at.get_or_insert(Instant::now() + SETTLE_AFTER_EOF);
+                    }
+                    Ok(_) => {}
+                },
+                written = write_some(&mut self.stdin, &self.wbuf[self.wpos..]), if writing => match written {
+                    Ok(n) => {
+                        self.wpos += n;
+                        if self.wpos == self.wbuf.len() {
+                            self.wbuf.clear();
+                            self.wpos = 0;
+                        }
+                    }
+                    Err(e) => {
+                        // Usually EPIPE: the server is gone. Its exit tells the full story.
+                        tracing::debug!(server = %self.config.name, "write failed: {e}");
+                        self.stdin = None;
+                        self.closing_at.get_or_insert(Instant::now() + SETTLE_AFTER_EOF);
+                    }
+                },
+                () = self.process.exited(), if !self.process.has_exited() && deadline.is_none() => {
+                    self.closing_at = Some(Instant::now() + DRAIN_AFTER_EXIT);
+                },
+                () = sleep_until(deadline), if deadline.is_some() => {},
+            }
+        }
+    }
+
+    async fn close_reason(&mut self) -> CloseReason {
+        self.process.drain_stderr(Duration::from_millis(100)).await;
+        let mut reason = CloseReason::new(if self.process.has_exited() {
+            "server process exited"
+        } else {
+            "server closed its stdout"
+        });
+        reason.exit_status = self.process.exit_status;
+        reason.stderr_tail = self.process.stderr.snapshot();
+        reason
+    }
+
+    pub(crate) async fn shutdown(mut self, graceful: bool) {
+        if graceful
+            && let Some(w) = self.stdin.as_mut()
+            && self.wpos < self.wbuf.len()
+        {
+            // Best effort: flush queued cancellations before closing stdin.
+            let _ = tokio::time::timeout(
+                Duration::from_millis(100),
+                w.write_all(&self.wbuf[self.wpos..]),
+            )
+            .await;
+        }
+        self.process
+            .shutdown(self.stdin.take(), self.config.shutdown)
+            .await;
+        tracing::debug!(server = %self.config.name, status = ?self.process.exit_status, "server process shut down");
+    }
+}
+
+/// One cancel-safe `write` call (no bytes are written if the future is dropped before ready).
+async fn write_some(stdin: &mut Option<ChildStdin>, buf: &[u8]) -> std::io::Result<usize> {
+    match stdin.as_mut() {
+        Some(w) => match w.write(buf).await {
+            Ok(0) => Err(std::io::ErrorKind::WriteZero.into()),
+            other => other,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
