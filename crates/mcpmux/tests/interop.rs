@@ -7,8 +7,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -16,23 +14,10 @@ use mcpmux::Server;
 use rand::Rng;
 use serde_json::json;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn require(path: PathBuf) -> PathBuf {
-    assert!(
-        path.exists(),
-        "interop peer missing: {} — install the pinned peers with `scripts/install-peers.sh`",
-        path.display()
-    );
-    path
-}
-
 fn python_server() -> Server {
     let root = repo_root();
-    let python = require(root.join(".peers/venv/bin/python"));
-    let script = require(root.join("tests/peers/py_server.py"));
+    let python = require_peer(root.join(".peers/venv/bin/python"));
+    let script = require_peer(root.join("tests/peers/py_server.py"));
     Server::stdio(python)
         .arg(script)
         .arg("stdio")
@@ -43,7 +28,7 @@ fn python_server() -> Server {
 }
 
 fn everything_server() -> Server {
-    let entry = require(
+    let entry = require_peer(
         repo_root()
             .join(".peers/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
     );
@@ -56,77 +41,26 @@ fn everything_server() -> Server {
         .unwrap()
 }
 
-/// The seed scenario against a third-party server: `tasks` tasks enter at random, each makes one
-/// call chosen by its entry ticket (0 = first in), and leaves; one process; reaped at the end.
-/// With `first_leaves_early`, asserts the first to enter was not the last to leave.
-async fn parallel_scenario<F>(
-    server: Server,
-    tasks: usize,
-    first_leaves_early: bool,
-    make_call: F,
-) -> u32
+/// The seed scenario over stdio: one process for everyone, reaped at the end.
+async fn stdio_scenario<F>(server: Server, tasks: usize, first_leaves_early: bool, make_call: F)
 where
     F: Fn(usize) -> (String, serde_json::Value, String) + Send + Sync + 'static,
 {
-    let make_call = Arc::new(make_call);
-    let pids = Arc::new(Mutex::new(HashSet::new()));
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..tasks {
-        let (server, pids, order, make_call) = (
-            server.clone(),
-            pids.clone(),
-            order.clone(),
-            make_call.clone(),
-        );
-        set.spawn(async move {
-            let delay = rand::rng().random_range(0..20);
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-            let guard = server.enter().await.expect("enter");
-            let i = {
-                let mut order = order.lock().unwrap();
-                let ticket = order.iter().filter(|(e, _)| *e == "enter").count();
-                order.push(("enter", ticket));
-                ticket
-            };
-            pids.lock().unwrap().insert(guard.process_id().unwrap());
-            let (tool, args, expected) = make_call(i);
-            let r = guard.call_tool(&tool, args).await.expect("call");
-            assert!(!r.is_error(), "{r:?}");
-            assert_eq!(r.text(), expected);
-            order.lock().unwrap().push(("leave", i));
-        });
-    }
-    bounded("parallel scenario", Duration::from_secs(60), async {
-        while let Some(r) = set.join_next().await {
-            r.expect("task panicked");
-        }
-    })
-    .await;
-    let pids = pids.lock().unwrap().clone();
+    let pids = parallel_scenario(server, tasks, first_leaves_early, make_call).await;
     assert_eq!(pids.len(), 1, "one process for all tasks: {pids:?}");
-    let order = order.lock().unwrap().clone();
-    let first_in = order.iter().find(|(e, _)| *e == "enter").unwrap().1;
-    let last_out = order.iter().rev().find(|(e, _)| *e == "leave").unwrap().1;
-    assert_eq!(order.len(), 2 * tasks);
     let pid = *pids.iter().next().unwrap();
     assert!(
         wait_reaped(pid, Duration::from_secs(6)).await,
-        "{} still exists: {:?}",
-        pid,
+        "{pid} still exists: {:?}",
         proc_state(pid)
     );
-    if first_leaves_early {
-        assert_ne!(first_in, last_out, "the first to enter left last");
-    }
-    pid
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_server_parallel_calls() {
     let server = python_server();
     // Everyone enters, then sleeps a random time: the exit order is random.
-    parallel_scenario(server, 50, true, |ticket| {
+    stdio_scenario(server, 50, true, |ticket| {
         let ms = if ticket == 0 {
             1
         } else {
@@ -176,7 +110,7 @@ async fn python_sdk_server_tools_and_structured_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_everything_parallel_calls() {
     let server = everything_server();
-    parallel_scenario(server, 100, false, |i| {
+    stdio_scenario(server, 100, false, |i| {
         let msg = format!("hello {i}");
         (
             "echo".into(),

@@ -138,3 +138,164 @@ pub async fn assert_no_children_left() {
     }
     panic!("child processes left: {:?}", live_children());
 }
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A path that a pinned interop peer provides; fails with the install command if missing.
+pub fn require_peer(path: PathBuf) -> PathBuf {
+    assert!(
+        path.exists(),
+        "interop peer missing: {} — install the pinned peers with `scripts/install-peers.sh`",
+        path.display()
+    );
+    path
+}
+
+/// A peer server process started by a test; killed and reaped on drop.
+pub struct PeerProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub url: String,
+}
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; small race, fine for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+fn wait_listening(port: u16, child: &mut std::process::Child) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("peer server exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("peer server did not listen on 127.0.0.1:{port} within 20 s");
+}
+
+/// The Python SDK peer over HTTP: `mode` is `sse` or `http`, with extra flags.
+pub fn start_python_http(mode: &str, flags: &[&str]) -> PeerProcess {
+    let root = repo_root();
+    let python = require_peer(root.join(".peers/venv/bin/python"));
+    let script = require_peer(root.join("tests/peers/py_server.py"));
+    let port = free_port();
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .arg(mode)
+        .args(["--port", &port.to_string()])
+        .args(flags)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the Python peer");
+    wait_listening(port, &mut child);
+    let path = if mode == "sse" { "sse" } else { "mcp" };
+    PeerProcess {
+        child,
+        url: format!("http://127.0.0.1:{port}/{path}"),
+    }
+}
+
+/// `@modelcontextprotocol/server-everything` over HTTP (`sse` or `streamableHttp`), bound to
+/// 127.0.0.1 by the loopback preload.
+pub fn start_everything_http(mode: &str) -> PeerProcess {
+    let root = repo_root();
+    let entry = require_peer(
+        root.join(".peers/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+    );
+    let preload = require_peer(root.join("scripts/node-loopback.cjs"));
+    let port = free_port();
+    let mut child = std::process::Command::new("node")
+        .arg("--require")
+        .arg(preload)
+        .arg(entry)
+        .arg(mode)
+        .env("PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start server-everything");
+    wait_listening(port, &mut child);
+    let path = if mode == "sse" { "sse" } else { "mcp" };
+    PeerProcess {
+        child,
+        url: format!("http://127.0.0.1:{port}/{path}"),
+    }
+}
+
+/// The seed scenario: `tasks` tasks enter at random moments, each makes one call chosen by its
+/// entry ticket (0 = first in), checks the answer, and leaves. With `first_leaves_early`, asserts
+/// the first to enter was not the last to leave. Returns the server pids seen (stdio only).
+pub async fn parallel_scenario<F>(
+    server: mcpmux::Server,
+    tasks: usize,
+    first_leaves_early: bool,
+    make_call: F,
+) -> std::collections::HashSet<u32>
+where
+    F: Fn(usize) -> (String, serde_json::Value, String) + Send + Sync + 'static,
+{
+    use rand::Rng;
+    use std::sync::{Arc, Mutex};
+    let make_call = Arc::new(make_call);
+    let pids = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let (server, pids, order, make_call) =
+            (server.clone(), pids.clone(), order.clone(), make_call.clone());
+        set.spawn(async move {
+            let delay = rand::rng().random_range(0..20);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            let guard = server.enter().await.expect("enter");
+            let ticket = {
+                let mut order = order.lock().unwrap();
+                let ticket = order.iter().filter(|(e, _)| *e == "enter").count();
+                order.push(("enter", ticket));
+                ticket
+            };
+            if let Some(pid) = guard.process_id() {
+                pids.lock().unwrap().insert(pid);
+            }
+            let (tool, args, expected) = make_call(ticket);
+            let r = guard.call_tool(&tool, args).await.expect("call");
+            assert!(!r.is_error(), "{r:?}");
+            assert_eq!(r.text(), expected);
+            order.lock().unwrap().push(("leave", ticket));
+        });
+    }
+    bounded("parallel scenario", Duration::from_secs(60), async {
+        while let Some(r) = set.join_next().await {
+            r.expect("task panicked");
+        }
+    })
+    .await;
+    let order = order.lock().unwrap().clone();
+    assert_eq!(order.len(), 2 * tasks);
+    if first_leaves_early {
+        let first_in = order.iter().find(|(e, _)| *e == "enter").unwrap().1;
+        let last_out = order.iter().rev().find(|(e, _)| *e == "leave").unwrap().1;
+        assert_ne!(first_in, last_out, "the first to enter left last");
+    }
+    let pids = pids.lock().unwrap().clone();
+    pids
+}
