@@ -427,9 +427,15 @@ impl ServerBuilder {
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty program name or a
     /// zero-sized limit.
-    pub fn build(self) -> Result<Server> {
+    pub fn build(mut self) -> Result<Server> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if let TransportConfig::Http(h) = &mut self.config.transport
+            && h.client.is_none()
+        {
+            // One pooled client per handle, shared by all its connections.
+            h.client = Some(crate::transport::http::default_client()?);
         }
         let c = &self.config;
         if let TransportConfig::Stdio(s) = &c.transport

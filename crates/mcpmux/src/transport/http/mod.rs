@@ -140,7 +140,7 @@ pub(crate) struct HttpTransport {
 }
 
 /// Builds the default client: rustls with the `ring` provider (no C toolchain needed).
-fn default_client() -> Result<reqwest::Client> {
+pub(crate) fn default_client() -> Result<reqwest::Client> {
     // Installs `ring` as the process default only if no provider was chosen yet.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
