@@ -10,6 +10,23 @@ use serde_json::{Map, Value};
 
 use crate::jsonrpc::RequestId;
 
+mod client_features;
+mod prompts;
+mod resources;
+
+pub use client_features::{
+    CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
+    ListRootsResult, Root, SamplingMessage,
+};
+pub use prompts::{
+    CompleteParams, CompleteResult, Completion, CompletionArgument, CompletionRef, GetPromptParams,
+    GetPromptResult, ListPromptsResult, Prompt, PromptArgument, PromptMessage, Role,
+};
+pub use resources::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
+    ResourceTemplate, UriParams,
+};
+
 /// A JSON object; the type of `extra`, `_meta` and tool arguments.
 pub type JsonObject = Map<String, Value>;
 
@@ -35,6 +52,38 @@ pub mod methods {
     pub const LOG_MESSAGE: &str = "notifications/message";
     /// `notifications/tools/list_changed`.
     pub const TOOLS_LIST_CHANGED: &str = "notifications/tools/list_changed";
+    /// `resources/list`.
+    pub const RESOURCES_LIST: &str = "resources/list";
+    /// `resources/templates/list`.
+    pub const RESOURCE_TEMPLATES_LIST: &str = "resources/templates/list";
+    /// `resources/read`.
+    pub const RESOURCES_READ: &str = "resources/read";
+    /// `resources/subscribe`.
+    pub const RESOURCES_SUBSCRIBE: &str = "resources/subscribe";
+    /// `resources/unsubscribe`.
+    pub const RESOURCES_UNSUBSCRIBE: &str = "resources/unsubscribe";
+    /// `notifications/resources/updated`.
+    pub const RESOURCE_UPDATED: &str = "notifications/resources/updated";
+    /// `notifications/resources/list_changed`.
+    pub const RESOURCES_LIST_CHANGED: &str = "notifications/resources/list_changed";
+    /// `prompts/list`.
+    pub const PROMPTS_LIST: &str = "prompts/list";
+    /// `prompts/get`.
+    pub const PROMPTS_GET: &str = "prompts/get";
+    /// `notifications/prompts/list_changed`.
+    pub const PROMPTS_LIST_CHANGED: &str = "notifications/prompts/list_changed";
+    /// `completion/complete`.
+    pub const COMPLETE: &str = "completion/complete";
+    /// `sampling/createMessage` (server → client).
+    pub const SAMPLING_CREATE_MESSAGE: &str = "sampling/createMessage";
+    /// `elicitation/create` (server → client).
+    pub const ELICITATION_CREATE: &str = "elicitation/create";
+    /// `notifications/elicitation/complete` (URL mode).
+    pub const ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
+    /// `roots/list` (server → client).
+    pub const ROOTS_LIST: &str = "roots/list";
+    /// `notifications/roots/list_changed` (client → server).
+    pub const ROOTS_LIST_CHANGED: &str = "notifications/roots/list_changed";
 }
 
 /// Name and version of an MCP implementation (`clientInfo` / `serverInfo`).
