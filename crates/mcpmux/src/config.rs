@@ -102,6 +102,8 @@ pub(crate) struct Config {
     pub(crate) stderr_tail_lines: usize,
     pub(crate) shutdown: ShutdownTimeouts,
     pub(crate) notification_capacity: usize,
+    pub(crate) handlers: crate::handler::Handlers,
+    pub(crate) validate_output: bool,
 }
 
 /// Default per-request timeout.
@@ -205,6 +207,8 @@ impl ServerBuilder {
                     after_sigterm: Duration::from_secs(2),
                 },
                 notification_capacity: 1024,
+                handlers: crate::handler::Handlers::default(),
+                validate_output: true,
             },
         }
     }
@@ -358,6 +362,32 @@ impl ServerBuilder {
         if let Some(h) = self.http_mut("max_reconnects") {
             h.max_reconnects = attempts;
         }
+        self
+    }
+
+    /// Answers the server's `sampling/createMessage` requests (and advertises `sampling`).
+    pub fn sampling(mut self, handler: impl crate::SamplingHandler) -> Self {
+        self.config.handlers.sampling = Some(std::sync::Arc::new(handler));
+        self
+    }
+
+    /// Answers the server's `elicitation/create` requests (and advertises `elicitation`).
+    pub fn elicitation(mut self, handler: impl crate::ElicitationHandler) -> Self {
+        self.config.handlers.elicitation = Some(std::sync::Arc::new(handler));
+        self
+    }
+
+    /// Offers these roots to the server (`roots/list`, advertised with `listChanged`); change
+    /// them later with [`Server::set_roots`].
+    pub fn roots(mut self, roots: Vec<mcpmux_protocol::Root>) -> Self {
+        self.config.handlers.roots = Some(std::sync::Arc::new(std::sync::RwLock::new(roots)));
+        self
+    }
+
+    /// Whether a tool's `structuredContent` is validated against its `outputSchema` (default
+    /// true; the schemas come from a cached `tools/list`, fetched once when first needed).
+    pub fn validate_structured_output(mut self, validate: bool) -> Self {
+        self.config.validate_output = validate;
         self
     }
 

@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 use mcpmux_protocol::jsonrpc::METHOD_NOT_FOUND;
 use mcpmux_protocol::{
-    CancelledParams, Decoded, ErrorObject, Incoming, InitializeResult, RequestId, decode,
-    encode_notification, encode_response, methods, scan_id,
+    CancelledParams, Decoded, ErrorObject, Incoming, InitializeResult, ProgressParams, RequestId,
+    decode, encode_notification, encode_response, methods, scan_id,
 };
 use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -53,6 +53,8 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Outcome>,
         /// `initialize` is never cancelled (the spec forbids it) and opens HTTP sessions.
         initialize: bool,
+        /// Where to route `notifications/progress` carrying this token.
+        progress: Option<(RequestId, mpsc::Sender<ProgressParams>)>,
     },
     /// Send a notification frame.
     Notify { frame: Vec<u8>, initialized: bool },
@@ -62,6 +64,8 @@ pub(crate) enum Command {
     Idle,
     /// Close now ([`crate::Server::close`]).
     Close,
+    /// A handler task finished answering the server's request `id`.
+    Respond { id: RequestId, frame: Vec<u8> },
 }
 
 /// The ready state a connection publishes once `initialize` finished.
@@ -77,6 +81,8 @@ pub(crate) struct ConnShared {
     pid: OnceLock<u32>,
     ready: watch::Sender<Ready>,
     terminated: watch::Sender<bool>,
+    /// Cached lists, dropped by `list_changed`.
+    pub(crate) caches: crate::cache::Caches,
 }
 
 impl ConnShared {
@@ -146,15 +152,19 @@ impl ConnHandle {
             pid: OnceLock::new(),
             ready: watch::Sender::new(None),
             terminated: watch::Sender::new(false),
+            caches: crate::cache::Caches::default(),
         });
         if let Transport::Stdio(t) = &transport {
             let _ = shared.pid.set(t.pid());
         }
         let conn = Conn {
+            self_tx: tx.downgrade(),
+            server_requests: HashMap::new(),
             rx,
             shared: shared.clone(),
             config: config.clone(),
             pending: HashMap::new(),
+            progress_routes: HashMap::new(),
             notifications,
             linger_deadline: None,
         };
@@ -230,6 +240,10 @@ impl ConnHandle {
         Error::closed(reason)
     }
 
+    pub(crate) fn caches(&self) -> &crate::cache::Caches {
+        &self.shared.caches
+    }
+
     pub(crate) fn next_id(&self) -> u64 {
         self.shared.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -246,6 +260,8 @@ struct Pending {
     reply: oneshot::Sender<Outcome>,
     /// Whether a dropped caller sends `notifications/cancelled` (never for `initialize`).
     cancellable: bool,
+    /// Its progress token, if progress is routed to the caller.
+    progress_token: Option<RequestId>,
 }
 
 /// How the main loop ended.
@@ -260,9 +276,15 @@ enum Exit {
 /// The connection task's state.
 struct Conn {
     rx: mpsc::UnboundedReceiver<Command>,
+    /// For handler tasks to send their answers (weak: it must not keep the channel open).
+    self_tx: mpsc::WeakUnboundedSender<Command>,
+    /// Server requests being handled, by id, so a server-side cancel can stop them.
+    server_requests: HashMap<RequestId, tokio::task::AbortHandle>,
     shared: Arc<ConnShared>,
     config: Arc<Config>,
     pending: HashMap<u64, Pending>,
+    /// Progress token → the caller's channel.
+    progress_routes: HashMap<RequestId, mpsc::Sender<ProgressParams>>,
     notifications: broadcast::Sender<ServerNotification>,
     linger_deadline: Option<tokio::time::Instant>,
 }
@@ -281,7 +303,7 @@ impl Conn {
                     Event::Message(bytes) => self.on_message_bytes(&bytes, transport),
                     Event::Oversized { prefix, len } => self.on_oversized(&prefix, len),
                     Event::RequestFailed { id, error } => {
-                        if let Some(p) = self.pending.remove(&id) {
+                        if let Some(p) = self.take_pending(id) {
                             let _ = p.reply.send(Outcome::Err(error));
                         }
                     }
@@ -322,15 +344,21 @@ impl Conn {
                 frame,
                 reply,
                 initialize,
+                progress,
             } => {
                 if reply.is_closed() {
                     return None; // its caller already left; don't send it at all
                 }
+                let progress_token = progress.map(|(token, tx)| {
+                    self.progress_routes.insert(token.clone(), tx);
+                    token
+                });
                 self.pending.insert(
                     id,
                     Pending {
                         reply,
                         cancellable: !initialize,
+                        progress_token,
                     },
                 );
                 transport.send(Outgoing {
@@ -343,7 +371,7 @@ impl Conn {
                 kind: OutKind::Notification { initialized },
             }),
             Command::Cancel { id, reason } => {
-                if let Some(p) = self.pending.remove(&id) {
+                if let Some(p) = self.take_pending(id) {
                     transport.forget(id);
                     if p.cancellable {
                         let params = CancelledParams {
@@ -372,8 +400,25 @@ impl Conn {
                 }
             },
             Command::Close => return Some(Exit::Client("closed by the client")),
+            Command::Respond { id, frame } => {
+                if self.server_requests.remove(&id).is_some() {
+                    transport.send(Outgoing {
+                        frame,
+                        kind: OutKind::Response,
+                    });
+                }
+            }
         }
         None
+    }
+
+    /// Removes a pending request (answered, failed or cancelled) with its progress route.
+    fn take_pending(&mut self, id: u64) -> Option<Pending> {
+        let p = self.pending.remove(&id)?;
+        if let Some(token) = &p.progress_token {
+            self.progress_routes.remove(token);
+        }
+        Some(p)
     }
 
     fn on_message_bytes(&mut self, bytes: &[u8], transport: &mut Transport) {
@@ -395,7 +440,7 @@ impl Conn {
         let max = self.config.max_message_size;
         let target = scan_id(prefix)
             .and_then(|id| id.as_u64())
-            .and_then(|id| self.pending.remove(&id).map(|p| (id, p)));
+            .and_then(|id| self.take_pending(id).map(|p| (id, p)));
         match target {
             Some((id, p)) => {
                 let _ = p.reply.send(Outcome::Err(Error::protocol(format!(
@@ -412,7 +457,7 @@ impl Conn {
     fn on_message(&mut self, msg: Incoming<'_>, transport: &mut Transport) {
         match msg {
             Incoming::Response { id, result } => {
-                let Some(p) = id.as_u64().and_then(|id| self.pending.remove(&id)) else {
+                let Some(p) = id.as_u64().and_then(|id| self.take_pending(id)) else {
                     tracing::debug!(server = %self.config.name, %id, "response for an unknown request id");
                     return;
                 };
@@ -422,24 +467,32 @@ impl Conn {
                 };
                 let _ = p.reply.send(outcome);
             }
-            Incoming::Request { id, method, .. } => {
-                let mut frame = Vec::with_capacity(64);
-                let res = if method == methods::PING {
-                    encode_response(&mut frame, &id, Ok(&serde_json::json!({})))
-                } else {
-                    let err =
-                        ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
-                    encode_response::<()>(&mut frame, &id, Err(&err))
-                };
-                match res {
-                    Ok(()) => transport.send(Outgoing {
-                        frame,
-                        kind: OutKind::Response,
-                    }),
-                    Err(e) => tracing::warn!("could not encode a response: {e}"),
-                }
+            Incoming::Request { id, method, params } => {
+                self.on_server_request(id, &method, params, transport);
             }
             Incoming::Notification { method, params } => {
+                if method == methods::CANCELLED
+                    && let Some(p) = params
+                    && let Ok(c) = serde_json::from_str::<CancelledParams>(p.get())
+                    && let Some(task) = self.server_requests.remove(&c.request_id)
+                {
+                    // The server withdrew its request: stop the handler, send no answer.
+                    task.abort();
+                }
+                if method == methods::PROGRESS
+                    && !self.progress_routes.is_empty()
+                    && let Some(p) = params
+                    && let Ok(progress) = serde_json::from_str::<ProgressParams>(p.get())
+                    && let Some(route) = self.progress_routes.get(&progress.progress_token)
+                {
+                    let _ = route.try_send(progress);
+                }
+                match method.as_ref() {
+                    methods::TOOLS_LIST_CHANGED => self.shared.caches.tools.invalidate(),
+                    methods::RESOURCES_LIST_CHANGED => self.shared.caches.resources.invalidate(),
+                    methods::PROMPTS_LIST_CHANGED => self.shared.caches.prompts.invalidate(),
+                    _ => {}
+                }
                 if self.notifications.receiver_count() > 0 {
                     let n = ServerNotification::parse(&method, params);
                     let _ = self.notifications.send(n);
@@ -449,6 +502,99 @@ impl Conn {
                 tracing::warn!(server = %self.config.name, "server reported an error without an id: {err}");
             }
         }
+    }
+
+    /// Answers a request from the server: `ping` and `roots/list` inline, sampling and
+    /// elicitation in a task of their own, anything else "method not found".
+    fn on_server_request(
+        &mut self,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        transport: &mut Transport,
+    ) {
+        let handlers = &self.config.handlers;
+        let respond_now = |result: std::result::Result<serde_json::Value, ErrorObject>,
+                           transport: &mut Transport| {
+            let mut frame = Vec::with_capacity(64);
+            let res = match &result {
+                Ok(v) => encode_response(&mut frame, &id, Ok(v)),
+                Err(e) => encode_response::<()>(&mut frame, &id, Err(e)),
+            };
+            match res {
+                Ok(()) => transport.send(Outgoing {
+                    frame,
+                    kind: OutKind::Response,
+                }),
+                Err(e) => tracing::warn!("could not encode a response: {e}"),
+            }
+        };
+        let not_found =
+            || ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
+        match method {
+            methods::PING => respond_now(Ok(serde_json::json!({})), transport),
+            methods::ROOTS_LIST => match &handlers.roots {
+                Some(roots) => {
+                    let roots = roots
+                        .read()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clone();
+                    respond_now(Ok(serde_json::json!({ "roots": roots })), transport);
+                }
+                None => respond_now(Err(not_found()), transport),
+            },
+            methods::SAMPLING_CREATE_MESSAGE => match handlers.sampling.clone() {
+                Some(h) => match parse_params(params) {
+                    Ok(p) => self
+                        .spawn_handler(id, async move { h.create_message(p).await.map(to_value) }),
+                    Err(e) => respond_now(Err(e), transport),
+                },
+                None => respond_now(Err(not_found()), transport),
+            },
+            methods::ELICITATION_CREATE => match handlers.elicitation.clone() {
+                Some(h) => match parse_params::<mcpmux_protocol::ElicitParams>(params) {
+                    Ok(p) => self.spawn_handler(id, async move {
+                        let schema = p.requested_schema.clone();
+                        let url_mode = p.is_url_mode();
+                        let mut r = h.elicit(p).await?;
+                        if !url_mode {
+                            crate::handler::apply_schema_defaults(&mut r, schema.as_ref());
+                        }
+                        Ok(to_value(r))
+                    }),
+                    Err(e) => respond_now(Err(e), transport),
+                },
+                None => respond_now(Err(not_found()), transport),
+            },
+            _ => respond_now(Err(not_found()), transport),
+        }
+    }
+
+    /// Runs a handler in its own task; its answer comes back as [`Command::Respond`].
+    fn spawn_handler<F>(&mut self, id: RequestId, work: F)
+    where
+        F: std::future::Future<Output = std::result::Result<serde_json::Value, ErrorObject>>
+            + Send
+            + 'static,
+    {
+        let tx = self.self_tx.clone();
+        let rid = id.clone();
+        let task = tokio::spawn(async move {
+            let result = work.await;
+            let mut frame = Vec::with_capacity(256);
+            let encoded = match &result {
+                Ok(v) => encode_response(&mut frame, &rid, Ok(v)),
+                Err(e) => encode_response::<()>(&mut frame, &rid, Err(e)),
+            };
+            if let Err(e) = encoded {
+                tracing::warn!("could not encode a handler's answer: {e}");
+                return;
+            }
+            if let Some(tx) = tx.upgrade() {
+                let _ = tx.send(Command::Respond { id: rid, frame });
+            }
+        });
+        self.server_requests.insert(id, task.abort_handle());
     }
 
     /// The one exit path: record why, fail every pending request, shut the transport down.
@@ -471,10 +617,29 @@ impl Conn {
                 let _ = reply.send(Outcome::Err(err.clone()));
             }
         }
+        for (_, task) in self.server_requests.drain() {
+            task.abort();
+        }
         transport.shutdown(graceful).await;
         tracing::debug!(server = %self.config.name, "connection closed");
         self.shared.terminated.send_replace(true);
     }
+}
+
+fn parse_params<T: serde::de::DeserializeOwned>(
+    params: Option<&RawValue>,
+) -> std::result::Result<T, ErrorObject> {
+    let raw = params.map_or("null", RawValue::get);
+    serde_json::from_str(raw).map_err(|e| {
+        ErrorObject::new(
+            mcpmux_protocol::jsonrpc::INVALID_PARAMS,
+            format!("invalid params: {e}"),
+        )
+    })
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -42,9 +42,12 @@ async fn main() -> mcpmux::Result<()> {
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![deny(unused_must_use)]
 
+mod cache;
 mod config;
 mod connection;
 mod error;
+mod features;
+mod handler;
 mod lifecycle;
 mod notification;
 mod request;
@@ -56,6 +59,8 @@ pub use config::{
     INHERITED_ENV, ServerBuilder,
 };
 pub use error::{CloseReason, Error, ErrorKind, Result};
+pub use features::ToolList;
+pub use handler::{ElicitationHandler, HandlerFuture, SamplingHandler};
 pub use notification::{Notifications, Received, ServerNotification};
 pub use request::RequestOptions;
 pub use server::{Guard, Server};

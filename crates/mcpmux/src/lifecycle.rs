@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use mcpmux_protocol::{
-    ClientCapabilities, InitializeParams, InitializeResult, JsonObject, ProtocolVersion, methods,
-};
+use mcpmux_protocol::{InitializeParams, InitializeResult, JsonObject, ProtocolVersion, methods};
 
 use crate::connection::ConnHandle;
 use crate::error::{Error, Result};
@@ -25,7 +23,7 @@ async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {
     let config = &conn.config;
     let params = InitializeParams {
         protocol_version: config.protocol_version.as_str().to_owned(),
-        capabilities: ClientCapabilities::default(),
+        capabilities: config.handlers.capabilities(),
         client_info: config.client_info.clone(),
         extra: JsonObject::new(),
     };
@@ -35,6 +33,7 @@ async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {
         methods::INITIALIZE,
         Some(&params),
         config.initialize_timeout,
+        None,
         true,
     )
     .await?;

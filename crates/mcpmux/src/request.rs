@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
-use mcpmux_protocol::{ProgressToken, RequestId, encode_request};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mcpmux_protocol::{ProgressParams, ProgressToken, RequestId, encode_request};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::{Command, ConnHandle, Outcome};
 use crate::error::{Error, Result};
@@ -17,12 +20,32 @@ use crate::error::{Error, Result};
 /// let opts = mcpmux::RequestOptions::new().timeout(Duration::from_secs(5)).progress_token("job-1");
 /// # let _ = opts;
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[must_use]
 pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) progress_token: Option<ProgressToken>,
+    pub(crate) on_progress: Option<ProgressCallback>,
+    /// With progress: each notification restarts the timeout, up to this total.
+    pub(crate) reset_up_to: Option<Duration>,
 }
+
+/// A per-call progress callback.
+pub(crate) type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("timeout", &self.timeout)
+            .field("progress_token", &self.progress_token)
+            .field("on_progress", &self.on_progress.is_some())
+            .field("reset_up_to", &self.reset_up_to)
+            .finish()
+    }
+}
+
+/// Progress tokens chosen by mcpmux when a callback is set without an explicit token.
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 impl RequestOptions {
     /// Defaults: the server's request timeout, no progress token.
@@ -41,6 +64,35 @@ impl RequestOptions {
     /// they arrive on [`Server::notifications`](crate::Server::notifications).
     pub fn progress_token(mut self, token: impl Into<ProgressToken>) -> Self {
         self.progress_token = Some(token.into());
+        self
+    }
+
+    /// Calls `callback` with each progress notification for this request (in this task, as
+    /// the notifications arrive). A progress token is chosen if none was set. The channel to the
+    /// callback is bounded: if the callback is slower than the server, old updates are dropped.
+    ///
+    /// ```
+    /// let opts = mcpmux::RequestOptions::new()
+    ///     .on_progress(|p| eprintln!("{}/{:?} {}", p.progress, p.total, p.message.unwrap_or_default()));
+    /// # let _ = opts;
+    /// ```
+    pub fn on_progress(
+        mut self,
+        callback: impl Fn(ProgressParams) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_progress = Some(Arc::new(callback));
+        if self.progress_token.is_none() {
+            let n = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+            self.progress_token = Some(RequestId::String(format!("mcpmux-progress-{n}")));
+        }
+        self
+    }
+
+    /// Each progress notification restarts the timeout, but the request never runs longer than
+    /// `max_total` in all. Needs a progress token (set by [`on_progress`](Self::on_progress) or
+    /// [`progress_token`](Self::progress_token)).
+    pub fn reset_timeout_on_progress(mut self, max_total: Duration) -> Self {
+        self.reset_up_to = Some(max_total);
         self
     }
 }
@@ -74,18 +126,30 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
     method: &str,
     params: Option<&P>,
     timeout: Duration,
+    options: Option<&RequestOptions>,
     initialize: bool,
 ) -> Result<Box<RawValue>> {
     let id = conn.next_id();
     let mut frame = Vec::with_capacity(96);
     encode_request(&mut frame, &RequestId::Number(id as i64), method, params)
         .map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))?;
-    let (reply, rx) = oneshot::channel();
+    let (reply, mut rx) = oneshot::channel();
+    // Progress routed to this caller (bounded: a slow callback loses old updates).
+    let wants_progress =
+        options.is_some_and(|o| o.on_progress.is_some() || o.reset_up_to.is_some());
+    let (progress, mut progress_rx) = match options.and_then(|o| o.progress_token.clone()) {
+        Some(token) if wants_progress => {
+            let (tx, rx) = mpsc::channel(64);
+            (Some((token, tx)), Some(rx))
+        }
+        _ => (None, None),
+    };
     if !conn.send(Command::Request {
         id,
         frame,
         reply,
         initialize,
+        progress,
     }) {
         return Err(conn.closed_error());
     }
@@ -94,24 +158,46 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
         id,
         reason: Some("the caller dropped the request"),
     };
-    let outcome = match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(outcome)) => {
-            guard.reason = None;
-            outcome
-        }
-        Ok(Err(_)) => {
-            guard.reason = None;
-            return Err(conn.closed_error());
-        }
-        Err(_) => {
-            guard.reason = Some("timeout");
-            return Err(Error::timeout(method, timeout));
+    let start = tokio::time::Instant::now();
+    let mut deadline = start + timeout;
+    let reset_limit = options.and_then(|o| o.reset_up_to).map(|m| start + m);
+    let outcome = loop {
+        tokio::select! {
+            r = &mut rx => match r {
+                Ok(outcome) => {
+                    guard.reason = None;
+                    break outcome;
+                }
+                Err(_) => {
+                    guard.reason = None;
+                    return Err(conn.closed_error());
+                }
+            },
+            Some(p) = recv_progress(&mut progress_rx) => {
+                if let Some(cb) = options.and_then(|o| o.on_progress.as_ref()) {
+                    cb(p);
+                }
+                if let Some(limit) = reset_limit {
+                    deadline = (tokio::time::Instant::now() + timeout).min(limit);
+                }
+            },
+            () = tokio::time::sleep_until(deadline) => {
+                guard.reason = Some("timeout");
+                return Err(Error::timeout(method, deadline - start));
+            }
         }
     };
     match outcome {
         Outcome::Ok(raw) => Ok(raw),
         Outcome::Rpc(err) => Err(Error::rpc(method, err)),
         Outcome::Err(err) => Err(err),
+    }
+}
+
+async fn recv_progress(rx: &mut Option<mpsc::Receiver<ProgressParams>>) -> Option<ProgressParams> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -18,9 +18,6 @@ use crate::error::{Error, Result};
 use crate::notification::{Notifications, ServerNotification};
 use crate::request::{self, RequestOptions};
 
-/// Most pages [`Guard::list_tools`] follows before it decides the server's cursor loops.
-const MAX_PAGES: usize = 10_000;
-
 #[derive(Debug)]
 struct Inner {
     config: Arc<Config>,
@@ -160,6 +157,33 @@ impl Server {
             conn.close();
             conn.terminated().await;
         }
+    }
+
+    /// Replaces the roots offered to the server (see [`ServerBuilder::roots`]) and tells a live
+    /// connection with `notifications/roots/list_changed`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the handle was built
+    /// without roots.
+    pub fn set_roots(&self, roots: Vec<mcpmux_protocol::Root>) -> Result<()> {
+        let Some(shared) = &self.inner.config.handlers.roots else {
+            return Err(Error::invalid(
+                "this server handle was built without roots (ServerBuilder::roots)",
+            ));
+        };
+        *shared.write().unwrap_or_else(PoisonError::into_inner) = roots;
+        let conn = self
+            .inner
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(conn) = conn
+            && !conn.is_closed()
+        {
+            let _ = request::notify(&conn, methods::ROOTS_LIST_CHANGED, None::<&()>);
+        }
+        Ok(())
     }
 
     /// Subscribes to the server's notifications (progress, log messages, list changes), from
@@ -320,7 +344,7 @@ impl Guard {
         P: Serialize + ?Sized,
     {
         let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-        request::send(&self.conn, method, params, timeout, false).await
+        request::send(&self.conn, method, params, timeout, Some(&options), false).await
     }
 
     /// Sends a notification.
@@ -406,7 +430,11 @@ impl Guard {
             arguments,
             meta,
         };
-        self.request(methods::TOOLS_CALL, &params, options).await
+        let result: CallToolResult = self.request(methods::TOOLS_CALL, &params, options).await?;
+        if self.conn.config.validate_output {
+            self.check_structured_output(name, &result).await?;
+        }
+        Ok(result)
     }
 
     /// Lists one page of tools.
@@ -425,32 +453,7 @@ impl Guard {
         .await
     }
 
-    /// Lists every tool, following `nextCursor` through all pages.
-    ///
-    /// # Errors
-    /// As [`request`](Self::request); a protocol error if the server's cursors repeat.
-    ///
-    /// # Cancel safety
-    /// As [`request`](Self::request).
-    pub async fn list_tools(&self) -> Result<Vec<Tool>> {
-        let mut tools = Vec::new();
-        let mut cursor = None;
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let page = self.list_tools_page(cursor).await?;
-            tools.extend(page.tools);
-            match page.next_cursor {
-                Some(next) if !seen.insert(next.clone()) => {
-                    return Err(Error::protocol(format!(
-                        "tools/list cursor {next:?} repeated: the server's pagination loops"
-                    )));
-                }
-                Some(next) => cursor = Some(next),
-                None => return Ok(tools),
-            }
-        }
-        Err(Error::protocol(format!(
-            "tools/list returned more than {MAX_PAGES} pages"
-        )))
+    pub(crate) fn conn(&self) -> &ConnHandle {
+        &self.conn
     }
 }

@@ -21,14 +21,27 @@ fn http_server(url: &str, mode: HttpMode) -> Server {
 
 async fn python_scenario(server: Server) {
     parallel_scenario(server.clone(), 40, true, |ticket| {
-        let ms = if ticket == 0 { 1 } else { rand::rng().random_range(50..150) };
+        let ms = if ticket == 0 {
+            1
+        } else {
+            rand::rng().random_range(50..150)
+        };
         ("sleep".into(), json!({"ms": ms}), format!("slept {ms} ms"))
     })
     .await;
     let guard = server.enter().await.unwrap();
-    let names: Vec<String> = guard.list_tools().await.unwrap().into_iter().map(|t| t.name).collect();
+    let names: Vec<String> = guard
+        .list_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     assert!(names.contains(&"echo".to_owned()), "{names:?}");
-    let r = guard.call_tool("add", json!({"a": 2, "b": 0.5})).await.unwrap();
+    let r = guard
+        .call_tool("add", json!({"a": 2, "b": 0.5}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": 2.5})));
     guard.ping().await.unwrap();
     drop(guard);
@@ -66,7 +79,10 @@ async fn python_legacy_sse_via_fallback() {
     let peer = start_python_http("sse", &[]);
     let server = http_server(&peer.url, HttpMode::Auto);
     let guard = server.enter().await.unwrap();
-    let r = guard.call_tool("echo", json!({"text": "fell back"})).await.unwrap();
+    let r = guard
+        .call_tool("echo", json!({"text": "fell back"}))
+        .await
+        .unwrap();
     assert_eq!(r.text(), "fell back");
 }
 
@@ -76,11 +92,18 @@ async fn everything_streamable_http() {
     let server = http_server(&peer.url, HttpMode::Auto);
     parallel_scenario(server.clone(), 100, false, |i| {
         let msg = format!("hello {i}");
-        ("echo".into(), json!({"message": msg}), format!("Echo: {msg}"))
+        (
+            "echo".into(),
+            json!({"message": msg}),
+            format!("Echo: {msg}"),
+        )
     })
     .await;
     let guard = server.enter().await.unwrap();
-    let r = guard.call_tool("get-sum", json!({"a": 1, "b": 2})).await.unwrap();
+    let r = guard
+        .call_tool("get-sum", json!({"a": 1, "b": 2}))
+        .await
+        .unwrap();
     assert!(r.text().contains('3'), "{}", r.text());
     drop(guard);
     bounded("close", Duration::from_secs(5), server.close()).await;
@@ -92,7 +115,11 @@ async fn everything_legacy_sse() {
     let server = http_server(&peer.url, HttpMode::Sse);
     parallel_scenario(server.clone(), 100, false, |i| {
         let msg = format!("hello {i}");
-        ("echo".into(), json!({"message": msg}), format!("Echo: {msg}"))
+        (
+            "echo".into(),
+            json!({"message": msg}),
+            format!("Echo: {msg}"),
+        )
     })
     .await;
     bounded("close", Duration::from_secs(5), server.close()).await;

@@ -261,8 +261,12 @@ where
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..tasks {
-        let (server, pids, order, make_call) =
-            (server.clone(), pids.clone(), order.clone(), make_call.clone());
+        let (server, pids, order, make_call) = (
+            server.clone(),
+            pids.clone(),
+            order.clone(),
+            make_call.clone(),
+        );
         set.spawn(async move {
             let delay = rand::rng().random_range(0..20);
             tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -296,6 +300,5 @@ where
         let last_out = order.iter().rev().find(|(e, _)| *e == "leave").unwrap().1;
         assert_ne!(first_in, last_out, "the first to enter left last");
     }
-    let pids = pids.lock().unwrap().clone();
-    pids
+    pids.lock().unwrap().clone()
 }

@@ -1,0 +1,163 @@
+//! Cached list results, refreshed single-flight and dropped by the matching `list_changed`.
+//!
+//! One refresh runs at a time: concurrent callers wait for it instead of each sending their own
+//! list request (the Python SDK sends N `tools/list` for N concurrent first calls). A refresh that
+//! an invalidation overtook is returned to its callers but not stored.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mcpmux_protocol::{Prompt, Resource, Tool};
+
+use crate::error::{Error, Result};
+
+/// One cached value with single-flight refresh.
+#[derive(Debug)]
+pub(crate) struct ListCache<T> {
+    value: Mutex<Option<Arc<T>>>,
+    refresh: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+}
+
+impl<T> Default for ListCache<T> {
+    fn default() -> Self {
+        ListCache {
+            value: Mutex::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<T> ListCache<T> {
+    fn current(&self) -> Option<Arc<T>> {
+        self.value
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The cached value, without fetching.
+    pub(crate) fn peek(&self) -> Option<Arc<T>> {
+        self.current()
+    }
+
+    /// The cached value, or one fetched now (by one caller; the others wait for it).
+    pub(crate) async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        if let Some(v) = self.current() {
+            return Ok(v);
+        }
+        let _flight = self.refresh.lock().await;
+        if let Some(v) = self.current() {
+            return Ok(v);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let fresh = Arc::new(fetch().await?);
+        if self.generation.load(Ordering::Acquire) == generation {
+            *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(fresh.clone());
+        }
+        Ok(fresh)
+    }
+
+    /// Drops the cached value (a `list_changed` arrived).
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *self.value.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// The tools of a connection, with compiled output-schema validators (compiled on first use).
+#[derive(Debug)]
+pub(crate) struct ToolIndex {
+    pub(crate) tools: Vec<Tool>,
+    by_name: HashMap<String, usize>,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+impl ToolIndex {
+    pub(crate) fn new(tools: Vec<Tool>) -> Self {
+        let by_name = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        ToolIndex {
+            tools,
+            by_name,
+            validators: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Tool> {
+        self.by_name.get(name).map(|&i| &self.tools[i])
+    }
+
+    /// The compiled output schema of `name`, if it has one.
+    pub(crate) fn output_validator(
+        &self,
+        name: &str,
+    ) -> Result<Option<Arc<jsonschema::Validator>>> {
+        let Some(schema) = self.get(name).and_then(|t| t.output_schema.as_ref()) else {
+            return Ok(None);
+        };
+        let mut cache = self
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = cache.get(name) {
+            return Ok(Some(v.clone()));
+        }
+        let v = Arc::new(jsonschema::validator_for(schema).map_err(|e| {
+            Error::protocol(format!("tool {name:?} has an invalid outputSchema: {e}"))
+        })?);
+        cache.insert(name.to_owned(), v.clone());
+        Ok(Some(v))
+    }
+}
+
+/// The list caches of one connection.
+#[derive(Debug, Default)]
+pub(crate) struct Caches {
+    pub(crate) tools: ListCache<ToolIndex>,
+    pub(crate) resources: ListCache<Vec<Resource>>,
+    pub(crate) prompts: ListCache<Vec<Prompt>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn concurrent_first_calls_fetch_once() {
+        let cache: Arc<ListCache<u32>> = Arc::new(ListCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (cache, fetches) = (cache.clone(), fetches.clone());
+            set.spawn(async move {
+                cache
+                    .get_or_fetch(|| async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        Ok(7)
+                    })
+                    .await
+                    .unwrap()
+            });
+        }
+        while let Some(v) = set.join_next().await {
+            assert_eq!(*v.unwrap(), 7);
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        cache.invalidate();
+        let v = cache.get_or_fetch(|| async { Ok(8) }).await.unwrap();
+        assert_eq!(*v, 8);
+    }
+}

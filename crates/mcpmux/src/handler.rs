@@ -1,0 +1,171 @@
+//! Client features: what a server may ask of the client (sampling, elicitation, roots).
+//!
+//! Each is behind a handler the user supplies on the builder; the capability is advertised in
+//! `initialize` only when a handler is set, and a server request for a feature without a handler
+//! gets "method not found". Handlers run in tasks of their own, never inline in the connection's
+//! read loop, so a slow handler never stalls responses to other requests.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use mcpmux_protocol::{
+    CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
+    ErrorObject, JsonObject, Root,
+};
+use serde_json::Value;
+
+/// The future a handler returns: the result, or the JSON-RPC error to answer with.
+pub type HandlerFuture<T> = Pin<Box<dyn Future<Output = Result<T, ErrorObject>> + Send>>;
+
+/// Answers `sampling/createMessage`: the server asks the client's model for a completion.
+///
+/// Implemented for closures `Fn(CreateMessageParams) -> impl Future<Output = Result<...>>`.
+///
+/// ```
+/// use mcpmux::protocol::{CreateMessageResult, Role};
+/// let server = mcpmux::Server::stdio("some-server")
+///     .sampling(|params: mcpmux::protocol::CreateMessageParams| async move {
+///         Ok(CreateMessageResult {
+///             role: Role::Assistant,
+///             content: serde_json::json!({"type": "text", "text": "hello"}),
+///             model: "my-model".into(),
+///             stop_reason: Some("endTurn".into()),
+///             extra: Default::default(),
+///         })
+///     })
+///     .build();
+/// assert!(server.is_ok());
+/// ```
+pub trait SamplingHandler: Send + Sync + 'static {
+    /// Produces the model's message.
+    fn create_message(&self, params: CreateMessageParams) -> HandlerFuture<CreateMessageResult>;
+}
+
+impl<F, Fut> SamplingHandler for F
+where
+    F: Fn(CreateMessageParams) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<CreateMessageResult, ErrorObject>> + Send + 'static,
+{
+    fn create_message(&self, params: CreateMessageParams) -> HandlerFuture<CreateMessageResult> {
+        Box::pin(self(params))
+    }
+}
+
+/// Answers `elicitation/create`: the server asks the user for input (a form) or to visit a URL.
+///
+/// For form mode, defaults declared in the requested schema are filled into an accepted answer
+/// for every property the handler left out.
+pub trait ElicitationHandler: Send + Sync + 'static {
+    /// Asks the user.
+    fn elicit(&self, params: ElicitParams) -> HandlerFuture<ElicitResult>;
+
+    /// Whether URL mode is supported (advertised as `elicitation.url`). Default: form only.
+    fn supports_url_mode(&self) -> bool {
+        false
+    }
+}
+
+impl<F, Fut> ElicitationHandler for F
+where
+    F: Fn(ElicitParams) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ElicitResult, ErrorObject>> + Send + 'static,
+{
+    fn elicit(&self, params: ElicitParams) -> HandlerFuture<ElicitResult> {
+        Box::pin(self(params))
+    }
+}
+
+/// The handlers and roots of one server handle.
+#[derive(Clone, Default)]
+pub(crate) struct Handlers {
+    pub(crate) sampling: Option<Arc<dyn SamplingHandler>>,
+    pub(crate) elicitation: Option<Arc<dyn ElicitationHandler>>,
+    /// `Some` when the client offers roots; shared with [`crate::Server::set_roots`].
+    pub(crate) roots: Option<Arc<RwLock<Vec<Root>>>>,
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handlers")
+            .field("sampling", &self.sampling.is_some())
+            .field("elicitation", &self.elicitation.is_some())
+            .field("roots", &self.roots.is_some())
+            .finish()
+    }
+}
+
+impl Handlers {
+    /// The client capabilities these handlers imply.
+    pub(crate) fn capabilities(&self) -> mcpmux_protocol::ClientCapabilities {
+        let mut caps = mcpmux_protocol::ClientCapabilities::default();
+        if self.sampling.is_some() {
+            caps.sampling = Some(serde_json::json!({}));
+        }
+        if let Some(e) = &self.elicitation {
+            caps.elicitation = Some(if e.supports_url_mode() {
+                serde_json::json!({"form": {}, "url": {}})
+            } else {
+                serde_json::json!({"form": {}})
+            });
+        }
+        if self.roots.is_some() {
+            caps.roots = Some(serde_json::json!({"listChanged": true}));
+        }
+        caps
+    }
+}
+
+/// Fills `content` with the `default` of every schema property it lacks (form mode, accept).
+pub(crate) fn apply_schema_defaults(result: &mut ElicitResult, schema: Option<&Value>) {
+    if result.action != ElicitAction::Accept {
+        return;
+    }
+    let Some(props) = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    let content = result.content.get_or_insert_with(JsonObject::new);
+    for (name, prop) in props {
+        if let Some(default) = prop.get("default")
+            && !content.contains_key(name)
+        {
+            content.insert(name.clone(), default.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_fill_only_missing_fields_of_accepted_forms() {
+        let schema = json!({"type": "object", "properties": {
+            "name": {"type": "string", "default": "anon"},
+            "age": {"type": "integer", "default": 30},
+            "ok": {"type": "boolean"}
+        }});
+        let mut r = ElicitResult {
+            action: ElicitAction::Accept,
+            content: Some(serde_json::from_value(json!({"name": "x"})).unwrap()),
+        };
+        apply_schema_defaults(&mut r, Some(&schema));
+        assert_eq!(json!(r.content), json!({"name": "x", "age": 30}));
+        let mut empty = ElicitResult {
+            action: ElicitAction::Accept,
+            content: None,
+        };
+        apply_schema_defaults(&mut empty, Some(&schema));
+        assert_eq!(json!(empty.content), json!({"name": "anon", "age": 30}));
+        let mut declined = ElicitResult {
+            action: ElicitAction::Decline,
+            content: None,
+        };
+        apply_schema_defaults(&mut declined, Some(&schema));
+        assert!(declined.content.is_none());
+    }
+}
