@@ -84,7 +84,12 @@ impl LineFramer {
         loop {
             if let Some((prefix, seen)) = self.discarding.as_mut() {
                 let rest = &self.buf[self.start..];
-                match memchr_newline(rest) {
+                let line_end = memchr_newline(rest);
+                // Keep the prefix as long as it would be had the line arrived in one piece.
+                let upto = line_end.unwrap_or(rest.len());
+                let want = OVERSIZE_PREFIX.saturating_sub(prefix.len()).min(upto);
+                prefix.extend_from_slice(&rest[..want]);
+                match line_end {
                     Some(pos) => {
                         let len = *seen + pos;
                         let prefix = std::mem::take(prefix);
@@ -147,7 +152,9 @@ impl LineFramer {
         self.buf.clear();
         self.start = 0;
         self.scanned = 0;
-        if let Some((prefix, seen)) = self.discarding.take() {
+        if let Some((mut prefix, seen)) = self.discarding.take() {
+            let want = OVERSIZE_PREFIX.saturating_sub(prefix.len()).min(rest.len());
+            prefix.extend_from_slice(&rest[..want]);
             return Some(Frame::Oversized {
                 prefix,
                 len: seen + rest.len(),

@@ -48,11 +48,5 @@ pub use jsonrpc::{
     DecodeError, Decoded, ErrorObject, Incoming, RequestId, decode, encode_notification,
     encode_request, encode_response, scan_id,
 };
-pub use types::{
-    CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, Content, EmbeddedResource,
-    Implementation, InitializeParams, InitializeResult, JsonObject, ListToolsResult, LoggingLevel,
-    LoggingMessageParams, MediaContent, PaginatedParams, ProgressParams, ProgressToken,
-    ResourceContents, ResourceLink, ServerCapabilities, SetLevelParams, TextContent, Tool,
-    ToolAnnotations, ToolsCapability, methods,
-};
+pub use types::*;
 pub use version::ProtocolVersion;

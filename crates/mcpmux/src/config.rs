@@ -104,6 +104,7 @@ pub(crate) struct Config {
     pub(crate) notification_capacity: usize,
     pub(crate) handlers: crate::handler::Handlers,
     pub(crate) validate_output: bool,
+    pub(crate) reconnect: crate::ReconnectPolicy,
 }
 
 /// Default per-request timeout.
@@ -209,6 +210,7 @@ impl ServerBuilder {
                 notification_capacity: 1024,
                 handlers: crate::handler::Handlers::default(),
                 validate_output: true,
+                reconnect: crate::ReconnectPolicy::default(),
             },
         }
     }
@@ -388,6 +390,12 @@ impl ServerBuilder {
     /// true; the schemas come from a cached `tools/list`, fetched once when first needed).
     pub fn validate_structured_output(mut self, validate: bool) -> Self {
         self.config.validate_output = validate;
+        self
+    }
+
+    /// How to reconnect after failures (default [`ReconnectPolicy::default`](crate::ReconnectPolicy)).
+    pub fn reconnect(mut self, policy: crate::ReconnectPolicy) -> Self {
+        self.config.reconnect = policy;
         self
     }
 

@@ -24,6 +24,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::config::{Config, TransportConfig};
 use crate::error::{CloseReason, Error, Result};
 use crate::notification::ServerNotification;
+use crate::recovery::{SessionState, Tracker};
 use crate::transport::{Event, OutKind, Outgoing, Transport};
 
 /// Bit set in [`ConnShared::users`] once the connection accepts no new users.
@@ -125,6 +126,8 @@ pub(crate) struct ConnHandle {
     tx: mpsc::UnboundedSender<Command>,
     shared: Arc<ConnShared>,
     pub(crate) config: Arc<Config>,
+    pub(crate) tracker: Arc<Tracker>,
+    pub(crate) session: Arc<SessionState>,
 }
 
 impl ConnHandle {
@@ -135,6 +138,8 @@ impl ConnHandle {
     pub(crate) fn start(
         config: Arc<Config>,
         notifications: broadcast::Sender<ServerNotification>,
+        tracker: Arc<Tracker>,
+        session: Arc<SessionState>,
     ) -> Result<Arc<ConnHandle>> {
         let transport = match &config.transport {
             TransportConfig::Stdio(stdio) => Transport::Stdio(
@@ -158,6 +163,8 @@ impl ConnHandle {
             let _ = shared.pid.set(t.pid());
         }
         let conn = Conn {
+            tracker: tracker.clone(),
+            session: session.clone(),
             self_tx: tx.downgrade(),
             server_requests: HashMap::new(),
             rx,
@@ -169,7 +176,13 @@ impl ConnHandle {
             linger_deadline: None,
         };
         tokio::spawn(conn.run(transport));
-        let handle = Arc::new(ConnHandle { tx, shared, config });
+        let handle = Arc::new(ConnHandle {
+            tx,
+            shared,
+            config,
+            tracker,
+            session,
+        });
         tokio::spawn(crate::lifecycle::initialize(handle.clone()));
         Ok(handle)
     }
@@ -210,6 +223,11 @@ impl ConnHandle {
     pub(crate) fn close(&self) {
         self.shared.mark_closed();
         let _ = self.tx.send(Command::Close);
+    }
+
+    /// Whether `initialize` completed successfully.
+    pub(crate) fn is_ready(&self) -> bool {
+        matches!(*self.shared.ready.borrow(), Some(Ok(_)))
     }
 
     pub(crate) fn publish_ready(&self, ready: Result<Arc<InitializeResult>>) {
@@ -275,6 +293,8 @@ enum Exit {
 
 /// The connection task's state.
 struct Conn {
+    tracker: Arc<Tracker>,
+    session: Arc<SessionState>,
     rx: mpsc::UnboundedReceiver<Command>,
     /// For handler tasks to send their answers (weak: it must not keep the channel open).
     self_tx: mpsc::WeakUnboundedSender<Command>,
@@ -308,6 +328,7 @@ impl Conn {
                         }
                     }
                     Event::Closed(reason) => return Exit::Server(reason),
+                    Event::SessionRestarted => self.restore_session(transport),
                 },
                 cmd = self.rx.recv(), if can_take_commands => {
                     let Some(cmd) = cmd else {
@@ -504,6 +525,31 @@ impl Conn {
         }
     }
 
+    /// A new HTTP session replaced an expired one: re-send the user's session state. The
+    /// answers are not awaited (they arrive for ids nobody waits on and are dropped).
+    fn restore_session(&mut self, transport: &mut Transport) {
+        for (method, params) in self.session.restore_requests() {
+            let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+            let mut frame = Vec::with_capacity(96);
+            if mcpmux_protocol::encode_request(
+                &mut frame,
+                &RequestId::Number(id as i64),
+                method,
+                Some(&params),
+            )
+            .is_ok()
+            {
+                transport.send(Outgoing {
+                    frame,
+                    kind: OutKind::Request {
+                        id,
+                        initialize: false,
+                    },
+                });
+            }
+        }
+    }
+
     /// Answers a request from the server: `ping` and `roots/list` inline, sampling and
     /// elicitation in a task of their own, anything else "method not found".
     fn on_server_request(
@@ -605,6 +651,9 @@ impl Conn {
             Exit::Server(reason) => (reason, false),
         };
         let reason = Arc::new(reason);
+        if !graceful {
+            self.tracker.connection_lost(Error::closed(reason.clone()));
+        }
         let _ = self.shared.close_reason.set(reason.clone());
         self.rx.close();
         let err = Error::closed(reason);

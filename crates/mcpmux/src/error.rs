@@ -29,6 +29,8 @@ pub enum ErrorKind {
     /// The request could not be built (for example arguments that do not serialize), or the
     /// configuration is invalid.
     InvalidInput,
+    /// The server is unavailable: its circuit is open after repeated failed connects.
+    Unavailable,
     /// An HTTP request failed (connection refused, an error status, a stream lost for good);
     /// see [`Error::http_status`].
     Http,
@@ -46,6 +48,7 @@ impl ErrorKind {
             ErrorKind::Spawn => "spawn",
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::Http => "http",
+            ErrorKind::Unavailable => "unavailable",
         }
     }
 }
@@ -205,6 +208,10 @@ impl Error {
             inner.http_status = status;
         }
         e
+    }
+
+    pub(crate) fn unavailable(message: String) -> Self {
+        Error::build(ErrorKind::Unavailable, message, None, None, None)
     }
 
     pub(crate) fn spawn(program: &str, source: std::io::Error) -> Self {

@@ -218,6 +218,8 @@ impl Guard {
                 RequestOptions::new(),
             )
             .await?;
+        // Restored on every later connection (and HTTP session) of this server.
+        self.conn().session.subscribed(uri, true);
         Ok(())
     }
 
@@ -226,6 +228,7 @@ impl Guard {
     /// # Errors
     /// As [`Guard::request`].
     pub async fn unsubscribe_resource(&self, uri: &str) -> Result<()> {
+        self.conn().session.subscribed(uri, false);
         let _: Value = self
             .request(
                 methods::RESOURCES_UNSUBSCRIBE,
@@ -311,6 +314,7 @@ impl Guard {
     /// # Errors
     /// As [`Guard::request`].
     pub async fn set_logging_level(&self, level: LoggingLevel) -> Result<()> {
+        self.conn().session.set_log_level(level);
         let _: Value = self
             .request(
                 methods::LOGGING_SET_LEVEL,

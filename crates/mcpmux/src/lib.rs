@@ -50,6 +50,7 @@ mod features;
 mod handler;
 mod lifecycle;
 mod notification;
+mod recovery;
 mod request;
 mod server;
 mod transport;
@@ -62,6 +63,7 @@ pub use error::{CloseReason, Error, ErrorKind, Result};
 pub use features::ToolList;
 pub use handler::{ElicitationHandler, HandlerFuture, SamplingHandler};
 pub use notification::{Notifications, Received, ServerNotification};
+pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;
 pub use server::{Guard, Server};
 

@@ -12,11 +12,37 @@ use crate::request;
 /// `enter()`. On failure the connection is closed.
 pub(crate) async fn initialize(conn: Arc<ConnHandle>) {
     let outcome = handshake(&conn).await;
-    if let Err(e) = &outcome {
-        tracing::debug!(server = %conn.config.name, "initialize failed: {e}");
-        conn.close();
+    match &outcome {
+        Ok(_) => {
+            conn.tracker.connected();
+            restore_session(&conn).await;
+        }
+        Err(e) => {
+            tracing::debug!(server = %conn.config.name, "initialize failed: {e}");
+            conn.tracker.connect_failed(e, &conn.config.reconnect);
+            conn.close();
+        }
     }
     conn.publish_ready(outcome);
+}
+
+/// Re-applies the session state the user set up on earlier connections (subscriptions, log
+/// level) before anyone uses the new one. Failures are logged, not fatal.
+async fn restore_session(conn: &ConnHandle) {
+    for (method, params) in conn.session.restore_requests() {
+        let r = request::send(
+            conn,
+            method,
+            Some(&params),
+            conn.config.request_timeout,
+            None,
+            false,
+        )
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(server = %conn.config.name, "could not restore {method} {params}: {e}");
+        }
+    }
 }
 
 async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {

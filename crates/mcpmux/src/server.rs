@@ -16,6 +16,7 @@ use crate::config::{Config, ServerBuilder};
 use crate::connection::ConnHandle;
 use crate::error::{Error, Result};
 use crate::notification::{Notifications, ServerNotification};
+use crate::recovery::{Health, SessionState, Tracker};
 use crate::request::{self, RequestOptions};
 
 #[derive(Debug)]
@@ -24,6 +25,8 @@ struct Inner {
     /// The current connection, if any; handed to the next `enter()` while it accepts users.
     slot: Mutex<Option<Arc<ConnHandle>>>,
     notifications: broadcast::Sender<ServerNotification>,
+    tracker: Arc<Tracker>,
+    session: Arc<SessionState>,
 }
 
 /// A handle on one MCP server: cheap to clone (one reference count), safe to share across tasks
@@ -95,6 +98,8 @@ impl Server {
                 config: Arc::new(config),
                 slot: Mutex::new(None),
                 notifications,
+                tracker: Arc::default(),
+                session: Arc::default(),
             }),
         }
     }
@@ -116,10 +121,44 @@ impl Server {
     /// # Cancel safety
     /// Cancel safe: dropping the future leaves the connection; if nobody else uses it, it closes.
     pub async fn enter(&self) -> Result<Guard> {
-        // Counted as a user from here on, so a dropped `enter` future leaves cleanly.
-        let conn = User(self.acquire()?);
-        let init = conn.0.wait_ready().await?;
-        Ok(Guard { conn, init })
+        let policy = self.inner.config.reconnect;
+        let mut attempt = 1;
+        loop {
+            self.inner.tracker.check_circuit(self.name())?;
+            // Counted as a user from here on, so a dropped `enter` future leaves cleanly.
+            let result = match self.acquire() {
+                Ok(conn) => {
+                    let conn = User(conn);
+                    conn.0.wait_ready().await.map(|init| Guard { conn, init })
+                }
+                Err(e) => {
+                    self.inner.tracker.connect_failed(&e, &policy);
+                    Err(e)
+                }
+            };
+            match result {
+                Ok(guard) => return Ok(guard),
+                Err(e) if attempt < policy.max_attempts && crate::recovery::retryable(&e) => {
+                    let wait = policy.delay(attempt);
+                    tracing::debug!(server = %self.name(), attempt, ?wait, "connect failed ({e}); retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The server's health: connected or not, the last failure, restarts, the circuit.
+    pub fn health(&self) -> Health {
+        let connected = self
+            .inner
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|c| !c.is_closed() && c.is_ready());
+        self.inner.tracker.snapshot(connected)
     }
 
     fn acquire(&self) -> Result<Arc<ConnHandle>> {
@@ -133,7 +172,12 @@ impl Server {
         {
             return Ok(conn.clone());
         }
-        let conn = ConnHandle::start(self.inner.config.clone(), self.inner.notifications.clone())?;
+        let conn = ConnHandle::start(
+            self.inner.config.clone(),
+            self.inner.notifications.clone(),
+            self.inner.tracker.clone(),
+            self.inner.session.clone(),
+        )?;
         *slot = Some(conn.clone());
         Ok(conn)
     }

@@ -241,3 +241,36 @@ async fn structured_output_is_validated_and_progress_reaches_the_callback() {
     assert!(!r.is_error());
     assert_eq!(updates.load(Ordering::SeqCst), 4);
 }
+
+/// Subscriptions and the log level come back on a new connection without the caller redoing them.
+#[tokio::test]
+async fn session_state_is_restored_on_a_new_connection() {
+    let server = everything().build().unwrap();
+    let guard = server.enter().await.unwrap();
+    let uri = guard.list_resources().await.unwrap()[0].uri.clone();
+    guard.subscribe_resource(&uri).await.unwrap();
+    guard
+        .set_logging_level(mcpmux::protocol::LoggingLevel::Debug)
+        .await
+        .unwrap();
+    drop(guard);
+    server.close().await;
+    let mut sub = server.notifications();
+    let guard = server.enter().await.unwrap(); // a new process: state restored on connect
+    guard
+        .call_tool("toggle-subscriber-updates", json!({}))
+        .await
+        .unwrap();
+    let updated = bounded("restored subscription", Duration::from_secs(15), async {
+        loop {
+            if let Some(Received::Notification(ServerNotification::Other { method, params })) =
+                sub.recv().await
+                && method == "notifications/resources/updated"
+            {
+                return params.and_then(|p| p["uri"].as_str().map(str::to_owned));
+            }
+        }
+    })
+    .await;
+    assert_eq!(updated.as_deref(), Some(uri.as_str()));
+}

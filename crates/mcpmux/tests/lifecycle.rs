@@ -353,3 +353,57 @@ async fn initialize_timeout_closes_and_reports() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_no_children_left().await;
 }
+
+#[tokio::test]
+async fn health_tracks_crashes_and_restarts() {
+    let server = test_server().build().unwrap();
+    assert_eq!(server.health().state, mcpmux::HealthState::Idle);
+    let guard = server.enter().await.unwrap();
+    assert_eq!(server.health().state, mcpmux::HealthState::Connected);
+    let _ = guard.call_tool("crash", json!({"code": 1})).await;
+    drop(guard);
+    let h = server.health();
+    assert_eq!(h.state, mcpmux::HealthState::Disconnected);
+    assert!(
+        h.last_error.as_ref().is_some_and(|e| e.is_closed()),
+        "{h:?}"
+    );
+    // The next request reconnects.
+    server
+        .call_tool("echo", json!({"text": "back"}))
+        .await
+        .unwrap();
+    let h = server.health();
+    assert_eq!((h.connections, h.restarts), (2, 1), "{h:?}");
+}
+
+#[tokio::test]
+async fn a_failing_server_opens_the_circuit() {
+    let server = test_server()
+        .arg("--never-initialize")
+        .initialize_timeout(Duration::from_millis(100))
+        .reconnect(
+            mcpmux::ReconnectPolicy::default()
+                .max_attempts(2)
+                .backoff(Duration::from_millis(10), Duration::from_millis(20))
+                .circuit(2, Duration::from_secs(60)),
+        )
+        .build()
+        .unwrap();
+    let err = server.enter().await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(server.health().consecutive_failures, 2);
+    let started = Instant::now();
+    let err = server.enter().await.unwrap_err();
+    assert_eq!(err.kind(), mcpmux::ErrorKind::Unavailable, "{err}");
+    assert!(
+        err.to_string().contains("timed out"),
+        "names the last error: {err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(50),
+        "fails fast while open"
+    );
+    assert_eq!(server.health().state, mcpmux::HealthState::CircuitOpen);
+    assert_no_children_left().await;
+}

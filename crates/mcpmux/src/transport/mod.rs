@@ -55,6 +55,8 @@ pub(crate) enum Event {
     RequestFailed { id: u64, error: Error },
     /// The transport is finished; every pending request fails with this reason.
     Closed(CloseReason),
+    /// The transport replaced an expired session with a new one (HTTP): restore session state.
+    SessionRestarted,
 }
 
 /// The transport of one connection.

@@ -305,7 +305,7 @@ impl HttpTransport {
                 self.reinitializing = false;
                 tracing::info!(server = %self.ctx.config.name, "session re-initialized");
                 self.release_held();
-                None
+                Some(Event::SessionRestarted)
             }
             Report::Reinitialized(Err(e)) => {
                 self.reinitializing = false;
