@@ -13,11 +13,16 @@ const GARBAGE: &[&str] = &[
     r#"{"foo":1}"#,
 ];
 
+/// The `i`-th garbage line (no newline).
+pub(crate) fn garbage_line(i: usize) -> &'static str {
+    GARBAGE[i % GARBAGE.len()]
+}
+
 /// `count` garbage lines (newline included), ready to write to stdout.
 pub(crate) fn garbage_lines(count: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..count {
-        out.extend_from_slice(GARBAGE[i % GARBAGE.len()].as_bytes());
+        out.extend_from_slice(garbage_line(i).as_bytes());
         out.push(b'\n');
     }
     out

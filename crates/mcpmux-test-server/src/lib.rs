@@ -1,18 +1,26 @@
 //! `mcpmux-test-server`: a small, fast, scriptable MCP server used by mcpmux's
 //! tests, benchmarks and demo.
 //!
-//! It speaks newline-delimited JSON-RPC 2.0 (the MCP stdio transport) and
-//! offers a set of deterministic tools (`echo`, `add`, `sleep`, ...) plus
-//! fault-injection tools and startup flags (`crash`, `hang`, `garbage`,
-//! `--ignore-sigterm`, ...) for exercising a client's error handling.
+//! # Brief overview
+//!
+//! - stdio: [`serve`] / [`serve_stdio`] speak newline-delimited JSON-RPC 2.0
+//!   (the MCP stdio transport), configured by [`Options`].
+//! - HTTP: [`start_http`] / [`serve_http`] / [`run_http`] serve Streamable
+//!   HTTP on `/mcp` and the legacy HTTP+SSE transport on `/sse` +
+//!   `/messages`, configured by [`HttpOptions`] (JSON or SSE answers,
+//!   stateless, session expiry, event ids and resumption, priming, 503s,
+//!   legacy-only), and count what clients do in [`Stats`].
+//!
+//! Both offer the same deterministic tools (`echo`, `add`, `sleep`, ...) and
+//! fault-injection tools (`crash`, `hang`, `garbage`, ...); HTTP adds
+//! `drop_stream`. Startup flags (`--ignore-sigterm`, ...) exercise a
+//! client's error handling.
 //!
 //! Messages are handled as [`serde_json::Value`]s on purpose: this crate
 //! shares no types with the client, so it can catch mistakes that a shared
-//! type definition would hide.
-//!
-//! Every request runs in its own tokio task; all output goes through a single
-//! channel to one writer task, which flushes whenever the channel is
-//! momentarily empty.
+//! type definition would hide. One transport-independent core turns each
+//! incoming message into its response and notifications; every request runs
+//! in its own tokio task.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -20,19 +28,31 @@
 //! mcpmux_test_server::serve_stdio(opts).await
 //! # }
 //! ```
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let server = mcpmux_test_server::start_http(Default::default()).await?;
+//! println!("{} / {}", server.url_mcp, server.url_sse);
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod faults;
+mod handler;
+mod http;
 mod jsonrpc;
 mod options;
 mod output;
-mod server;
+mod stats;
+mod stdio;
 mod tools;
 
+pub use http::{HttpOptions, HttpServer, run_http, serve_http, start_http, start_http_on};
 pub use options::Options;
-pub use server::{serve, serve_stdio};
-pub use tools::{TOOL_NAMES, tool_definitions};
+pub use stats::Stats;
+pub use stdio::{serve, serve_stdio};
+pub use tools::{HTTP_ONLY_TOOL_NAMES, TOOL_NAMES, tool_definitions};
 
 /// The `serverInfo.name` this server reports in its `initialize` result.
 pub const SERVER_NAME: &str = "mcpmux-test-server";

@@ -1,16 +1,20 @@
-//! `mcpmux-test-server`: a scriptable MCP server on stdio for mcpmux's tests,
+//! `mcpmux-test-server`: a scriptable MCP server on stdio, or with `--http
+//! ADDR` on HTTP (Streamable HTTP and legacy HTTP+SSE), for mcpmux's tests,
 //! benchmarks and demo. Run with `--help` for the flags.
 
 use clap::Parser;
-use mcpmux_test_server::{Options, serve_stdio};
+use mcpmux_test_server::{HttpOptions, Options, run_http, serve_stdio};
 
 /// A small, fast MCP test server speaking newline-delimited JSON-RPC 2.0 on
-/// stdin/stdout.
+/// stdin/stdout, or MCP over HTTP with `--http ADDR`.
 #[derive(Debug, Parser)]
 #[command(name = "mcpmux-test-server", version, about)]
 struct Cli {
     #[command(flatten)]
     options: Options,
+
+    #[command(flatten)]
+    http: HttpOptions,
 }
 
 fn main() {
@@ -25,11 +29,25 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = match runtime.block_on(serve_stdio(cli.options)) {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("mcpmux-test-server: {err}");
-            1
+    let code = if cli.http.listen.is_some() {
+        let http = HttpOptions {
+            server: cli.options,
+            ..cli.http
+        };
+        match runtime.block_on(run_http(http)) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("mcpmux-test-server: {err}");
+                1
+            }
+        }
+    } else {
+        match runtime.block_on(serve_stdio(cli.options)) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("mcpmux-test-server: {err}");
+                1
+            }
         }
     };
     // Exit without dropping the runtime: tokio's blocking stdin read cannot

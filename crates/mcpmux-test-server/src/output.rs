@@ -4,6 +4,9 @@ use serde_json::Value;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
+use crate::faults;
+use crate::handler::Emit;
+
 /// An item for the writer task.
 #[derive(Debug)]
 pub(crate) enum Out {
@@ -41,6 +44,16 @@ impl Outbox {
     /// Asks the writer to flush and stop.
     pub(crate) fn close(&self) {
         let _ = self.0.send(Out::Close);
+    }
+}
+
+impl Emit for Outbox {
+    fn message(&self, msg: &Value) {
+        self.send(msg);
+    }
+
+    fn garbage(&self, count: usize) {
+        self.send_bytes(faults::garbage_lines(count));
     }
 }
 

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Number, Value, json};
 
+use crate::handler::{Handler, Sink, Transport};
 use crate::jsonrpc::{RpcError, notification, params_object};
-use crate::server::State;
 use crate::{MAX_PAYLOAD_BYTES, SERVER_NAME, faults};
 
-/// The names of all tools, in `tools/list` order.
+/// The names of the tools offered on every transport, in `tools/list` order.
 pub const TOOL_NAMES: &[&str] = &[
     "echo",
     "add",
@@ -27,20 +27,47 @@ pub const TOOL_NAMES: &[&str] = &[
     "stderr",
 ];
 
+/// The names of the tools offered on HTTP only, listed after [`TOOL_NAMES`].
+pub const HTTP_ONLY_TOOL_NAMES: &[&str] = &["drop_stream"];
+
 /// Most garbage lines one `garbage` call may write.
 const MAX_GARBAGE_LINES: u64 = 1_000_000;
 
 static DEFINITIONS: LazyLock<Vec<Value>> = LazyLock::new(build_definitions);
 
-/// The `tools/list` entries of all tools (name, description, inputSchema and,
-/// where the tool has one, outputSchema), in [`TOOL_NAMES`] order.
+static HTTP_DEFINITIONS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+    let mut all = build_definitions();
+    all.push(tool(
+        "drop_stream",
+        "HTTP only: abruptly closes the SSE stream carrying this request's response, before \
+         (`before_response: true`) or right after the response event. With event ids the \
+         response can be fetched again with GET + Last-Event-ID.",
+        schema(
+            json!({"before_response": {
+                "type": "boolean",
+                "description": "Close before sending the response (default false).",
+            }}),
+            &[],
+        ),
+    ));
+    all
+});
+
+/// The `tools/list` entries of the tools offered on stdio (name,
+/// description, inputSchema and, where the tool has one, outputSchema), in
+/// [`TOOL_NAMES`] order.
 pub fn tool_definitions() -> Vec<Value> {
     DEFINITIONS.clone()
 }
 
-/// Borrowed view of the definitions, for `tools/list`.
-pub(crate) fn definitions() -> &'static [Value] {
-    &DEFINITIONS
+/// Borrowed view of the definitions, for `tools/list`: the HTTP list adds
+/// [`HTTP_ONLY_TOOL_NAMES`].
+pub(crate) fn definitions(http: bool) -> &'static [Value] {
+    if http {
+        &HTTP_DEFINITIONS
+    } else {
+        &DEFINITIONS
+    }
 }
 
 fn schema(props: Value, required: &[&str]) -> Value {
@@ -219,6 +246,14 @@ impl Args<'_> {
             .ok_or_else(|| self.bad(key, "must be a non-negative integer"))
     }
 
+    fn bool_or(&self, key: &str, default: bool) -> Result<bool, RpcError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.bad(key, "must be a boolean")),
+        }
+    }
+
     fn i64(&self, key: &str) -> Result<i64, RpcError> {
         self.get(key)?
             .as_i64()
@@ -236,7 +271,11 @@ impl Args<'_> {
 }
 
 /// Runs `tools/call`; `Err` becomes a JSON-RPC error response.
-pub(crate) async fn call(state: &State, params: &Value) -> Result<Value, RpcError> {
+pub(crate) async fn call(
+    handler: &Handler,
+    sink: &Sink,
+    params: &Value,
+) -> Result<Value, RpcError> {
     let params = params_object(params)?;
     let name = match params.get("name") {
         Some(Value::String(name)) => name.as_str(),
@@ -277,7 +316,7 @@ pub(crate) async fn call(state: &State, params: &Value) -> Result<Value, RpcErro
             for i in 1..=steps {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 if let Some(token) = &progress_token {
-                    state.out.send(&notification(
+                    sink.message(&notification(
                         "notifications/progress",
                         json!({
                             "progressToken": token,
@@ -293,7 +332,7 @@ pub(crate) async fn call(state: &State, params: &Value) -> Result<Value, RpcErro
         "log" => {
             let level = args.string("level")?;
             let message = args.string("message")?;
-            state.out.send(&notification(
+            sink.message(&notification(
                 "notifications/message",
                 json!({"level": level, "logger": SERVER_NAME, "data": message}),
             ));
@@ -302,12 +341,18 @@ pub(crate) async fn call(state: &State, params: &Value) -> Result<Value, RpcErro
         "crash" => {
             let code = i32::try_from(args.i64("code")?)
                 .map_err(|_| args.bad("code", "must fit in a 32-bit integer"))?;
-            faults::crash(code)
+            match &handler.transport {
+                Transport::Stdio => faults::crash(code),
+                Transport::Http { crash } => {
+                    crash(code);
+                    std::future::pending().await
+                }
+            }
         }
         "hang" => std::future::pending().await,
         "garbage" => {
             let lines = args.bounded("lines", MAX_GARBAGE_LINES)?;
-            state.out.send_bytes(faults::garbage_lines(lines));
+            sink.garbage(lines);
             Ok(text_result("ok"))
         }
         "big" => {
@@ -323,7 +368,7 @@ pub(crate) async fn call(state: &State, params: &Value) -> Result<Value, RpcErro
             Err(err) => error_result(format!("could not spawn `sleep 3600`: {err}")),
         }),
         "cancellations" => {
-            let structured = json!({"cancelled": state.cancelled_ids()});
+            let structured = json!({"cancelled": handler.cancelled_ids()});
             Ok(structured_result(structured.to_string(), structured))
         }
         "stderr" => {
@@ -337,6 +382,13 @@ pub(crate) async fn call(state: &State, params: &Value) -> Result<Value, RpcErro
             Ok(match faults::flood_stderr(lines, bytes).await {
                 Ok(()) => text_result("ok"),
                 Err(err) => error_result(format!("writing to stderr failed: {err}")),
+            })
+        }
+        "drop_stream" if handler.is_http() => {
+            let before = args.bool_or("before_response", false)?;
+            Ok(match sink.drop_stream(before) {
+                Ok(()) => text_result("dropped"),
+                Err(why) => error_result(why),
             })
         }
         _ => Err(RpcError::invalid_params(format!("unknown tool: {name}"))),
@@ -370,12 +422,13 @@ mod tests {
 
     #[test]
     fn definitions_match_names() {
-        let names: Vec<&str> = definitions()
+        let names: Vec<&str> = definitions(false)
             .iter()
             .map(|d| d["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, TOOL_NAMES);
-        for def in definitions() {
+        assert_eq!(definitions(true).len(), TOOL_NAMES.len() + 1);
+        for def in definitions(true) {
             assert_eq!(def["inputSchema"]["type"], "object");
             assert!(def["inputSchema"]["properties"].is_object());
             assert!(def["inputSchema"]["required"].is_array());

@@ -1,0 +1,359 @@
+//! MCP over HTTP: Streamable HTTP on `/mcp`, legacy HTTP+SSE on `/sse` +
+//! `/messages`, with fault switches ([`HttpOptions`]) and counters
+//! ([`Stats`]) for testing clients.
+//!
+//! # Routes
+//!
+//! - `POST /mcp`: one message or batch → 202 (notifications / responses
+//!   only), or the answer as `application/json` or `text/event-stream`.
+//!   `initialize` without `Mcp-Session-Id` creates a session.
+//! - `GET /mcp`: the session's server stream (409 if one is live), or with
+//!   `Last-Event-ID` the resumption of any stream of the session.
+//! - `DELETE /mcp`: ends the session.
+//! - `GET /sse`: a legacy stream; first event `endpoint` with data
+//!   `/messages?sessionId=<id>`, then `message` events.
+//! - `POST /messages?sessionId=<id>`: legacy client messages → 202.
+//!
+//! Other methods on these paths answer 405, other paths 404.
+
+// Checks return `Result<_, Response>`: the error *is* the HTTP answer, built
+// at most once per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+mod headers;
+mod legacy;
+mod options;
+mod session;
+mod sse;
+mod stream;
+mod streamable;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use options::HttpOptions;
+
+use crate::faults;
+use crate::handler::{Handler, Transport, lock};
+use crate::stats::Stats;
+use session::{Session, Sessions, token};
+use sse::OnClientClose;
+
+/// State shared by all routes of one server.
+pub(crate) struct App {
+    /// The options.
+    pub(crate) opts: HttpOptions,
+    /// The counters.
+    pub(crate) stats: Arc<Stats>,
+    /// Session tables.
+    pub(crate) sessions: Sessions,
+    /// The one shared session when stateless.
+    pub(crate) stateless: Option<Arc<Session>>,
+    /// What request handlers are built with (carries the crash switch).
+    transport: Transport,
+    /// Set when the server stops: connections dropped then are not client
+    /// closes.
+    stopping: AtomicBool,
+}
+
+impl App {
+    fn new(opts: HttpOptions, stats: Arc<Stats>, crashed: watch::Sender<Option<i32>>) -> Arc<Self> {
+        let transport = Transport::Http {
+            crash: Arc::new(move |code| {
+                crashed.send_replace(Some(code));
+            }),
+        };
+        let stateless = opts.stateless.then(|| {
+            Session::new(
+                None,
+                Handler::new(opts.server.clone(), Arc::clone(&stats), transport.clone()),
+            )
+        });
+        Arc::new(Self {
+            opts,
+            stats,
+            sessions: Sessions::default(),
+            stateless,
+            transport,
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// A fresh protocol handler (one per session).
+    pub(crate) fn handler(&self) -> Arc<Handler> {
+        Handler::new(
+            self.opts.server.clone(),
+            Arc::clone(&self.stats),
+            self.transport.clone(),
+        )
+    }
+
+    /// Creates and registers a Streamable HTTP session.
+    pub(crate) fn new_session(&self) -> Arc<Session> {
+        let id = token();
+        let session = Session::new(Some(id.clone()), self.handler());
+        lock(&self.sessions.streamable).insert(id, Arc::clone(&session));
+        self.stats.bump(&self.stats.sessions_created);
+        session
+    }
+
+    /// Counts a POST; the first `fail_first_posts` get 503.
+    pub(crate) fn count_post(&self) -> Result<(), Response> {
+        let n = self.stats.bump(&self.stats.posts);
+        if n <= self.opts.fail_first_posts {
+            self.stats.bump(&self.stats.http_5xx);
+            return Err(headers::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "failing on purpose (fail_first_posts)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// What to do when the client drops an SSE body: count it, and for a
+    /// legacy stream (`legacy` = its session id) end the session.
+    pub(crate) fn on_client_close(self: &Arc<Self>, legacy: Option<String>) -> OnClientClose {
+        let app: Weak<App> = Arc::downgrade(self);
+        Box::new(move || {
+            let Some(app) = app.upgrade() else { return };
+            if app.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            match legacy {
+                None => {
+                    app.stats.bump(&app.stats.sse_streams_closed_by_client);
+                }
+                Some(id) => {
+                    if let Some(session) = lock(&app.sessions.legacy).remove(&id) {
+                        session.work.abort();
+                    }
+                    app.stats.bump(&app.stats.legacy_streams_closed);
+                }
+            }
+        })
+    }
+}
+
+/// Ends every session when the server task ends (or is aborted).
+struct StopGuard(Arc<App>);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        self.0.stopping.store(true, Ordering::SeqCst);
+        self.0.sessions.end_all();
+        if let Some(shared) = &self.0.stateless {
+            shared.end(true);
+        }
+    }
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            "/mcp",
+            get(streamable::get)
+                .post(streamable::post)
+                .delete(streamable::delete),
+        )
+        .route("/sse", get(legacy::get))
+        .route(legacy::MESSAGES_PATH, post(legacy::post))
+        .with_state(app)
+}
+
+/// Accepts connections until the crash switch flips; dropping (aborting)
+/// this future closes every connection.
+async fn run(listener: TcpListener, app: Arc<App>, mut crashed: watch::Receiver<Option<i32>>) {
+    let mut connections = JoinSet::new();
+    // Declared after `connections`, so dropped before it: the server is
+    // marked stopping before the connections (and their bodies) go.
+    let _guard = StopGuard(Arc::clone(&app));
+    let router = router(app);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    let _ = tcp.set_nodelay(true);
+                    let service = TowerToHyperService::new(router.clone());
+                    connections.spawn(async move {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tcp), service)
+                            .await;
+                    });
+                }
+                // Out of file descriptors and the like: back off briefly.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = async { crashed.wait_for(Option::is_some).await.is_ok() } => break,
+        }
+    }
+}
+
+/// A running HTTP server (see [`start_http`]).
+///
+/// # Drop behavior
+///
+/// Dropping the handle stops the server like [`HttpServer::shutdown`], but
+/// without waiting: the server task is aborted, which closes the listener
+/// and every connection and aborts every request in flight.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use mcpmux_test_server::{HttpOptions, start_http};
+/// let server = start_http(HttpOptions::default()).await?;
+/// println!("MCP endpoint: {}", server.url_mcp);
+/// // ... point a client at it, then read server.stats ...
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "the server stops when this handle is dropped"]
+pub struct HttpServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// `http://ADDR` (no trailing slash).
+    pub url_base: String,
+    /// The Streamable HTTP endpoint, `http://ADDR/mcp`.
+    pub url_mcp: String,
+    /// The legacy SSE endpoint, `http://ADDR/sse`.
+    pub url_sse: String,
+    /// What the server has seen.
+    pub stats: Arc<Stats>,
+    crashed: watch::Receiver<Option<i32>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Waits until the `crash` tool stops the server and returns its exit
+    /// code; `None` if the server stopped otherwise.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait(&mut self) -> Option<i32> {
+        match self.crashed.wait_for(Option::is_some).await {
+            Ok(code) => *code,
+            Err(_) => None,
+        }
+    }
+
+    /// Stops the server: closes the listener and every connection (clients
+    /// see their streams break), aborts every request in flight.
+    pub async fn shutdown(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts serving on `listener` in a task on the current runtime and
+/// returns its handle. Applies the startup faults of
+/// [`HttpOptions::server`] (`ignore_sigterm`, `grandchild`) first.
+///
+/// # Errors
+///
+/// When the listener has no local address or a startup fault fails.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub async fn start_http_on(
+    listener: TcpListener,
+    opts: HttpOptions,
+) -> std::io::Result<HttpServer> {
+    let addr = listener.local_addr()?;
+    if opts.server.ignore_sigterm {
+        faults::ignore_sigterm()?;
+    }
+    if opts.server.grandchild {
+        let pid = faults::spawn_grandchild()?;
+        eprintln!("mcpmux-test-server: grandchild pid {pid}");
+    }
+    let stats = Arc::new(Stats::default());
+    let (crash_tx, crash_rx) = watch::channel(None);
+    let app = App::new(opts, Arc::clone(&stats), crash_tx);
+    let task = tokio::spawn(run(listener, app, crash_rx.clone()));
+    let url_base = format!("http://{addr}");
+    Ok(HttpServer {
+        addr,
+        url_mcp: format!("{url_base}/mcp"),
+        url_sse: format!("{url_base}/sse"),
+        url_base,
+        stats,
+        crashed: crash_rx,
+        task: Some(task),
+    })
+}
+
+/// Binds `127.0.0.1:0` and starts serving (see [`start_http_on`]).
+///
+/// # Errors
+///
+/// When binding fails or a startup fault fails.
+pub async fn start_http(opts: HttpOptions) -> std::io::Result<HttpServer> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    start_http_on(listener, opts).await
+}
+
+/// Serves MCP over HTTP on `listener` until the `crash` tool stops it.
+///
+/// # Errors
+///
+/// See [`start_http_on`].
+pub async fn serve_http(listener: TcpListener, opts: HttpOptions) -> std::io::Result<()> {
+    let mut server = start_http_on(listener, opts).await?;
+    server.wait().await;
+    Ok(())
+}
+
+/// What the binary does with `--http ADDR`: binds [`HttpOptions::listen`]
+/// (default `127.0.0.1:0`), prints `listening on http://ADDR` on stdout,
+/// serves until the `crash` tool stops it and returns the exit code.
+///
+/// # Errors
+///
+/// A non-loopback address without [`HttpOptions::allow_remote`]
+/// (`InvalidInput`), a bind failure, or a failing startup fault.
+pub async fn run_http(opts: HttpOptions) -> std::io::Result<i32> {
+    let addr = opts
+        .listen
+        .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    if !addr.ip().is_loopback() && !opts.allow_remote {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("refusing to listen on non-loopback address {addr} without --allow-remote"),
+        ));
+    }
+    let listener = TcpListener::bind(addr).await?;
+    let mut server = start_http_on(listener, opts).await?;
+    {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on {}", server.url_base)?;
+        stdout.flush()?;
+    }
+    Ok(server.wait().await.unwrap_or(0))
+}

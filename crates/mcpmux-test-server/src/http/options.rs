@@ -1,0 +1,155 @@
+//! HTTP options (command-line flags `--http*`).
+
+use std::net::SocketAddr;
+
+use crate::Options;
+
+/// Options of the HTTP transports.
+///
+/// Derives [`clap::Args`] (all flags start with `--http`, plus
+/// `--allow-remote`), so a binary can embed them with `#[command(flatten)]`
+/// next to [`Options`]; [`HttpOptions::server`] is not a flag: set it from
+/// the flattened [`Options`]. [`HttpOptions::default()`] is the plain
+/// stateful server answering with SSE streams with event ids.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct HttpOptions {
+    /// The protocol-level options shared with stdio. Used on HTTP:
+    /// `page_size`, `cancel_log`, `delay_initialize_ms`, `never_initialize`,
+    /// `grandchild` and `ignore_sigterm` (applied when the server starts);
+    /// `garbage_at_start` and `ignore_stdin_eof` have no meaning there.
+    #[arg(skip)]
+    pub server: Options,
+
+    /// Serve MCP over HTTP on this address instead of stdio (e.g.
+    /// `127.0.0.1:0`). Read by [`crate::run_http`] only.
+    #[arg(
+        long = "http",
+        value_name = "ADDR",
+        help = "Serve MCP over HTTP on this address (e.g. 127.0.0.1:0) instead of stdio; \
+                prints `listening on http://ADDR` once bound"
+    )]
+    pub listen: Option<SocketAddr>,
+
+    /// Allow `--http` on a non-loopback address.
+    #[arg(long, requires = "listen")]
+    pub allow_remote: bool,
+
+    /// Streamable HTTP: answer requests with one `application/json` body
+    /// instead of a `text/event-stream`.
+    #[arg(long = "http-json-response")]
+    pub json_response: bool,
+
+    /// Streamable HTTP without sessions: no `Mcp-Session-Id`; GET and DELETE
+    /// on `/mcp` answer 405.
+    #[arg(long = "http-stateless")]
+    pub stateless: bool,
+
+    /// Forget a session once it has received N POSTs (its initialize POST
+    /// included): later requests carrying its id get 404.
+    #[arg(long = "http-expire-session-after", value_name = "N")]
+    pub expire_session_after: Option<u64>,
+
+    /// SSE events carry `id:` fields (`<stream>-<n>`), every SSE stream
+    /// starts with a priming event (an id and an empty `data:`), and
+    /// streams can be resumed with GET + `Last-Event-ID`. On by default;
+    /// `--http-no-event-ids` turns it off.
+    #[arg(
+        long = "http-no-event-ids",
+        action = clap::ArgAction::SetFalse,
+        help = "SSE events without `id:` fields and without priming events: nothing is resumable"
+    )]
+    pub event_ids: bool,
+
+    /// Every SSE response stream starts with a priming event (`id:`,
+    /// `retry: N`, empty `data:`) and is then closed at once; the response
+    /// is delivered on the GET that resumes the stream with `Last-Event-ID`.
+    /// Implies event ids.
+    #[arg(long = "http-priming-retry-ms", value_name = "MS")]
+    pub priming_retry_ms: Option<u64>,
+
+    /// Answer the first N POSTs (any endpoint) with 503.
+    #[arg(long = "http-fail-first-posts", value_name = "N", default_value_t = 0)]
+    pub fail_first_posts: u64,
+
+    /// Serve only the legacy HTTP+SSE transport: `GET /mcp` (like `GET
+    /// /sse`) opens the endpoint stream, `POST /mcp` and `DELETE /mcp`
+    /// answer 405.
+    #[arg(long = "http-legacy-only")]
+    pub legacy_only: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            server: Options::default(),
+            listen: None,
+            allow_remote: false,
+            json_response: false,
+            stateless: false,
+            expire_session_after: None,
+            event_ids: true,
+            priming_retry_ms: None,
+            fail_first_posts: 0,
+            legacy_only: false,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Whether SSE events carry ids (and streams are resumable).
+    pub(crate) fn resumable(&self) -> bool {
+        self.event_ids || self.priming_retry_ms.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: Options,
+        #[command(flatten)]
+        http: HttpOptions,
+    }
+
+    #[test]
+    fn no_flags_is_the_default() {
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(cli.http, HttpOptions::default());
+        assert!(cli.http.event_ids);
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--page-size",
+            "3",
+            "--http",
+            "127.0.0.1:0",
+            "--http-json-response",
+            "--http-stateless",
+            "--http-expire-session-after",
+            "4",
+            "--http-no-event-ids",
+            "--http-priming-retry-ms",
+            "500",
+            "--http-fail-first-posts",
+            "2",
+            "--http-legacy-only",
+        ])
+        .unwrap();
+        assert_eq!(cli.options.page_size, 3);
+        let h = cli.http;
+        assert_eq!(h.listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert!(h.json_response && h.stateless && h.legacy_only && !h.event_ids);
+        assert_eq!(h.expire_session_after, Some(4));
+        assert_eq!(h.priming_retry_ms, Some(500));
+        assert_eq!(h.fail_first_posts, 2);
+        assert!(h.resumable());
+        assert!(Cli::try_parse_from(["x", "--allow-remote"]).is_err());
+    }
+}
