@@ -53,6 +53,7 @@ mod notification;
 mod recovery;
 mod request;
 mod server;
+mod toolset;
 mod transport;
 
 pub use config::{
@@ -66,6 +67,7 @@ pub use notification::{Notifications, Received, ServerNotification};
 pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;
 pub use server::{Guard, Server};
+pub use toolset::ToolFilter;
 
 /// The protocol types, re-exported.
 pub use mcpmux_protocol as protocol;

@@ -166,6 +166,14 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
             r = &mut rx => match r {
                 Ok(outcome) => {
                     guard.reason = None;
+                    // Progress sent before the response may still be queued: deliver it first.
+                    if let (Some(prx), Some(cb)) =
+                        (progress_rx.as_mut(), options.and_then(|o| o.on_progress.as_ref()))
+                    {
+                        while let Ok(p) = prx.try_recv() {
+                            cb(p);
+                        }
+                    }
                     break outcome;
                 }
                 Err(_) => {

@@ -10,7 +10,7 @@ mod legacy;
 mod sse;
 mod streamable;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ use crate::error::{CloseReason, Error, Result};
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
 pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
 const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A request rejected by this many expired sessions in a row fails instead of looping.
+const MAX_REPLAYS: u32 = 3;
 
 /// Reports from the per-message tasks to the transport.
 #[derive(Debug)]
@@ -129,8 +131,9 @@ pub(crate) struct HttpTransport {
     /// Messages waiting for the legacy endpoint or for a re-initialized session.
     held: Vec<Outgoing>,
     reinitializing: bool,
-    /// Requests already re-sent once after a session expiry.
-    replayed: HashSet<u64>,
+    /// How often each request was re-sent after a session expiry (at most once per new
+    /// session, [`MAX_REPLAYS`] in all).
+    replayed: HashMap<u64, u32>,
     /// The `initialize` params, to re-initialize an expired session.
     init_params: Option<Box<RawValue>>,
     reinit_count: u64,
@@ -179,7 +182,7 @@ impl HttpTransport {
             mode,
             held: Vec::new(),
             reinitializing: false,
-            replayed: HashSet::new(),
+            replayed: HashMap::new(),
             init_params: None,
             reinit_count: 0,
             get_stream: None,
@@ -252,6 +255,7 @@ impl HttpTransport {
     }
 
     pub(crate) fn forget(&mut self, id: u64) {
+        self.replayed.remove(&id);
         if let Some(h) = self.inflight.remove(&id) {
             h.abort();
         }
@@ -323,11 +327,16 @@ impl HttpTransport {
             // A notification or response for a dead session has nobody waiting: drop it.
             _ => return None,
         };
-        if !self.replayed.insert(id) {
+        let replays = self.replayed.entry(id).or_insert(0);
+        *replays += 1;
+        if *replays > MAX_REPLAYS {
+            self.replayed.remove(&id);
             return Some(Event::RequestFailed {
                 id,
                 error: Error::http(
-                    "the HTTP session expired again after re-initializing",
+                    format!(
+                        "the HTTP session expired {MAX_REPLAYS} times while request {id} was re-sent"
+                    ),
                     Some(404),
                     None,
                 ),
@@ -358,7 +367,8 @@ impl HttpTransport {
         };
         self.reinitializing = true;
         self.reinit_count += 1;
-        self.ctx.set_session(None);
+        // The old id stays until the new one is known: a task sending now gets a 404 and is
+        // held like this one, never a 400 for a missing id.
         let ctx = self.ctx.clone();
         let n = self.reinit_count;
         self.tasks.spawn(async move {
@@ -384,6 +394,7 @@ impl HttpTransport {
                     match done {
                         Ok(Some(id)) => {
                             self.inflight.remove(&id);
+                            self.replayed.remove(&id);
                         }
                         Ok(None) => {}
                         Err(e) if e.is_panic() => tracing::error!("an HTTP task panicked: {e}"),

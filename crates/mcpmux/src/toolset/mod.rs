@@ -1,0 +1,5 @@
+//! Many servers as one toolset.
+
+mod filter;
+
+pub use filter::ToolFilter;
