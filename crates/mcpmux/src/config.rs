@@ -60,6 +60,7 @@ pub(crate) struct HttpConfig {
     /// Extra headers on every request (the bearer token among them, marked sensitive).
     pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) client: Option<reqwest::Client>,
+    pub(crate) accept_invalid_certs: bool,
     pub(crate) max_concurrency: Option<usize>,
     /// Reconnect attempts for a dropped SSE stream before its callers get an error.
     pub(crate) max_reconnects: u32,
@@ -180,6 +181,7 @@ impl ServerBuilder {
                 mode: HttpMode::Auto,
                 headers: reqwest::header::HeaderMap::new(),
                 client: None,
+                accept_invalid_certs: false,
                 max_concurrency: None,
                 max_reconnects: 5,
                 default_retry: Duration::from_secs(1),
@@ -349,6 +351,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Accept TLS certificates that do not verify (self-signed, wrong host, expired).
+    ///
+    /// **Dangerous**: anyone on the path can read and change the traffic, tokens included.
+    /// For local development only; a warning is logged when a handle is built with it. Ignored
+    /// when [`http_client`](Self::http_client) supplies the client.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        if let Some(h) = self.http_mut("danger_accept_invalid_certs") {
+            h.accept_invalid_certs = accept;
+        }
+        self
+    }
+
     /// At most this many requests in flight at once (default: no limit; one slow response never
     /// blocks the others).
     pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
@@ -473,7 +487,13 @@ impl ServerBuilder {
             && h.client.is_none()
         {
             // One pooled client per handle, shared by all its connections.
-            h.client = Some(crate::transport::http::default_client()?);
+            if h.accept_invalid_certs {
+                tracing::warn!(
+                    server = %self.config.name,
+                    "TLS certificate verification is DISABLED for this server (danger_accept_invalid_certs)"
+                );
+            }
+            h.client = Some(crate::transport::http::default_client(h.accept_invalid_certs)?);
         }
         let c = &self.config;
         if let TransportConfig::Stdio(s) = &c.transport

@@ -143,11 +143,12 @@ pub(crate) struct HttpTransport {
 }
 
 /// Builds the default client: rustls with the `ring` provider (no C toolchain needed).
-pub(crate) fn default_client() -> Result<reqwest::Client> {
+pub(crate) fn default_client(accept_invalid_certs: bool) -> Result<reqwest::Client> {
     // Installs `ring` as the process default only if no provider was chosen yet.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .danger_accept_invalid_certs(accept_invalid_certs)
         .build()
         .map_err(|e| Error::invalid_input("could not build the HTTP client", e))
 }
@@ -157,7 +158,7 @@ impl HttpTransport {
     pub(crate) fn new(config: Arc<Config>, http: &HttpConfig) -> Result<Self> {
         let client = match &http.client {
             Some(c) => c.clone(),
-            None => default_client()?,
+            None => default_client(http.accept_invalid_certs)?,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let mode = match http.mode {
