@@ -41,6 +41,7 @@ assert_eq!(result.text(), "hi");
 pub mod framing;
 pub mod jsonrpc;
 pub mod sse;
+pub mod stateless;
 pub mod types;
 mod version;
 

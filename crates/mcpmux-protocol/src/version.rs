@@ -24,13 +24,19 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// Tasks, URL elicitation, SSE polling, icons.
     V2025_11_25,
+    /// Stateless MCP: no `initialize`, `server/discover`, per-request `_meta`, `Mcp-Method` /
+    /// `Mcp-Name` / `Mcp-Param-*` headers, multi-round-trip requests.
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
     /// The newest version negotiated through `initialize`; the client offers it first.
     pub const LATEST: ProtocolVersion = ProtocolVersion::V2025_11_25;
 
-    /// Every version a client accepts from a server, newest first.
+    /// The stateless version, negotiated through `server/discover`, never inside `initialize`.
+    pub const STATELESS: ProtocolVersion = ProtocolVersion::V2026_07_28;
+
+    /// Every version a client accepts in an `initialize` result, newest first.
     pub const SUPPORTED: [ProtocolVersion; 4] = [
         ProtocolVersion::V2025_11_25,
         ProtocolVersion::V2025_06_18,
@@ -45,12 +51,21 @@ impl ProtocolVersion {
             ProtocolVersion::V2025_03_26 => "2025-03-26",
             ProtocolVersion::V2025_06_18 => "2025-06-18",
             ProtocolVersion::V2025_11_25 => "2025-11-25",
+            ProtocolVersion::V2026_07_28 => "2026-07-28",
         }
     }
 
     /// Parses a wire string; `None` for versions this crate does not speak.
     pub fn parse(s: &str) -> Option<ProtocolVersion> {
+        if s == Self::STATELESS.as_str() {
+            return Some(Self::STATELESS);
+        }
         Self::SUPPORTED.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether this is a stateless version (no `initialize`, no session).
+    pub fn is_stateless(self) -> bool {
+        self >= ProtocolVersion::V2026_07_28
     }
 
     /// Whether JSON-RPC batches may be sent and must be accepted (2025-03-26 only).

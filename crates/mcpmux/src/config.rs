@@ -94,7 +94,8 @@ pub(crate) struct Config {
     pub(crate) name: Arc<str>,
     pub(crate) transport: TransportConfig,
     pub(crate) client_info: Implementation,
-    pub(crate) protocol_version: ProtocolVersion,
+    /// `None`: negotiate (probe `server/discover`, else `initialize` with the latest version).
+    pub(crate) protocol_version: Option<ProtocolVersion>,
     pub(crate) initialize_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) idle_linger: Option<Duration>,
@@ -198,7 +199,7 @@ impl ServerBuilder {
                 name: name.into(),
                 transport,
                 client_info: Implementation::new("mcpmux", env!("CARGO_PKG_VERSION")),
-                protocol_version: ProtocolVersion::LATEST,
+                protocol_version: None,
                 initialize_timeout: DEFAULT_INITIALIZE_TIMEOUT,
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 idle_linger: None,
@@ -419,10 +420,15 @@ impl ServerBuilder {
         self
     }
 
-    /// The protocol version offered in `initialize` (default: [`ProtocolVersion::LATEST`]).
-    /// Any version in [`ProtocolVersion::SUPPORTED`] is accepted from the server.
+    /// Pins the protocol version. By default mcpmux negotiates: it probes `server/discover`
+    /// for stateless MCP ([`ProtocolVersion::STATELESS`], 2026-07-28) and falls back to
+    /// `initialize` offering [`ProtocolVersion::LATEST`] for older servers.
+    ///
+    /// Pinning a dated version skips the probe and offers that version in `initialize` (any
+    /// version in [`ProtocolVersion::SUPPORTED`] is accepted back); pinning 2026-07-28 requires
+    /// the server to offer it in `server/discover`.
     pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
-        self.config.protocol_version = version;
+        self.config.protocol_version = Some(version);
         self
     }
 
@@ -493,7 +499,9 @@ impl ServerBuilder {
                     "TLS certificate verification is DISABLED for this server (danger_accept_invalid_certs)"
                 );
             }
-            h.client = Some(crate::transport::http::default_client(h.accept_invalid_certs)?);
+            h.client = Some(crate::transport::http::default_client(
+                h.accept_invalid_certs,
+            )?);
         }
         let c = &self.config;
         if let TransportConfig::Stdio(s) = &c.transport

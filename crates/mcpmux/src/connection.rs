@@ -56,6 +56,8 @@ pub(crate) enum Command {
         initialize: bool,
         /// Where to route `notifications/progress` carrying this token.
         progress: Option<(RequestId, mpsc::Sender<ProgressParams>)>,
+        /// Extra HTTP headers (stateless MCP).
+        headers: Vec<(String, String)>,
     },
     /// Send a notification frame.
     Notify { frame: Vec<u8>, initialized: bool },
@@ -84,6 +86,8 @@ pub(crate) struct ConnShared {
     terminated: watch::Sender<bool>,
     /// Cached lists, dropped by `list_changed`.
     pub(crate) caches: crate::cache::Caches,
+    /// Set once `server/discover` negotiated stateless MCP.
+    stateless: OnceLock<Arc<crate::stateless::Stateless>>,
 }
 
 impl ConnShared {
@@ -158,6 +162,7 @@ impl ConnHandle {
             ready: watch::Sender::new(None),
             terminated: watch::Sender::new(false),
             caches: crate::cache::Caches::default(),
+            stateless: OnceLock::new(),
         });
         if let Transport::Stdio(t) = &transport {
             let _ = shared.pid.set(t.pid());
@@ -256,6 +261,15 @@ impl ConnHandle {
             .cloned()
             .unwrap_or_else(|| Arc::new(CloseReason::new("the connection task has ended")));
         Error::closed(reason)
+    }
+
+    /// The stateless-MCP context, once negotiated.
+    pub(crate) fn stateless(&self) -> Option<&Arc<crate::stateless::Stateless>> {
+        self.shared.stateless.get()
+    }
+
+    pub(crate) fn set_stateless(&self, s: Arc<crate::stateless::Stateless>) {
+        let _ = self.shared.stateless.set(s);
     }
 
     pub(crate) fn caches(&self) -> &crate::cache::Caches {
@@ -366,6 +380,7 @@ impl Conn {
                 reply,
                 initialize,
                 progress,
+                headers,
             } => {
                 if reply.is_closed() {
                     return None; // its caller already left; don't send it at all
@@ -385,12 +400,12 @@ impl Conn {
                 transport.send(Outgoing {
                     frame,
                     kind: OutKind::Request { id, initialize },
+                    headers,
                 });
             }
-            Command::Notify { frame, initialized } => transport.send(Outgoing {
-                frame,
-                kind: OutKind::Notification { initialized },
-            }),
+            Command::Notify { frame, initialized } => {
+                transport.send(Outgoing::new(frame, OutKind::Notification { initialized }))
+            }
             Command::Cancel { id, reason } => {
                 if let Some(p) = self.take_pending(id) {
                     transport.forget(id);
@@ -401,10 +416,10 @@ impl Conn {
                         };
                         let mut frame = Vec::with_capacity(96);
                         match encode_notification(&mut frame, methods::CANCELLED, Some(&params)) {
-                            Ok(()) => transport.send(Outgoing {
+                            Ok(()) => transport.send(Outgoing::new(
                                 frame,
-                                kind: OutKind::Notification { initialized: false },
-                            }),
+                                OutKind::Notification { initialized: false },
+                            )),
                             Err(e) => tracing::warn!("could not encode a cancellation: {e}"),
                         }
                     }
@@ -423,10 +438,7 @@ impl Conn {
             Command::Close => return Some(Exit::Client("closed by the client")),
             Command::Respond { id, frame } => {
                 if self.server_requests.remove(&id).is_some() {
-                    transport.send(Outgoing {
-                        frame,
-                        kind: OutKind::Response,
-                    });
+                    transport.send(Outgoing::new(frame, OutKind::Response));
                 }
             }
         }
@@ -539,19 +551,20 @@ impl Conn {
             )
             .is_ok()
             {
-                transport.send(Outgoing {
+                transport.send(Outgoing::new(
                     frame,
-                    kind: OutKind::Request {
+                    OutKind::Request {
                         id,
                         initialize: false,
                     },
-                });
+                ));
             }
         }
     }
 
-    /// Answers a request from the server: `ping` and `roots/list` inline, sampling and
-    /// elicitation in a task of their own, anything else "method not found".
+    /// Answers a request from the server: `ping` inline, unknown methods "method not found"
+    /// inline, everything else (sampling, elicitation, roots) in a task of its own so a slow
+    /// handler never stalls the read loop.
     fn on_server_request(
         &mut self,
         id: RequestId,
@@ -560,60 +573,39 @@ impl Conn {
         transport: &mut Transport,
     ) {
         let handlers = &self.config.handlers;
-        let respond_now = |result: std::result::Result<serde_json::Value, ErrorObject>,
-                           transport: &mut Transport| {
+        let handled = match method {
+            methods::SAMPLING_CREATE_MESSAGE => handlers.sampling.is_some(),
+            methods::ELICITATION_CREATE => handlers.elicitation.is_some(),
+            methods::ROOTS_LIST => handlers.roots.is_some(),
+            _ => false,
+        };
+        if method == methods::PING || !handled {
+            let result = if method == methods::PING {
+                Ok(serde_json::json!({}))
+            } else {
+                Err(ErrorObject::new(
+                    METHOD_NOT_FOUND,
+                    format!("method not found: {method}"),
+                ))
+            };
             let mut frame = Vec::with_capacity(64);
             let res = match &result {
                 Ok(v) => encode_response(&mut frame, &id, Ok(v)),
                 Err(e) => encode_response::<()>(&mut frame, &id, Err(e)),
             };
             match res {
-                Ok(()) => transport.send(Outgoing {
-                    frame,
-                    kind: OutKind::Response,
-                }),
+                Ok(()) => transport.send(Outgoing::new(frame, OutKind::Response)),
                 Err(e) => tracing::warn!("could not encode a response: {e}"),
             }
-        };
-        let not_found =
-            || ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
-        match method {
-            methods::PING => respond_now(Ok(serde_json::json!({})), transport),
-            methods::ROOTS_LIST => match &handlers.roots {
-                Some(roots) => {
-                    let roots = roots
-                        .read()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .clone();
-                    respond_now(Ok(serde_json::json!({ "roots": roots })), transport);
-                }
-                None => respond_now(Err(not_found()), transport),
-            },
-            methods::SAMPLING_CREATE_MESSAGE => match handlers.sampling.clone() {
-                Some(h) => match parse_params(params) {
-                    Ok(p) => self
-                        .spawn_handler(id, async move { h.create_message(p).await.map(to_value) }),
-                    Err(e) => respond_now(Err(e), transport),
-                },
-                None => respond_now(Err(not_found()), transport),
-            },
-            methods::ELICITATION_CREATE => match handlers.elicitation.clone() {
-                Some(h) => match parse_params::<mcpmux_protocol::ElicitParams>(params) {
-                    Ok(p) => self.spawn_handler(id, async move {
-                        let schema = p.requested_schema.clone();
-                        let url_mode = p.is_url_mode();
-                        let mut r = h.elicit(p).await?;
-                        if !url_mode {
-                            crate::handler::apply_schema_defaults(&mut r, schema.as_ref());
-                        }
-                        Ok(to_value(r))
-                    }),
-                    Err(e) => respond_now(Err(e), transport),
-                },
-                None => respond_now(Err(not_found()), transport),
-            },
-            _ => respond_now(Err(not_found()), transport),
+            return;
         }
+        let params: Option<serde_json::Value> =
+            params.and_then(|p| serde_json::from_str(p.get()).ok());
+        let handlers = handlers.clone();
+        let method = method.to_owned();
+        self.spawn_handler(id, async move {
+            crate::handler::answer_input_request(&handlers, &method, params).await
+        });
     }
 
     /// Runs a handler in its own task; its answer comes back as [`Command::Respond`].
@@ -673,22 +665,6 @@ impl Conn {
         tracing::debug!(server = %self.config.name, "connection closed");
         self.shared.terminated.send_replace(true);
     }
-}
-
-fn parse_params<T: serde::de::DeserializeOwned>(
-    params: Option<&RawValue>,
-) -> std::result::Result<T, ErrorObject> {
-    let raw = params.map_or("null", RawValue::get);
-    serde_json::from_str(raw).map_err(|e| {
-        ErrorObject::new(
-            mcpmux_protocol::jsonrpc::INVALID_PARAMS,
-            format!("invalid params: {e}"),
-        )
-    })
-}
-
-fn to_value<T: serde::Serialize>(v: T) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -87,12 +87,24 @@ impl Guard {
     /// # Cancel safety
     /// As [`Guard::request`].
     pub async fn list_tools(&self) -> Result<Vec<Tool>> {
-        walk(
+        let mut tools = walk(
             methods::TOOLS_LIST,
             |c| self.list_tools_page(c),
             |r| (r.tools, r.next_cursor),
         )
-        .await
+        .await?;
+        if self.conn().stateless().is_some() {
+            // A tool whose `x-mcp-header` annotations are invalid must not be used; the others
+            // stay usable.
+            tools.retain(|t| match mcpmux_protocol::stateless::param_headers(&t.input_schema) {
+                Ok(_) => true,
+                Err(why) => {
+                    tracing::warn!(server = %self.conn().config.name, tool = %t.name, "tool excluded: {why}");
+                    false
+                }
+            });
+        }
+        Ok(tools)
     }
 
     /// The tools, from this connection's cache (fetched once, single-flight, and again after

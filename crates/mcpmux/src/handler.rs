@@ -137,6 +137,56 @@ pub(crate) fn apply_schema_defaults(result: &mut ElicitResult, schema: Option<&V
     }
 }
 
+/// Answers one server request (a server-to-client request, or an input request of a
+/// multi-round-trip result) with the client's handlers.
+pub(crate) async fn answer_input_request(
+    handlers: &Handlers,
+    method: &str,
+    params: Option<Value>,
+) -> Result<Value, ErrorObject> {
+    use mcpmux_protocol::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
+    use mcpmux_protocol::methods;
+    fn parse<T: serde::de::DeserializeOwned>(p: Option<Value>) -> Result<T, ErrorObject> {
+        serde_json::from_value(p.unwrap_or(Value::Null))
+            .map_err(|e| ErrorObject::new(INVALID_PARAMS, format!("invalid params: {e}")))
+    }
+    fn value<T: serde::Serialize>(v: T) -> Value {
+        serde_json::to_value(v).unwrap_or(Value::Null)
+    }
+    let not_found = || ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {method}"));
+    match method {
+        methods::PING => Ok(serde_json::json!({})),
+        methods::ROOTS_LIST => match &handlers.roots {
+            Some(roots) => {
+                let roots = roots
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                Ok(serde_json::json!({ "roots": roots }))
+            }
+            None => Err(not_found()),
+        },
+        methods::SAMPLING_CREATE_MESSAGE => match &handlers.sampling {
+            Some(h) => Ok(value(h.create_message(parse(params)?).await?)),
+            None => Err(not_found()),
+        },
+        methods::ELICITATION_CREATE => match &handlers.elicitation {
+            Some(h) => {
+                let p: ElicitParams = parse(params)?;
+                let schema = p.requested_schema.clone();
+                let url_mode = p.is_url_mode();
+                let mut r = h.elicit(p).await?;
+                if !url_mode {
+                    apply_schema_defaults(&mut r, schema.as_ref());
+                }
+                Ok(value(r))
+            }
+            None => Err(not_found()),
+        },
+        _ => Err(not_found()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

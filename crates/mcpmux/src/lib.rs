@@ -53,6 +53,7 @@ mod notification;
 mod recovery;
 mod request;
 mod server;
+mod stateless;
 mod toolset;
 mod transport;
 
@@ -67,7 +68,11 @@ pub use notification::{Notifications, Received, ServerNotification};
 pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;
 pub use server::{Guard, Server};
-pub use toolset::ToolFilter;
+pub use toolset::{
+    Approval, ApprovalFuture, ApprovalHook, ApprovalRequest, CallError, CallErrorKind,
+    DEFAULT_SEPARATOR, ExportedTools, Part, Provider, ToolCall, ToolFilter, ToolInfo, ToolOutput,
+    ToolRef, Toolset, ToolsetBuilder, ToolsetError, export_tools,
+};
 
 /// The protocol types, re-exported.
 pub use mcpmux_protocol as protocol;

@@ -47,8 +47,22 @@ async fn restore_session(conn: &ConnHandle) {
 
 async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {
     let config = &conn.config;
+    let offered = match config.protocol_version {
+        Some(v) if v.is_stateless() => {
+            return crate::stateless::discover(conn, true)
+                .await?
+                .ok_or_else(|| Error::protocol("server/discover did not negotiate a version"));
+        }
+        Some(v) => v,
+        None => {
+            if let Some(result) = crate::stateless::discover(conn, false).await? {
+                return Ok(result);
+            }
+            ProtocolVersion::LATEST
+        }
+    };
     let params = InitializeParams {
-        protocol_version: config.protocol_version.as_str().to_owned(),
+        protocol_version: offered.as_str().to_owned(),
         capabilities: config.handlers.capabilities(),
         client_info: config.client_info.clone(),
         extra: JsonObject::new(),
@@ -64,7 +78,8 @@ async fn handshake(conn: &ConnHandle) -> Result<Arc<InitializeResult>> {
     )
     .await?;
     let result: InitializeResult = request::parse_result(methods::INITIALIZE, &raw)?;
-    if ProtocolVersion::parse(&result.protocol_version).is_none() {
+    // Never 2026-07-28 through initialize: that version is negotiated by server/discover only.
+    if ProtocolVersion::parse(&result.protocol_version).is_none_or(ProtocolVersion::is_stateless) {
         return Err(Error::protocol(format!(
             "server {} chose protocol version {:?}, which mcpmux does not speak (supported: {})",
             config.name,

@@ -28,6 +28,8 @@ pub struct RequestOptions {
     pub(crate) on_progress: Option<ProgressCallback>,
     /// With progress: each notification restarts the timeout, up to this total.
     pub(crate) reset_up_to: Option<Duration>,
+    /// Extra HTTP headers (stateless MCP's `Mcp-Param-*`).
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// A per-call progress callback.
@@ -129,6 +131,80 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
     options: Option<&RequestOptions>,
     initialize: bool,
 ) -> Result<Box<RawValue>> {
+    if let Some(stateless) = conn.stateless().cloned() {
+        let value = params.map(serde_json::to_value).transpose().map_err(|e| {
+            Error::invalid_input(format!("could not encode {method} parameters"), e)
+        })?;
+        let (framed, mut headers) = stateless.frame(method, value);
+        if let Some(o) = options {
+            headers.extend(o.headers.iter().cloned());
+        }
+        return send_framed(conn, method, &framed, headers, timeout, options).await;
+    }
+    send_once(
+        conn,
+        method,
+        params,
+        Vec::new(),
+        timeout,
+        options,
+        initialize,
+    )
+    .await
+}
+
+/// Sends already-framed stateless params; retries once when the server answers -32022
+/// (unsupported protocol version) but lists ours as supported.
+pub(crate) async fn send_framed(
+    conn: &ConnHandle,
+    method: &str,
+    params: &serde_json::Value,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    options: Option<&RequestOptions>,
+) -> Result<Box<RawValue>> {
+    let first = send_once(
+        conn,
+        method,
+        Some(params),
+        headers.clone(),
+        timeout,
+        options,
+        false,
+    )
+    .await;
+    match &first {
+        Err(e)
+            if e.rpc_error().is_some_and(|r| {
+                r.code == mcpmux_protocol::stateless::UNSUPPORTED_PROTOCOL_VERSION
+                    && r.data
+                        .as_ref()
+                        .and_then(|d| d.get("supported"))
+                        .and_then(|s| s.as_array())
+                        .is_some_and(|v| {
+                            v.iter().any(|s| {
+                                s.as_str()
+                                    == Some(mcpmux_protocol::ProtocolVersion::STATELESS.as_str())
+                            })
+                        })
+            }) =>
+        {
+            send_once(conn, method, Some(params), headers, timeout, options, false).await
+        }
+        _ => first,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_once<P: Serialize + ?Sized>(
+    conn: &ConnHandle,
+    method: &str,
+    params: Option<&P>,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    options: Option<&RequestOptions>,
+    initialize: bool,
+) -> Result<Box<RawValue>> {
     let id = conn.next_id();
     let mut frame = Vec::with_capacity(96);
     encode_request(&mut frame, &RequestId::Number(id as i64), method, params)
@@ -150,6 +226,7 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
         reply,
         initialize,
         progress,
+        headers,
     }) {
         return Err(conn.closed_error());
     }

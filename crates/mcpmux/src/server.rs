@@ -388,7 +388,21 @@ impl Guard {
         P: Serialize + ?Sized,
     {
         let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-        request::send(&self.conn, method, params, timeout, Some(&options), false).await
+        if self.conn.stateless().is_none() {
+            return request::send(&self.conn, method, params, timeout, Some(&options), false).await;
+        }
+        // Stateless MCP: the server may answer `input_required`; fulfil and retry.
+        let value = params
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))?
+            .unwrap_or(Value::Null);
+        let conn = &self.conn;
+        let options = &options;
+        crate::stateless::round_trips(&conn.config.handlers, value, |p| async move {
+            request::send(conn, method, Some(&p), timeout, Some(options), false).await
+        })
+        .await
     }
 
     /// Sends a notification.
@@ -399,7 +413,8 @@ impl Guard {
         request::notify(&self.conn, method, params)
     }
 
-    /// Sends `ping` and waits for the answer.
+    /// Sends `ping` and waits for the answer (on a stateless 2026-07-28 connection, which has no
+    /// `ping`, a `server/discover` round trip instead).
     ///
     /// # Errors
     /// As [`request`](Self::request).
@@ -407,10 +422,16 @@ impl Guard {
     /// # Cancel safety
     /// As [`request`](Self::request).
     pub async fn ping(&self) -> Result<()> {
+        // Stateless MCP (2026-07-28) removed `ping`; `server/discover` is the cheap round trip.
+        let method = if self.conn.stateless().is_some() {
+            mcpmux_protocol::stateless::DISCOVER
+        } else {
+            methods::PING
+        };
         let _: Value = request::parse_result(
-            methods::PING,
+            method,
             &self
-                .request_raw(methods::PING, None::<&()>, RequestOptions::new())
+                .request_raw(method, None::<&()>, RequestOptions::new())
                 .await?,
         )?;
         Ok(())
@@ -469,6 +490,15 @@ impl Guard {
             );
             m
         });
+        let mut options = options;
+        if self.conn.stateless().is_some() {
+            // Mirror `x-mcp-header` parameters into `Mcp-Param-*` headers (from the cached list).
+            let tools = self.tools().await?;
+            if let Some(tool) = tools.get(name) {
+                options.headers =
+                    crate::stateless::tool_param_headers(&tool.input_schema, arguments.as_ref());
+            }
+        }
         let params = CallToolParams {
             name: name.to_owned(),
             arguments,

@@ -45,9 +45,11 @@ async fn ten_thousand_concurrent_calls_each_get_their_own_answer() {
 /// Request ids are sequential per connection: initialize is 1, then one per request.
 #[tokio::test]
 async fn a_dropped_caller_cancels_exactly_its_request() {
-    // No output validation: its `tools/list` would take a request id.
+    // No output validation (its `tools/list` would take a request id) and a pinned version (no
+    // `server/discover` probe).
     let server = test_server()
         .validate_structured_output(false)
+        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
         .build()
         .unwrap();
     let guard = server.enter().await.unwrap(); // id 1: initialize
@@ -71,6 +73,7 @@ async fn a_request_timeout_fails_the_call_and_cancels_it_on_the_server() {
     let server = test_server()
         .request_timeout(Duration::from_millis(200))
         .validate_structured_output(false)
+        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
         .build()
         .unwrap();
     let guard = server.enter().await.unwrap(); // id 1

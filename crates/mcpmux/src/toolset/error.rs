@@ -70,7 +70,11 @@ pub struct CallError {
 }
 
 impl CallError {
-    pub(crate) fn new(kind: CallErrorKind, server: Option<&str>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: CallErrorKind,
+        server: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         CallError {
             kind,
             server: server.map(str::to_owned),

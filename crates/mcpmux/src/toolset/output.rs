@@ -199,7 +199,10 @@ pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
         } as u32)
     }
     let clean: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let body = clean.strip_suffix(b"==").or_else(|| clean.strip_suffix(b"=")).unwrap_or(&clean);
+    let body = clean
+        .strip_suffix(b"==")
+        .or_else(|| clean.strip_suffix(b"="))
+        .unwrap_or(&clean);
     if body.len() % 4 == 1 || (clean.len() != body.len() && clean.len() % 4 != 0) {
         return None;
     }
@@ -251,7 +254,10 @@ mod tests {
         assert_eq!(
             out.parts,
             [
-                Part::Audio { mime_type: "audio/wav".into(), data: vec![0, 1] },
+                Part::Audio {
+                    mime_type: "audio/wav".into(),
+                    data: vec![0, 1]
+                },
                 Part::Resource {
                     uri: "file:///a.txt".into(),
                     mime_type: Some("text/plain".into()),
@@ -282,7 +288,8 @@ mod tests {
     #[test]
     fn structured_content_is_the_text_without_text_blocks() {
         let r: CallToolResult =
-            serde_json::from_value(json!({"content": [], "structuredContent": {"a": [1]}})).unwrap();
+            serde_json::from_value(json!({"content": [], "structuredContent": {"a": [1]}}))
+                .unwrap();
         let out = ToolOutput::from_result(&r).unwrap();
         assert_eq!(out.parts, [Part::Json(json!({"a": [1]}))]);
         assert_eq!(out.text(), r#"{"a":[1]}"#);

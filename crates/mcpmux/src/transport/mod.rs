@@ -35,6 +35,20 @@ pub(crate) enum OutKind {
 pub(crate) struct Outgoing {
     pub(crate) frame: Vec<u8>,
     pub(crate) kind: OutKind,
+    /// Extra HTTP headers for this message (stateless MCP: `Mcp-Method`, `Mcp-Name`,
+    /// `Mcp-Param-*`, `MCP-Protocol-Version`); ignored by stdio.
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Outgoing {
+    /// A message without extra headers.
+    pub(crate) fn new(frame: Vec<u8>, kind: OutKind) -> Self {
+        Outgoing {
+            frame,
+            kind,
+            headers: Vec::new(),
+        }
+    }
 }
 
 impl Outgoing {

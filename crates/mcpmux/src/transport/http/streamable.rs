@@ -79,15 +79,16 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
         _ => None,
     };
     let session = ctx.session();
-    let resp = ctx
+    let mut req = ctx
         .client
         .post(ctx.http.url.clone())
         .headers(ctx.headers(session.as_deref()))
         .header(ACCEPT, ACCEPT_BOTH)
-        .header(CONTENT_TYPE, "application/json")
-        .body(out.body().to_vec())
-        .send()
-        .await;
+        .header(CONTENT_TYPE, "application/json");
+    for (name, value) in &out.headers {
+        req = req.header(name.as_str(), value.as_str());
+    }
+    let resp = req.body(out.body().to_vec()).send().await;
     let request_id = match out.kind {
         OutKind::Request { id, .. } => Some(id),
         _ => None,
@@ -128,7 +129,15 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
         return false;
     }
     if !status.is_success() {
-        let body = read_body(resp, 4096).await.unwrap_or_default();
+        let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
+        // A JSON-RPC error for this request in the body (e.g. 400 with -32022 "unsupported
+        // protocol version") is the real answer: deliver it as the response.
+        if let Some(id) = request_id
+            && answers(&body, id)
+        {
+            ctx.report(Report::Event(Event::Message(body)));
+            return true;
+        }
         let err = Error::http(
             format!(
                 "the server answered {status}: {}",
