@@ -210,6 +210,10 @@ impl Error {
         e
     }
 
+    pub(crate) fn cancelled(message: String) -> Self {
+        Error::build(ErrorKind::Cancelled, message, None, None, None)
+    }
+
     pub(crate) fn unavailable(message: String) -> Self {
         Error::build(ErrorKind::Unavailable, message, None, None, None)
     }

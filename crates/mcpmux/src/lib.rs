@@ -54,6 +54,7 @@ mod recovery;
 mod request;
 mod server;
 mod stateless;
+mod tasks;
 mod toolset;
 mod transport;
 
@@ -68,6 +69,7 @@ pub use notification::{Notifications, Received, ServerNotification};
 pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;
 pub use server::{Guard, Server};
+pub use tasks::TaskHandle;
 pub use toolset::{
     Approval, ApprovalFuture, ApprovalHook, ApprovalRequest, CallError, CallErrorKind,
     DEFAULT_SEPARATOR, ExportedTools, Part, Provider, ToolCall, ToolFilter, ToolInfo, ToolOutput,

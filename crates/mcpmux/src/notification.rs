@@ -15,6 +15,8 @@ pub enum ServerNotification {
     Log(LoggingMessageParams),
     /// `notifications/tools/list_changed`.
     ToolListChanged,
+    /// `notifications/tasks/status`: a task changed state.
+    TaskStatus(mcpmux_protocol::Task),
     /// Any other notification (or one whose parameters did not parse), kept raw.
     Other {
         /// The method name.
@@ -33,6 +35,7 @@ impl ServerNotification {
             methods::PROGRESS => typed(params).map(ServerNotification::Progress),
             methods::LOG_MESSAGE => typed(params).map(ServerNotification::Log),
             methods::TOOLS_LIST_CHANGED => Some(ServerNotification::ToolListChanged),
+            methods::TASK_STATUS => typed(params).map(ServerNotification::TaskStatus),
             _ => None,
         };
         parsed.unwrap_or_else(|| ServerNotification::Other {

@@ -499,10 +499,17 @@ impl Guard {
                     crate::stateless::tool_param_headers(&tool.input_schema, arguments.as_ref());
             }
         }
+        if self.requires_task(name).await {
+            let handle = self
+                .start_task(name, arguments, meta, None, options.clone())
+                .await?;
+            return handle.wait().await;
+        }
         let params = CallToolParams {
             name: name.to_owned(),
             arguments,
             meta,
+            task: None,
         };
         let result: CallToolResult = self.request(methods::TOOLS_CALL, &params, options).await?;
         if self.conn.config.validate_output {

@@ -274,3 +274,51 @@ async fn session_state_is_restored_on_a_new_connection() {
     .await;
     assert_eq!(updated.as_deref(), Some(uri.as_str()));
 }
+
+/// A tool that requires a task runs as one: created, polled at the server's interval, result
+/// fetched; dropping a task handle cancels the task with `tasks/cancel`.
+#[tokio::test]
+async fn tasks_run_to_completion_and_dropped_handles_cancel() {
+    let server = everything().build().unwrap();
+    let guard = server.enter().await.unwrap();
+    let r = bounded(
+        "research task",
+        Duration::from_secs(30),
+        guard.call_tool("simulate-research-query", json!({"topic": "rust"})),
+    )
+    .await
+    .unwrap();
+    assert!(!r.is_error(), "{r:?}");
+    assert!(r.text().to_lowercase().contains("rust"), "{}", r.text());
+
+    let task = guard
+        .call_tool_as_task(
+            "simulate-research-query",
+            json!({"topic": "cancel me"}),
+            None,
+        )
+        .await
+        .unwrap();
+    let id = task.id().to_owned();
+    assert_eq!(task.task().status, mcpmux::protocol::TaskStatus::Working);
+    drop(task);
+    let cancelled = bounded("cancellation", Duration::from_secs(10), async {
+        loop {
+            let t = guard.get_task(&id).await.unwrap();
+            if t.status.is_terminal() {
+                return t.status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(cancelled, mcpmux::protocol::TaskStatus::Cancelled);
+    assert!(
+        guard
+            .list_tasks()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.task_id == id)
+    );
+}

@@ -13,6 +13,7 @@ use crate::jsonrpc::RequestId;
 mod client_features;
 mod prompts;
 mod resources;
+mod tasks;
 
 pub use client_features::{
     CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
@@ -26,6 +27,7 @@ pub use resources::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
     ResourceTemplate, UriParams,
 };
+pub use tasks::{CreateTaskResult, ListTasksResult, Task, TaskIdParams, TaskMetadata, TaskStatus};
 
 /// A JSON object; the type of `extra`, `_meta` and tool arguments.
 pub type JsonObject = Map<String, Value>;
@@ -82,6 +84,16 @@ pub mod methods {
     pub const ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
     /// `roots/list` (server → client).
     pub const ROOTS_LIST: &str = "roots/list";
+    /// `tasks/get`.
+    pub const TASKS_GET: &str = "tasks/get";
+    /// `tasks/result`.
+    pub const TASKS_RESULT: &str = "tasks/result";
+    /// `tasks/list`.
+    pub const TASKS_LIST: &str = "tasks/list";
+    /// `tasks/cancel`.
+    pub const TASKS_CANCEL: &str = "tasks/cancel";
+    /// `notifications/tasks/status`.
+    pub const TASK_STATUS: &str = "notifications/tasks/status";
     /// `notifications/roots/list_changed` (client → server).
     pub const ROOTS_LIST_CHANGED: &str = "notifications/roots/list_changed";
 }
@@ -289,6 +301,9 @@ pub struct ListToolsResult {
 pub struct CallToolParams {
     /// The tool's name.
     pub name: String,
+    /// Run as a task (2025-11-25): the server answers with a [`CreateTaskResult`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskMetadata>,
     /// The arguments, matching the tool's input schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<JsonObject>,
