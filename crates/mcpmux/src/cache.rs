@@ -8,15 +8,31 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use mcpmux_protocol::{Prompt, Resource, Tool};
 
 use crate::error::{Error, Result};
 
-/// One cached value with single-flight refresh.
+/// A cached value and how long it stays fresh.
+#[derive(Debug)]
+struct Entry<T> {
+    value: Arc<T>,
+    /// `None`: until invalidated by a `list_changed` (servers without `ttlMs`).
+    fresh_until: Option<Instant>,
+}
+
+impl<T> Entry<T> {
+    fn is_fresh(&self) -> bool {
+        self.fresh_until.is_none_or(|t| Instant::now() < t)
+    }
+}
+
+/// One cached value with single-flight refresh, fresh until invalidated or until its `ttlMs`
+/// runs out (2026-07-28 caching hints: `ttlMs: 0` means re-fetch every time).
 #[derive(Debug)]
 pub(crate) struct ListCache<T> {
-    value: Mutex<Option<Arc<T>>>,
+    value: Mutex<Option<Entry<T>>>,
     refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
 }
@@ -36,10 +52,21 @@ impl<T> ListCache<T> {
         self.value
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .filter(|e| e.is_fresh())
+            .map(|e| e.value.clone())
     }
 
-    /// The cached value, without fetching.
+    /// The last value, fresh or not (for uses where stale data is good enough).
+    pub(crate) fn last(&self) -> Option<Arc<T>> {
+        self.value
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|e| e.value.clone())
+    }
+
+    /// The cached value if fresh, without fetching.
     pub(crate) fn peek(&self) -> Option<Arc<T>> {
         self.current()
     }
@@ -50,6 +77,17 @@ impl<T> ListCache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        self.get_or_fetch_ttl(|| async { Ok((fetch().await?, None)) })
+            .await
+    }
+
+    /// As [`get_or_fetch`](Self::get_or_fetch), with a freshness lifetime from the fetch
+    /// (`Some(ZERO)`: not stored at all).
+    pub(crate) async fn get_or_fetch_ttl<F, Fut>(&self, fetch: F) -> Result<Arc<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(T, Option<Duration>)>>,
+    {
         if let Some(v) = self.current() {
             return Ok(v);
         }
@@ -58,9 +96,14 @@ impl<T> ListCache<T> {
             return Ok(v);
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let fresh = Arc::new(fetch().await?);
+        let (value, ttl) = fetch().await?;
+        let fresh = Arc::new(value);
         if self.generation.load(Ordering::Acquire) == generation {
-            *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(fresh.clone());
+            let fresh_until = ttl.map(|d| Instant::now() + d);
+            *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(Entry {
+                value: fresh.clone(),
+                fresh_until,
+            });
         }
         Ok(fresh)
     }
@@ -159,5 +202,24 @@ mod tests {
         cache.invalidate();
         let v = cache.get_or_fetch(|| async { Ok(8) }).await.unwrap();
         assert_eq!(*v, 8);
+    }
+
+    #[tokio::test]
+    async fn ttl_zero_is_refetched_and_positive_ttl_expires() {
+        let cache: ListCache<u32> = ListCache::default();
+        let v = cache
+            .get_or_fetch_ttl(|| async { Ok((1, Some(Duration::ZERO))) })
+            .await
+            .unwrap();
+        assert_eq!(*v, 1);
+        assert!(cache.peek().is_none(), "ttl 0 is immediately stale");
+        assert_eq!(cache.last().as_deref(), Some(&1));
+        cache
+            .get_or_fetch_ttl(|| async { Ok((2, Some(Duration::from_millis(30)))) })
+            .await
+            .unwrap();
+        assert_eq!(cache.peek().as_deref(), Some(&2));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(cache.peek().is_none());
     }
 }

@@ -45,18 +45,40 @@ impl std::ops::Deref for ToolList {
 /// Walks every page of a paginated list.
 async fn walk<R, T, F, Fut>(
     method: &str,
-    mut page: F,
+    page: F,
     mut split: impl FnMut(R) -> (Vec<T>, Option<String>),
 ) -> Result<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<R>>,
 {
+    walk_ttl(method, page, |r| {
+        let (items, next) = split(r);
+        (items, next, None)
+    })
+    .await
+    .map(|(items, _)| items)
+}
+
+/// Walks every page; also returns the smallest `ttlMs` any page carried.
+async fn walk_ttl<R, T, F, Fut>(
+    method: &str,
+    mut page: F,
+    mut split: impl FnMut(R) -> (Vec<T>, Option<String>, Option<u64>),
+) -> Result<(Vec<T>, Option<u64>)>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<R>>,
+{
     let mut all = Vec::new();
     let mut cursor = None;
+    let mut ttl: Option<u64> = None;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
-        let (items, next) = split(page(cursor).await?);
+        let (items, next, page_ttl) = split(page(cursor).await?);
+        if let Some(t) = page_ttl {
+            ttl = Some(ttl.map_or(t, |cur| cur.min(t)));
+        }
         all.extend(items);
         match next {
             Some(next) if !seen.insert(next.clone()) => {
@@ -65,12 +87,20 @@ where
                 )));
             }
             Some(next) => cursor = Some(next),
-            None => return Ok(all),
+            None => return Ok((all, ttl)),
         }
     }
     Err(Error::protocol(format!(
         "{method} returned more than {MAX_PAGES} pages"
     )))
+}
+
+/// A list result's `ttlMs` hint (negative counts as 0).
+fn ttl_of(extra: &mcpmux_protocol::JsonObject) -> Option<u64> {
+    extra
+        .get("ttlMs")
+        .and_then(Value::as_i64)
+        .map(|t| u64::try_from(t).unwrap_or(0))
 }
 
 impl Guard {
@@ -87,13 +117,22 @@ impl Guard {
     /// # Cancel safety
     /// As [`Guard::request`].
     pub async fn list_tools(&self) -> Result<Vec<Tool>> {
-        let mut tools = walk(
+        self.list_tools_ttl().await.map(|(tools, _)| tools)
+    }
+
+    /// All tools and the freshness the server allows for them.
+    async fn list_tools_ttl(&self) -> Result<(Vec<Tool>, Option<std::time::Duration>)> {
+        let (mut tools, ttl) = walk_ttl(
             methods::TOOLS_LIST,
             |c| self.list_tools_page(c),
-            |r| (r.tools, r.next_cursor),
+            |r| {
+                let ttl = ttl_of(&r.extra);
+                (r.tools, r.next_cursor, ttl)
+            },
         )
         .await?;
-        if self.conn().stateless().is_some() {
+        let stateless = self.conn().stateless().is_some();
+        if stateless {
             // A tool whose `x-mcp-header` annotations are invalid must not be used; the others
             // stay usable.
             tools.retain(|t| match mcpmux_protocol::stateless::param_headers(&t.input_schema) {
@@ -104,7 +143,14 @@ impl Guard {
                 }
             });
         }
-        Ok(tools)
+        // Caching hints: a stateless server's missing ttlMs means "stale at once"; an older
+        // server's list stays until its list_changed.
+        let freshness = match ttl {
+            Some(ms) => Some(std::time::Duration::from_millis(ms)),
+            None if stateless => Some(std::time::Duration::ZERO),
+            None => None,
+        };
+        Ok((tools, freshness))
     }
 
     /// The tools, from this connection's cache (fetched once, single-flight, and again after
@@ -117,9 +163,21 @@ impl Guard {
             .conn()
             .caches()
             .tools
-            .get_or_fetch(|| async { Ok(ToolIndex::new(self.list_tools().await?)) })
+            .get_or_fetch_ttl(|| async {
+                let (tools, ttl) = self.list_tools_ttl().await?;
+                Ok((ToolIndex::new(tools), ttl))
+            })
             .await?;
         Ok(ToolList(index))
+    }
+
+    /// The last tool list, even if stale, else a fresh one (for decisions where a slightly old
+    /// list is fine: header mirroring, task support).
+    pub(crate) async fn tools_any(&self) -> Result<ToolList> {
+        match self.conn().caches().tools.last() {
+            Some(index) => Ok(ToolList(index)),
+            None => self.tools().await,
+        }
     }
 
     /// Checks a result's `structuredContent` against the tool's `outputSchema`.

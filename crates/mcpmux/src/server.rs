@@ -493,7 +493,7 @@ impl Guard {
         let mut options = options;
         if self.conn.stateless().is_some() {
             // Mirror `x-mcp-header` parameters into `Mcp-Param-*` headers (from the cached list).
-            let tools = self.tools().await?;
+            let tools = self.tools_any().await?;
             if let Some(tool) = tools.get(name) {
                 options.headers =
                     crate::stateless::tool_param_headers(&tool.input_schema, arguments.as_ref());

@@ -127,7 +127,7 @@ impl Guard {
         {
             return false;
         }
-        let Ok(tools) = self.tools().await else {
+        let Ok(tools) = self.tools_any().await else {
             return false;
         };
         tools
