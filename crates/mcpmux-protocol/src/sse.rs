@@ -37,6 +37,8 @@ impl SseEvent {
 pub struct EventTooLarge {
     /// The limit in bytes.
     pub limit: usize,
+    /// The first bytes of the event's data (at most 4 KiB), to find the request it answered.
+    pub data_prefix: Vec<u8>,
 }
 
 /// Incremental SSE parser: [`push`](Self::push) bytes, then take events with
@@ -116,6 +118,7 @@ impl SseParser {
             let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
                 // No complete line: enforce the cap on the partial line too.
                 if self.block_len + rest.len() > self.max_event && !self.skipping {
+                    let data_prefix = self.data_prefix(rest);
                     self.skipping = true;
                     self.reset_block();
                     self.block_len = 0;
@@ -123,6 +126,7 @@ impl SseParser {
                     self.pos = 0;
                     return Some(Err(EventTooLarge {
                         limit: self.max_event,
+                        data_prefix,
                     }));
                 }
                 if self.skipping {
@@ -159,10 +163,12 @@ impl SseParser {
             }
             self.block_len += line.len() + 1;
             if self.block_len > self.max_event {
+                let data_prefix = self.data_prefix(&self.buf[line_start..line_start + end]);
                 self.skipping = true;
                 self.reset_block();
                 return Some(Err(EventTooLarge {
                     limit: self.max_event,
+                    data_prefix,
                 }));
             }
             let mut line = line.to_vec();
@@ -174,6 +180,27 @@ impl SseParser {
             }
             self.field(&line);
         }
+    }
+
+    /// The event's data so far plus `line`'s value if it is a `data` line, capped at 4 KiB.
+    fn data_prefix(&self, line: &[u8]) -> Vec<u8> {
+        const CAP: usize = 4096;
+        let mut out: Vec<u8> = self
+            .data
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .take(CAP)
+            .copied()
+            .collect();
+        if let Some(v) = line.strip_prefix(b"data:") {
+            if self.data_lines > 0 && out.len() < CAP {
+                out.push(b'\n');
+            }
+            let v = v.strip_prefix(b" ").unwrap_or(v);
+            out.extend(v.iter().take(CAP.saturating_sub(out.len())));
+        }
+        out
     }
 
     /// At end of stream: an unterminated block is discarded, as the SSE rules say.
@@ -294,7 +321,13 @@ mod tests {
         let mut p = SseParser::new(50);
         p.push(b"data: ");
         p.push(&[b'x'; 100]);
-        assert_eq!(p.next_event(), Some(Err(EventTooLarge { limit: 50 })));
+        match p.next_event() {
+            Some(Err(e)) => {
+                assert_eq!(e.limit, 50);
+                assert!(e.data_prefix.iter().all(|b| *b == b'x') && !e.data_prefix.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
         p.push(&[b'x'; 100]);
         assert_eq!(p.next_event(), None);
         p.push(b"\n\ndata: ok\n\n");

@@ -132,6 +132,8 @@ pub(crate) struct ConnHandle {
     pub(crate) config: Arc<Config>,
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) session: Arc<SessionState>,
+    /// The managed `subscriptions/listen` of a stateless connection.
+    pub(crate) listen: crate::listen::Managed,
 }
 
 impl ConnHandle {
@@ -187,6 +189,7 @@ impl ConnHandle {
             config,
             tracker,
             session,
+            listen: crate::listen::Managed::default(),
         });
         tokio::spawn(crate::lifecycle::initialize(handle.clone()));
         Ok(handle)
@@ -477,7 +480,7 @@ impl Conn {
         match target {
             Some((id, p)) => {
                 let _ = p.reply.send(Outcome::Err(Error::protocol(format!(
-                    "the response to request {id} is {len} bytes, over the {max}-byte message limit"
+                    "the response to request {id} is over the {max}-byte message limit ({len} bytes or more)"
                 ))));
             }
             None => tracing::warn!(

@@ -279,6 +279,13 @@ impl Guard {
     /// # Errors
     /// As [`Guard::request`].
     pub async fn subscribe_resource(&self, uri: &str) -> Result<()> {
+        if self.conn().stateless().is_some() {
+            // Stateless MCP has no resources/subscribe: a managed subscriptions/listen stream
+            // carries the updates.
+            self.conn().session.subscribed(uri, true);
+            self.refresh_listen();
+            return Ok(());
+        }
         let _: Value = self
             .request(
                 methods::RESOURCES_SUBSCRIBE,
@@ -299,6 +306,10 @@ impl Guard {
     /// As [`Guard::request`].
     pub async fn unsubscribe_resource(&self, uri: &str) -> Result<()> {
         self.conn().session.subscribed(uri, false);
+        if self.conn().stateless().is_some() {
+            self.refresh_listen();
+            return Ok(());
+        }
         let _: Value = self
             .request(
                 methods::RESOURCES_UNSUBSCRIBE,
@@ -309,6 +320,11 @@ impl Guard {
             )
             .await?;
         Ok(())
+    }
+
+    fn refresh_listen(&self) {
+        let uris = self.conn().session.subscribed_uris();
+        self.conn().listen.refresh(&self.conn_arc(), uris);
     }
 
     /// Lists every prompt (all pages).
@@ -379,12 +395,17 @@ impl Guard {
             .await
     }
 
-    /// Sets the minimum level of log messages the server sends (`logging/setLevel`).
+    /// Sets the minimum level of log messages the server sends (`logging/setLevel`; on a
+    /// stateless 2026-07-28 connection, the level goes in every later request's `_meta`).
     ///
     /// # Errors
     /// As [`Guard::request`].
     pub async fn set_logging_level(&self, level: LoggingLevel) -> Result<()> {
         self.conn().session.set_log_level(level);
+        if self.conn().stateless().is_some() {
+            // Stateless MCP: every later request carries the level in its `_meta`.
+            return Ok(());
+        }
         let _: Value = self
             .request(
                 methods::LOGGING_SET_LEVEL,

@@ -49,6 +49,7 @@ mod error;
 mod features;
 mod handler;
 mod lifecycle;
+mod listen;
 mod notification;
 mod recovery;
 mod request;
@@ -65,6 +66,7 @@ pub use config::{
 pub use error::{CloseReason, Error, ErrorKind, Result};
 pub use features::ToolList;
 pub use handler::{ElicitationHandler, HandlerFuture, SamplingHandler};
+pub use listen::{ListenFilter, Subscription};
 pub use notification::{Notifications, Received, ServerNotification};
 pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;

@@ -28,7 +28,13 @@ pub(crate) async fn initialize(conn: Arc<ConnHandle>) {
 
 /// Re-applies the session state the user set up on earlier connections (subscriptions, log
 /// level) before anyone uses the new one. Failures are logged, not fatal.
-async fn restore_session(conn: &ConnHandle) {
+async fn restore_session(conn: &Arc<ConnHandle>) {
+    if conn.stateless().is_some() {
+        // No session on the server: subscriptions live in a subscriptions/listen stream, and the
+        // log level travels in each request's _meta.
+        conn.listen.refresh(conn, conn.session.subscribed_uris());
+        return;
+    }
     for (method, params) in conn.session.restore_requests() {
         let r = request::send(
             conn,

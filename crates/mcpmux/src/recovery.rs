@@ -253,6 +253,22 @@ impl SessionState {
         }
     }
 
+    pub(crate) fn subscribed_uris(&self) -> Vec<String> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn log_level(&self) -> Option<LoggingLevel> {
+        *self
+            .log_level
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn set_log_level(&self, level: LoggingLevel) {
         *self
             .log_level

@@ -135,7 +135,7 @@ pub(crate) async fn send<P: Serialize + ?Sized>(
         let value = params.map(serde_json::to_value).transpose().map_err(|e| {
             Error::invalid_input(format!("could not encode {method} parameters"), e)
         })?;
-        let (framed, mut headers) = stateless.frame(method, value);
+        let (framed, mut headers) = stateless.frame(method, value, conn.session.log_level());
         if let Some(o) = options {
             headers.extend(o.headers.iter().cloned());
         }

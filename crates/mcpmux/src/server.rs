@@ -537,4 +537,8 @@ impl Guard {
     pub(crate) fn conn(&self) -> &ConnHandle {
         &self.conn
     }
+
+    pub(crate) fn conn_arc(&self) -> Arc<ConnHandle> {
+        self.conn.0.clone()
+    }
 }

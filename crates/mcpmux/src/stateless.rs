@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::handler::Handlers;
 use crate::request;
 
+/// `_meta` key with the log level a stateless request asks for.
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+
 /// Rounds of `input_required` a request may go through before it is given up.
 const MAX_ROUNDS: usize = 8;
 
@@ -51,6 +54,7 @@ impl Stateless {
         &self,
         method: &str,
         params: Option<Value>,
+        log_level: Option<mcpmux_protocol::LoggingLevel>,
     ) -> (Value, Vec<(String, String)>) {
         let mut obj = match params {
             Some(Value::Object(m)) => m,
@@ -62,6 +66,10 @@ impl Stateless {
         if let Value::Object(m) = meta {
             for (k, v) in &self.meta {
                 m.insert(k.clone(), v.clone());
+            }
+            // Stateless MCP sets the log level per request (logging/setLevel is gone).
+            if let Some(level) = log_level.and_then(|l| serde_json::to_value(l).ok()) {
+                m.insert(META_LOG_LEVEL.into(), level);
             }
         }
         let mut headers = vec![
@@ -114,7 +122,7 @@ pub(crate) async fn discover(
     };
     let mut retried = false;
     loop {
-        let (params, headers) = probe.frame(DISCOVER, None);
+        let (params, headers) = probe.frame(DISCOVER, None, None);
         let r = request::send_framed(conn, DISCOVER, &params, headers, timeout, None).await;
         let raw = match r {
             Ok(raw) => raw,

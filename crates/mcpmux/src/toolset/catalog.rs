@@ -46,7 +46,7 @@ impl Catalog {
                     let o = &slots[other];
                     let other_tool = lists[o.member]
                         .as_ref()
-                        .and_then(|l| l.iter().nth(o.index))
+                        .and_then(|l| l[..].get(o.index))
                         .map_or("?", |t| t.name.as_str());
                     return Err(ToolsetError::new(format!(
                         "tool name conflict: `{name}` is both server `{}`'s tool `{other_tool}` and \
@@ -85,11 +85,7 @@ impl Catalog {
 
     /// The tool of a slot.
     pub(crate) fn tool(&self, slot: &Slot) -> Option<&crate::Tool> {
-        self.lists
-            .get(slot.member)?
-            .as_ref()?
-            .iter()
-            .nth(slot.index)
+        self.lists.get(slot.member)?.as_ref()?[..].get(slot.index)
     }
 
     /// Whether `lists` are the very lists this map was built from (same cache entries).

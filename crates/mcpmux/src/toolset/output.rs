@@ -71,7 +71,7 @@ pub enum Part {
 /// assert_eq!(out.parts[0], Part::Text("3".into()));
 /// assert_eq!(out.parts[1], Part::Image { mime_type: "image/png".into(), data: b"hi".to_vec() });
 /// assert_eq!(out.parts[2], Part::Json(serde_json::json!({"sum": 3})));
-/// assert_eq!(out.text(), "3");
+/// assert_eq!(out.text(), "3\n[image image/png, 2 bytes]");
 /// # Ok::<(), mcpmux::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -203,7 +203,7 @@ pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
         .strip_suffix(b"==")
         .or_else(|| clean.strip_suffix(b"="))
         .unwrap_or(&clean);
-    if body.len() % 4 == 1 || (clean.len() != body.len() && clean.len() % 4 != 0) {
+    if body.len() % 4 == 1 || (clean.len() != body.len() && !clean.len().is_multiple_of(4)) {
         return None;
     }
     let mut out = Vec::with_capacity(body.len() * 3 / 4);

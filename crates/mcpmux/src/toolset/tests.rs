@@ -290,7 +290,7 @@ fn names_that_collide_after_cleaning_get_distinct_api_names() {
 #[test]
 fn gemini_names_start_with_a_letter_or_underscore() {
     let t = ToolInfo::new("1password_get", "1password", tool(json!({"name": "get"})));
-    let out = export_tools(Provider::Gemini, &[t.clone()]).unwrap();
+    let out = export_tools(Provider::Gemini, std::slice::from_ref(&t)).unwrap();
     assert_eq!(out.names(), ["_1password_get"]);
     let out = export_tools(Provider::OpenAiChat, &[t]).unwrap();
     assert_eq!(out.names(), ["1password_get"]);

@@ -302,3 +302,72 @@ where
     }
     pids.lock().unwrap().clone()
 }
+
+/// Open file descriptors of this process (`/proc/self/fd`; the directory handle itself excluded).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+/// Tasks alive on the current tokio runtime (`RuntimeMetrics::num_alive_tasks`, stable tokio).
+pub fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// This process's peak resident set size in KiB (`VmHWM` in /proc/self/status).
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Open descriptors (only when the test has its own process) and live runtime tasks, to compare
+/// before and after a scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Resources {
+    /// Open file descriptors, under nextest's process-per-test only.
+    pub fds: Option<usize>,
+    /// Live tasks on the current runtime.
+    pub tasks: usize,
+}
+
+impl Resources {
+    /// A snapshot now.
+    pub fn now() -> Self {
+        Resources {
+            fds: own_process().then(open_fds),
+            tasks: alive_tasks(),
+        }
+    }
+
+    /// Waits up to 5 s for the descriptors and tasks to be back within `fd_slack` / `task_slack`
+    /// of this snapshot; panics with both snapshots otherwise.
+    pub async fn assert_back(&self, what: &str, fd_slack: usize, task_slack: usize) {
+        let within = |now: &Resources| {
+            now.tasks <= self.tasks + task_slack
+                && match (self.fds, now.fds) {
+                    (Some(before), Some(after)) => after <= before + fd_slack,
+                    _ => true,
+                }
+        };
+        for _ in 0..250 {
+            if within(&Resources::now()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let now = Resources::now();
+        assert!(
+            within(&now),
+            "{what}: resources grew: before {self:?}, after {now:?}"
+        );
+    }
+}

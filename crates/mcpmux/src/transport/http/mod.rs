@@ -43,7 +43,14 @@ enum Report {
     LegacyEndpoint(reqwest::Url),
     /// The internal re-initialize finished.
     Reinitialized(Result<()>),
+    /// The POST of `notifications/initialized` was answered (or failed).
+    InitializedDelivered,
+    /// The GET stream for server messages opened, was refused, or took too long.
+    ServerStreamSettled,
 }
+
+/// How long requests wait for the server's GET stream after `initialized` before they go anyway.
+const STREAM_SETTLE_LIMIT: Duration = Duration::from_secs(1);
 
 /// State the tasks share.
 #[derive(Debug)]
@@ -131,6 +138,9 @@ pub(crate) struct HttpTransport {
     /// Messages waiting for the legacy endpoint or for a re-initialized session.
     held: Vec<Outgoing>,
     reinitializing: bool,
+    /// Between `notifications/initialized` and the GET stream settling: requests wait, so the
+    /// server sees `initialized` first and has its stream for requests it sends during them.
+    starting: bool,
     /// How often each request was re-sent after a session expiry (at most once per new
     /// session, [`MAX_REPLAYS`] in all).
     replayed: HashMap<u64, u32>,
@@ -183,6 +193,7 @@ impl HttpTransport {
             mode,
             held: Vec::new(),
             reinitializing: false,
+            starting: false,
             replayed: HashMap::new(),
             init_params: None,
             reinit_count: 0,
@@ -208,7 +219,7 @@ impl HttpTransport {
         }
         let ready = match &self.mode {
             Mode::Legacy { endpoint } => endpoint.is_some() && !self.reinitializing,
-            Mode::Streamable => !self.reinitializing,
+            Mode::Streamable => !self.reinitializing && !self.starting,
         };
         if !ready {
             self.held.push(out);
@@ -226,6 +237,15 @@ impl HttpTransport {
         };
         let initialized = matches!(out.kind, OutKind::Notification { initialized: true });
         let handle = match &self.mode {
+            Mode::Streamable if initialized && self.get_stream.is_none() => {
+                // Hold everything else until this is delivered and the GET stream settled.
+                self.starting = true;
+                self.tasks.spawn(async move {
+                    streamable::post(ctx.clone(), out).await;
+                    ctx.report(Report::InitializedDelivered);
+                    None
+                })
+            }
             // A task that handed its message back (expired session, fallback) returns no id, so
             // the request stays registered as in flight.
             Mode::Streamable => self.tasks.spawn(async move {
@@ -246,13 +266,24 @@ impl HttpTransport {
         if let Some(id) = id {
             self.inflight.insert(id, handle);
         }
-        if initialized && matches!(self.mode, Mode::Streamable) && self.get_stream.is_none() {
-            let ctx = self.ctx.clone();
-            self.get_stream = Some(self.tasks.spawn(async move {
-                streamable::server_stream(ctx).await;
-                None
-            }));
+    }
+
+    /// Opens the GET stream for server messages, after `initialized` was delivered.
+    fn open_server_stream(&mut self) {
+        if self.get_stream.is_some() {
+            return;
         }
+        let ctx = self.ctx.clone();
+        self.get_stream = Some(self.tasks.spawn(async move {
+            streamable::server_stream(ctx).await;
+            None
+        }));
+        let ctx = self.ctx.clone();
+        self.tasks.spawn(async move {
+            tokio::time::sleep(STREAM_SETTLE_LIMIT).await;
+            ctx.report(Report::ServerStreamSettled);
+            None
+        });
     }
 
     pub(crate) fn forget(&mut self, id: u64) {
@@ -306,6 +337,17 @@ impl HttpTransport {
                 None
             }
             Report::SessionExpired { out, used } => self.on_session_expired(out, used),
+            Report::InitializedDelivered => {
+                self.open_server_stream();
+                None
+            }
+            Report::ServerStreamSettled => {
+                if self.starting {
+                    self.starting = false;
+                    self.release_held();
+                }
+                None
+            }
             Report::Reinitialized(Ok(())) => {
                 self.reinitializing = false;
                 tracing::info!(server = %self.ctx.config.name, "session re-initialized");

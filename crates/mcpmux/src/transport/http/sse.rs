@@ -59,12 +59,16 @@ pub(super) async fn read_events(
             let ev = match ev {
                 Ok(ev) => ev,
                 Err(too_large) => {
-                    let e = Error::protocol(format!("the server sent an {too_large}"));
                     if awaiting.is_some() {
-                        end.fatal = Some(e);
+                        end.fatal =
+                            Some(Error::protocol(format!("the server sent an {too_large}")));
                         return end;
                     }
-                    tracing::warn!(server = %ctx.config.name, "{e}");
+                    // On a shared stream: let the connection find the request it answered.
+                    ctx.report(Report::Event(Event::Oversized {
+                        prefix: too_large.data_prefix,
+                        len: too_large.limit + 1,
+                    }));
                     continue;
                 }
             };

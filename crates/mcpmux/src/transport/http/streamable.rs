@@ -286,9 +286,16 @@ pub(super) async fn server_stream(ctx: Arc<Ctx>) {
     let mut parser = SseParser::new(ctx.config.max_message_size.saturating_add(1024));
     let mut retry = None;
     let mut attempt = 0u32;
+    let mut announced = false;
     loop {
         let last = parser.last_event_id().map(str::to_owned);
-        match get_stream(&ctx, last.as_deref()).await {
+        let opened = get_stream(&ctx, last.as_deref()).await;
+        if !announced {
+            // Open or refused, the transport may now send the requests it held back.
+            announced = true;
+            ctx.report(Report::ServerStreamSettled);
+        }
+        match opened {
             Ok(r) if r.status().is_success() && is_sse(&r) => {
                 let end = read_events(&ctx, r, &mut parser, None, &mut retry, |_| true).await;
                 if end.events > 0 {
