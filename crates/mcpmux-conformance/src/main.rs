@@ -279,6 +279,35 @@ impl Client<'_> {
                 }
                 Err(e) => self.failed("resources/list", e),
             },
+            Step::ListSkills => match self.guard.list_skills().await {
+                Ok(skills) => println!("skills/list: {} skill(s)", skills.len()),
+                Err(e) => self.failed("skills/list", e),
+            },
+            Step::UseEverySkill => match self.guard.list_skills().await {
+                Ok(skills) => {
+                    for entry in skills {
+                        // A refused skill is the library doing its job: report, don't fail.
+                        match self.guard.load_skill(&entry).await {
+                            Ok(skill) => {
+                                println!("skill {} loaded", entry.uri);
+                                for file in &entry.resources {
+                                    if file.uri == entry.uri {
+                                        continue;
+                                    }
+                                    match self.guard.read_skill_file(&skill, &file.uri).await {
+                                        Ok(bytes) => {
+                                            println!("  {}: {} bytes", file.uri, bytes.len())
+                                        }
+                                        Err(e) => println!("  {} refused: {e}", file.uri),
+                                    }
+                                }
+                            }
+                            Err(e) => println!("skill {} refused: {e}", entry.uri),
+                        }
+                    }
+                }
+                Err(e) => self.failed("skills/list", e),
+            },
             Step::GetEveryPrompt => match self.guard.list_prompts().await {
                 Ok(prompts) => {
                     for p in prompts {

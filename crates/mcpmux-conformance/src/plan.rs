@@ -37,6 +37,11 @@ pub(crate) enum Step {
     ReadEveryResource,
     /// `Guard::list_prompts`, then `Guard::get_prompt` on each (placeholder arguments).
     GetEveryPrompt,
+    /// `Guard::list_skills` only (no skill is needed, so no file may be read).
+    ListSkills,
+    /// `Guard::list_skills`, then `Guard::load_skill` on each (the library verifies the
+    /// `SKILL.md`), and `Guard::read_skill_file` on the files of each skill that loaded.
+    UseEverySkill,
 }
 
 /// The steps for `scenario`, run after `Server::enter` (the connect and, where the protocol has
@@ -73,6 +78,10 @@ pub(crate) fn steps(scenario: &str) -> Vec<Step> {
         "http-invalid-tool-headers" | "sep-2322-client-request-state" => {
             vec![Step::CallEveryTool]
         }
+        "sep-2640-client-no-prefetch" => vec![Step::ListSkills],
+        "sep-2640-client-verify-digest"
+        | "sep-2640-client-verify-size"
+        | "sep-2640-client-verify-frontmatter" => vec![Step::UseEverySkill],
         _ => vec![Step::CallFirstTool],
     }
 }

@@ -54,6 +54,7 @@ mod notification;
 mod recovery;
 mod request;
 mod server;
+mod skills;
 mod stateless;
 mod tasks;
 mod toolset;
@@ -71,6 +72,7 @@ pub use notification::{Notifications, Received, ServerNotification};
 pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;
 pub use server::{Guard, Server};
+pub use skills::{LoadedSkill, SKILLS_EXTENSION, SkillEntry, SkillFile};
 pub use tasks::TaskHandle;
 pub use toolset::{
     Approval, ApprovalFuture, ApprovalHook, ApprovalRequest, CallError, CallErrorKind,
