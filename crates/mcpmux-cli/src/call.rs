@@ -1,14 +1,17 @@
-//! `mcpmux call TOOL [--args JSON] -- COMMAND [ARGS]...`: one tool call on an ad-hoc stdio server.
+//! `mcpmux call TARGET [KEY=VALUE]... [--args JSON]`: one tool call, on a configured server
+//! (`SERVER.TOOL`) or an ad-hoc one (`--url URL`, `-- COMMAND`).
 
 use std::io::{self, Write as _};
 use std::time::Duration;
 
+use mcpmux::{RequestOptions, Server};
 use serde_json::Value;
 
 use crate::cli::{CallArgs, GlobalArgs};
 use crate::exit::{self, Code, Failure, Outcome};
 use crate::output;
 use crate::reap::{ProcId, ProcState};
+use crate::target::{self, Targets};
 
 /// The longest wait for the server's shutdown (the library's own sequence takes at most ~15 s).
 const CLOSE_LIMIT: Duration = Duration::from_secs(20);
@@ -18,42 +21,86 @@ const AFTER_REAP_LIMIT: Duration = Duration::from_secs(1);
 
 /// Starts the server, calls the tool once, prints the result, and shuts the server down.
 pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
-    let Some((program, program_args)) = args.command.split_first() else {
-        return Err(Failure::new(
-            Code::Usage,
-            anyhow::anyhow!("no server command given after `--`"),
-        ));
+    let ad_hoc = args.server.is_given();
+    let (server_name, tool) = target::split_target(&args.tool, ad_hoc, "TOOL")?;
+    let mut targets = Targets::select(global, &args.server, server_name)?;
+    let Some(t) = targets.servers.pop() else {
+        targets.report_broken();
+        return Ok(Code::Config);
     };
-    let server_name = program.to_string_lossy().into_owned();
-    let mut builder = mcpmux::Server::stdio(program).args(program_args);
-    if let Some(timeout) = global.timeout {
-        builder = builder.request_timeout(timeout);
-    }
-    let server = builder.build().map_err(|e| Failure::new(Code::Usage, e))?;
-
-    let guard = server
+    let label = if ad_hoc {
+        tool.to_owned()
+    } else {
+        args.tool.clone()
+    };
+    let guard = t
+        .server
         .enter()
         .await
-        .map_err(|e| exit::connect_failed(e, &server_name))?;
-    tracing::info!(server = %server_name, pid = ?guard.process_id(), "connected");
+        .map_err(|e| exit::connect_failed(e, &t.name))?;
+    tracing::info!(server = %t.name, pid = ?guard.process_id(), "connected");
     let process = guard.process_id().map(ProcId::capture);
-    let result = guard
-        .call_tool(&args.tool, Value::Object(args.arguments))
-        .await;
+
+    let outcome = async {
+        let mut arguments = args.arguments.clone();
+        // The schema is needed to type KEY=VALUE pairs, and the list to apply the config's filter.
+        if !args.pairs.is_empty() || !t.filter.is_all() {
+            let tools = guard
+                .tools()
+                .await
+                .map_err(|e| exit::call_failed(e, &label))?;
+            if !t.filter.allows(tool) {
+                return Err(Failure::new(
+                    Code::Failed,
+                    anyhow::anyhow!(
+                        "calling tool `{label}` failed: unknown tool: excluded by the config's \
+                         tool filter of server `{}`",
+                        t.name
+                    ),
+                ));
+            }
+            let schema = tools
+                .get(tool)
+                .map(|t| t.input_schema.clone())
+                .unwrap_or(Value::Null);
+            crate::typed::apply(&mut arguments, &args.pairs, &schema)
+                .map_err(|e| Failure::new(Code::Usage, anyhow::anyhow!(e)))?;
+        }
+        let mut options = RequestOptions::new();
+        if !global.quiet {
+            options = options.on_progress(|p| {
+                let total = p.total.map(|t| format!("/{t}")).unwrap_or_default();
+                let message = p
+                    .message
+                    .map(|m| format!(" {}", crate::table::clean(&m)))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "progress: {}{total}{message}",
+                    p.progress
+                );
+            });
+        }
+        guard
+            .call_tool_with(tool, Value::Object(arguments), options)
+            .await
+            .map_err(|e| exit::call_failed(e, &label))
+    }
+    .await;
     drop(guard);
-    let printed = match result {
-        Ok(result) => print(&result, &args.tool, global.json).map_err(Failure::output),
-        Err(e) => Err(exit::call_failed(e, &args.tool)),
+    let printed = match outcome {
+        Ok(result) => print(&result, &label, global.json, args.save_media.as_deref()),
+        Err(f) => Err(f),
     };
     // The last guard is gone: wait for the clean shutdown (stdin closed, process reaped) rather
     // than have the runtime's teardown kill the server.
-    shut_down(&server, process).await;
+    shut_down(&t.server, process).await;
     printed
 }
 
 /// Closes the connection and waits for its shutdown, bounded: at most [`CLOSE_LIMIT`], and at most
 /// [`AFTER_REAP_LIMIT`] once `/proc` shows the server process reaped.
-async fn shut_down(server: &mcpmux::Server, process: Option<ProcId>) {
+pub async fn shut_down(server: &Server, process: Option<ProcId>) {
     let reaped = async {
         let Some(process) = process else {
             return std::future::pending().await;
@@ -75,11 +122,26 @@ async fn shut_down(server: &mcpmux::Server, process: Option<ProcId>) {
 }
 
 /// Prints a result on stdout; a tool error's content goes to stderr instead (exit 1).
-fn print(result: &mcpmux::CallToolResult, tool: &str, json: bool) -> io::Result<Code> {
+fn print(
+    result: &mcpmux::CallToolResult,
+    tool: &str,
+    json: bool,
+    save_media: Option<&std::path::Path>,
+) -> Outcome {
+    let saved = match save_media {
+        Some(dir) => output::save_media(dir, tool, result).map_err(|e| {
+            Failure::new(
+                Code::Failed,
+                anyhow::Error::new(e).context(format!("cannot save media to {}", dir.display())),
+            )
+        })?,
+        None => Vec::new(),
+    };
     if json {
-        output::write_json(&mut io::stdout().lock(), result)?;
+        output::write_json(&mut io::stdout().lock(), result).map_err(Failure::output)?;
     } else if !result.is_error() {
-        output::write_result(&mut io::stdout().lock(), result)?;
+        output::write_result_saved(&mut io::stdout().lock(), result, &saved)
+            .map_err(Failure::output)?;
     } else if result.content.is_empty() && result.structured_content.is_none() {
         let _ = writeln!(
             io::stderr().lock(),

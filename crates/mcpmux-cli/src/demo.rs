@@ -196,6 +196,18 @@ struct Summary {
     wall: Duration,
     pids: Vec<u32>,
     reaped: bool,
+    /// Over HTTP: what the in-process server saw.
+    http: Option<HttpSeen>,
+}
+
+/// What the in-process HTTP test server saw.
+#[derive(Debug)]
+struct HttpSeen {
+    url: String,
+    /// `initialize` requests: one shared connection means exactly one.
+    sessions: u64,
+    /// The session was ended by DELETE (http) or its stream closed (sse).
+    closed: bool,
 }
 
 impl Summary {
@@ -215,19 +227,31 @@ impl Summary {
             self.wall.as_secs_f64()
         )?;
         writeln!(out, "calls/s:               {:.0}", self.calls_per_sec())?;
-        writeln!(out, "server pids seen:      {}", pids.join(", "))?;
-        writeln!(
-            out,
-            "server process reaped: {}",
-            if self.reaped { "yes" } else { "no" }
-        )?;
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        match &self.http {
+            None => {
+                writeln!(out, "server pids seen:      {}", pids.join(", "))?;
+                writeln!(out, "server process reaped: {}", yes(self.reaped))?;
+            }
+            Some(h) => {
+                writeln!(out, "transport:             {}", self.transport.as_str())?;
+                writeln!(out, "server:                {} (in-process)", h.url)?;
+                writeln!(out, "sessions:              {}", h.sessions)?;
+                let what = if self.transport == Transport::Sse {
+                    "stream closed:         "
+                } else {
+                    "session deleted:       "
+                };
+                writeln!(out, "{what}{}", yes(h.closed))?;
+            }
+        }
         out.flush()
     }
 
     /// The summary as one JSON object.
     fn to_json(&self) -> Value {
-        json!({
-            "transport": match self.transport { Transport::Stdio => "stdio" },
+        let mut v = json!({
+            "transport": self.transport.as_str(),
             "calls": self.calls,
             "tasks": self.tasks,
             "failures": self.failures,
@@ -235,14 +259,37 @@ impl Summary {
             "calls_per_s": self.calls_per_sec(),
             "server_pids": self.pids,
             "server_reaped": self.reaped,
-        })
+        });
+        if let (Some(h), Value::Object(m)) = (&self.http, &mut v) {
+            m.insert("server_reaped".into(), Value::Null);
+            m.insert("server_url".into(), json!(h.url));
+            m.insert("sessions".into(), json!(h.sessions));
+            m.insert("session_closed".into(), json!(h.closed));
+        }
+        v
     }
 }
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Outcome {
-    let server = match args.transport {
-        Transport::Stdio => test_server(global)?,
+    // Over HTTP the test server runs in this process, on 127.0.0.1 and an ephemeral port.
+    let http = match args.transport {
+        Transport::Stdio => None,
+        Transport::Http | Transport::Sse => Some(
+            mcpmux_test_server::start_http(mcpmux_test_server::HttpOptions::default())
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        Code::Connect,
+                        anyhow::Error::new(e)
+                            .context("cannot start the in-process HTTP test server"),
+                    )
+                })?,
+        ),
+    };
+    let server = match &http {
+        None => test_server(global)?,
+        Some(h) => http_server(h, args.transport, global)?,
     };
     let plans = plan(args.calls, args.tasks, &mut rand::rng());
     let progress = progress_bar(args.calls, global.quiet);
@@ -297,14 +344,24 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Outcome {
     progress.finish_and_clear();
 
     let mut problems = Vec::new();
-    let reaped = check_reaped(processes.values(), &mut problems).await;
-    let pids: Vec<u32> = processes.keys().copied().collect();
-    if pids.len() != 1 {
-        problems.push(format!(
-            "expected exactly one server process, saw {}",
-            pids.len()
-        ));
-    }
+    let (reaped, pids, seen) = match &http {
+        None => {
+            let reaped = check_reaped(processes.values(), &mut problems).await;
+            let pids: Vec<u32> = processes.keys().copied().collect();
+            if pids.len() != 1 {
+                problems.push(format!(
+                    "expected exactly one server process, saw {}",
+                    pids.len()
+                ));
+            }
+            (reaped, pids, None)
+        }
+        Some(h) => (
+            false,
+            Vec::new(),
+            Some(check_http(h, args.transport, &mut problems).await),
+        ),
+    };
     let summary = Summary {
         transport: args.transport,
         calls: args.calls,
@@ -313,6 +370,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Outcome {
         wall,
         pids,
         reaped,
+        http: seen,
     };
     if summary.failures > 0 {
         problems.insert(
@@ -367,6 +425,70 @@ fn test_server(global: &GlobalArgs) -> Result<Server, Failure> {
         builder = builder.request_timeout(timeout);
     }
     builder.build().map_err(|e| Failure::new(Code::Failed, e))
+}
+
+/// The handle on the in-process HTTP test server.
+fn http_server(
+    h: &mcpmux_test_server::HttpServer,
+    transport: Transport,
+    global: &GlobalArgs,
+) -> Result<Server, Failure> {
+    let (url, mode) = if transport == Transport::Sse {
+        (&h.url_sse, mcpmux::HttpMode::Sse)
+    } else {
+        (&h.url_mcp, mcpmux::HttpMode::Streamable)
+    };
+    let mut builder = Server::http(url).http_mode(mode).name("mcpmux test-server");
+    if let Some(timeout) = global.timeout {
+        builder = builder.request_timeout(timeout);
+    }
+    builder.build().map_err(|e| Failure::new(Code::Failed, e))
+}
+
+/// Checks the HTTP server saw one connection and its clean end (waiting up to [`REAP_LIMIT`]
+/// for the end); records why not in `problems`.
+async fn check_http(
+    h: &mcpmux_test_server::HttpServer,
+    transport: Transport,
+    problems: &mut Vec<String>,
+) -> HttpSeen {
+    let sse = transport == Transport::Sse;
+    let closed = h
+        .stats
+        .wait_for(REAP_LIMIT, |s| {
+            if sse {
+                s.get(&s.legacy_streams_closed) >= 1
+            } else {
+                s.get(&s.deletes) >= 1
+            }
+        })
+        .await;
+    let sessions = h.stats.get(&h.stats.initializes);
+    if sessions != 1 {
+        problems.push(format!(
+            "expected exactly one session, the server saw {sessions}"
+        ));
+    }
+    if !closed {
+        let what = if sse {
+            "its stream closed"
+        } else {
+            "a DELETE of the session"
+        };
+        problems.push(format!(
+            "the server did not see {what} {:.1} s after the last task left",
+            REAP_LIMIT.as_secs_f64()
+        ));
+    }
+    HttpSeen {
+        url: if sse {
+            h.url_sse.clone()
+        } else {
+            h.url_mcp.clone()
+        },
+        sessions,
+        closed,
+    }
 }
 
 /// Waits (up to [`REAP_LIMIT`] in all) until every process is gone; records why not in

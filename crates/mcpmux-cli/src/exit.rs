@@ -12,11 +12,22 @@ pub enum Code {
     Failed = 1,
     /// 2: usage error. Clap exits with 2 itself; this covers what clap cannot check.
     Usage = 2,
-    /// 3: configuration error (reserved).
-    #[allow(dead_code)]
+    /// 3: configuration error (no config, a broken file, an unknown server).
     Config = 3,
     /// 4: could not connect to a server (spawn, initialize failure or timeout).
     Connect = 4,
+}
+
+impl Code {
+    /// `other` if this is `Success`, else this.
+    pub fn max_with(self, other: Code) -> Code {
+        if self == Code::Success { other } else { self }
+    }
+}
+
+/// Prints a warning, `mcpmux: MESSAGE`, on stderr.
+pub fn warn(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "mcpmux: {message}");
 }
 
 impl From<Code> for ExitCode {

@@ -1,14 +1,24 @@
 //! `mcpmux`: the command-line tool over the mcpmux library. This file only parses the command
 //! line and dispatches; each subcommand lives in its own module.
 
+mod batch;
 mod call;
 mod cli;
+mod completions;
 mod demo;
 mod exit;
 mod logging;
 mod output;
+mod progress;
+mod prompts;
 mod reap;
+mod resources;
+mod servers;
+mod table;
+mod target;
 mod test_server;
+mod tools;
+mod typed;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -26,17 +36,23 @@ fn main() -> ExitCode {
     // Usage errors exit 2 here (clap's own exit); `--help` and `--version` exit 0.
     let cli = Cli::parse();
     let Cli { global, command } = cli;
-    let outcome = match command {
+    if let Command::TestServer(args) = command {
         // Before the logger: the test server's stdout and stderr belong to the protocol.
-        Command::TestServer(args) => test_server::run(args),
-        Command::Demo(args) => {
-            logging::init(&global);
-            block_on(demo::run(args, &global))
-        }
-        Command::Call(args) => {
-            logging::init(&global);
-            block_on(call::run(args, &global))
-        }
+        test_server::run(args);
+    }
+    logging::init(&global);
+    let outcome = match command {
+        Command::TestServer(_) => Ok(Code::Success),
+        Command::Completions(args) => completions::run(&args),
+        Command::Demo(args) => block_on(demo::run(args, &global)),
+        Command::Call(args) => block_on(call::run(args, &global)),
+        Command::Servers(args) => block_on(servers::run(args, &global)),
+        Command::Tools(args) => block_on(tools::run(args, &global)),
+        Command::Batch(args) => block_on(batch::run(args, &global)),
+        Command::Resources(args) => block_on(resources::list(args, &global)),
+        Command::Read(args) => block_on(resources::read(args, &global)),
+        Command::Prompts(args) => block_on(prompts::list(args, &global)),
+        Command::Prompt(args) => block_on(prompts::get(args, &global)),
     };
     exit::finish(outcome)
 }

@@ -1,6 +1,7 @@
 //! Printing tool results for people (text) and for scripts (JSON).
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use mcpmux::protocol::{EmbeddedResource, MediaContent, ResourceLink};
 use mcpmux::{CallToolResult, Content};
@@ -9,8 +10,17 @@ use serde::Serialize;
 /// Writes a tool result for people: each text block on its own line; the `structuredContent` as
 /// pretty JSON when there is no text block; other blocks as one summary line each.
 pub fn write_result(out: &mut impl Write, result: &CallToolResult) -> io::Result<()> {
+    write_result_saved(out, result, &[])
+}
+
+/// [`write_result`], naming the file each block was saved to (`saved[i]` for block `i`).
+pub fn write_result_saved(
+    out: &mut impl Write,
+    result: &CallToolResult,
+    saved: &[Option<PathBuf>],
+) -> io::Result<()> {
     let mut has_text = false;
-    for block in &result.content {
+    for (i, block) in result.content.iter().enumerate() {
         match block {
             Content::Text(t) => {
                 has_text = true;
@@ -19,7 +29,14 @@ pub fn write_result(out: &mut impl Write, result: &CallToolResult) -> io::Result
                     out.write_all(b"\n")?;
                 }
             }
-            other => writeln!(out, "{}", summary(other))?,
+            other => match saved.get(i).and_then(Option::as_ref) {
+                Some(path) => {
+                    let line = summary(other);
+                    let line = line.strip_suffix(']').unwrap_or(&line);
+                    writeln!(out, "{line}, saved to {}]", path.display())?;
+                }
+                None => writeln!(out, "{}", summary(other))?,
+            },
         }
     }
     if !has_text && let Some(structured) = &result.structured_content {
@@ -27,6 +44,67 @@ pub fn write_result(out: &mut impl Write, result: &CallToolResult) -> io::Result
         out.write_all(b"\n")?;
     }
     out.flush()
+}
+
+/// Saves each image and audio block of `result` (and each binary embedded resource) to `dir` as
+/// `TOOL-N.EXT`; returns, per content block, the file it was saved to.
+pub fn save_media(
+    dir: &Path,
+    tool: &str,
+    result: &CallToolResult,
+) -> io::Result<Vec<Option<PathBuf>>> {
+    let output = mcpmux::ToolOutput::from_result(result)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    let stem: String = tool
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut saved = Vec::with_capacity(result.content.len());
+    for (i, part) in output.parts.iter().take(result.content.len()).enumerate() {
+        let (mime, data) = match part {
+            mcpmux::Part::Image { mime_type, data } | mcpmux::Part::Audio { mime_type, data } => {
+                (mime_type.as_str(), data)
+            }
+            mcpmux::Part::Resource {
+                mime_type,
+                data: Some(data),
+                ..
+            } => (mime_type.as_deref().unwrap_or(""), data),
+            _ => {
+                saved.push(None);
+                continue;
+            }
+        };
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{stem}-{i}.{}", extension(mime)));
+        std::fs::write(&path, data)?;
+        saved.push(Some(path));
+    }
+    Ok(saved)
+}
+
+/// A file extension for a MIME type.
+pub fn extension(mime: &str) -> &'static str {
+    match mime.split(';').next().unwrap_or("").trim() {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/svg+xml" => "svg",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/ogg" => "ogg",
+        "application/pdf" => "pdf",
+        "application/json" => "json",
+        "text/plain" => "txt",
+        _ => "bin",
+    }
 }
 
 /// Writes `value` as one line of compact JSON.
@@ -148,6 +226,34 @@ mod tests {
              [resource link file:///c (c) text/x\\nevil]\n\
              [hologram content]\n"
         );
+    }
+
+    #[test]
+    fn media_is_saved_and_named() {
+        let dir = std::env::temp_dir().join(format!("mcpmux-media-{}", std::process::id()));
+        let result: CallToolResult = serde_json::from_value(json!({"content": [
+            {"type": "text", "text": "here"},
+            {"type": "image", "data": "aGVsbG8=", "mimeType": "image/png"},
+            {"type": "audio", "data": "AAE=", "mimeType": "audio/wav"},
+        ]}))
+        .unwrap();
+        let saved = save_media(&dir, "a.b/c", &result).unwrap();
+        assert_eq!(saved[0], None);
+        let image = saved[1].clone().unwrap();
+        assert_eq!(image, dir.join("a_b_c-1.png"));
+        assert_eq!(std::fs::read(&image).unwrap(), b"hello");
+        assert_eq!(std::fs::read(saved[2].clone().unwrap()).unwrap(), [0, 1]);
+        let mut out = Vec::new();
+        write_result_saved(&mut out, &result, &saved).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains(&format!(
+                "[image image/png, 8 bytes base64, saved to {}]",
+                image.display()
+            )),
+            "{out}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

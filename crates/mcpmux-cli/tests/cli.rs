@@ -101,24 +101,43 @@ fn demo_with_more_tasks_than_calls() {
 }
 
 #[test]
-fn demo_accepts_only_the_stdio_transport() {
+fn demo_runs_over_every_transport() {
+    for transport in ["stdio", "http", "sse"] {
+        let out = mcpmux()
+            .args(["--json", "demo", "--transport", transport])
+            .args(["--calls", "100", "--tasks", "10"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let v = stdout_json(&out);
+        assert_eq!(v["transport"], transport);
+        assert_eq!(v["failures"], 0);
+        if transport != "stdio" {
+            assert_eq!(v["sessions"], 1, "{v}");
+            assert_eq!(v["session_closed"], true, "{v}");
+        }
+    }
     mcpmux()
         .args([
             "demo",
             "--transport",
-            "stdio",
+            "http",
             "--calls",
             "10",
             "--tasks",
             "2",
         ])
         .assert()
-        .success();
+        .success()
+        .stdout(predicate::str::contains("session deleted:       yes"));
     mcpmux()
-        .args(["demo", "--transport", "http"])
+        .args(["demo", "--transport", "websocket"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("possible values: stdio"));
+        .stderr(predicate::str::contains(
+            "possible values: stdio, http, sse",
+        ));
     mcpmux().args(["demo", "--tasks", "0"]).assert().code(2);
 }
 
@@ -307,7 +326,7 @@ fn help_of_each_command() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "Usage: mcpmux call [OPTIONS] <TOOL> -- <COMMAND>...",
+            "Usage: mcpmux call [OPTIONS] <TARGET> [KEY=VALUE]... [-- <COMMAND>...]",
         ))
         .stdout(predicate::str::contains("--args <JSON>"));
     mcpmux()

@@ -1,0 +1,173 @@
+//! The long `--help` texts.
+
+/// `mcpmux --help`.
+pub const LONG_ABOUT: &str = "\
+Use MCP (Model Context Protocol) servers from the command line: the servers of the config file \
+you already have (Claude, Cursor, VS Code, Windsurf, Gemini CLI, Codex, Zed), or an ad-hoc server \
+given with --url URL or -- COMMAND [ARGS]...
+
+Config files: --config FILE reads one file (its format guessed from its path; --from HOST says \
+it); --from HOST alone reads that host's usual files; otherwise mcpmux reads $MCPMUX_CONFIG if \
+set, else ~/.config/mcpmux/mcp.json and ./.mcp.json (merged; the project file wins). An ad-hoc \
+server or `demo` never needs a config.
+
+Servers are named in SERVER.TOOL (split at the first `.`; server names may not contain `.`). \
+--json prints machine-readable output on stdout for every subcommand; progress and logs go to \
+stderr.
+
+Exit status:
+  0  success
+  1  a call failed or returned isError, or a demo check failed
+  2  usage error (bad flags or arguments, --args not a JSON object, a value of the wrong type)
+  3  configuration error (no config, a broken file, an unknown server, a missing variable)
+  4  could not connect to a server (spawn failure, initialize failure or timeout)
+
+Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only. \
+RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
+
+/// `mcpmux demo --help`.
+pub const DEMO: &str = "\
+Run many concurrent tool calls against the built-in test server, all through one shared \
+connection.
+
+With --transport stdio (the default) the demo starts its own test server (this executable, run \
+as `mcpmux test-server`); with http or sse it serves the test server in-process on \
+127.0.0.1 (an ephemeral port) over Streamable HTTP or the legacy HTTP+SSE transport. Then --tasks \
+tasks each join the shared connection at a random moment, make their share of the --calls calls \
+concurrently (a mix of echo, add, and sleep for 0 to 50 ms), and leave at a random moment. An \
+anchor holds the connection open until every task has joined, so exactly one connection serves \
+all calls.
+
+When the last task has left, the demo checks the connection was closed cleanly: stdio, that the \
+server process was reaped (not left a zombie or running); http, that the server saw one session \
+and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary: \
+calls, failures, wall time, calls/s, and what it checked. The progress bar on stderr shows only \
+on a terminal.
+
+Exits 0 only if every call succeeded, one connection served them all, and it closed cleanly.";
+
+/// `mcpmux servers --help`.
+pub const SERVERS: &str = "\
+List the configured servers: connect to each (in parallel, with a spinner on stderr) and show \
+its transport, whether it connected, the protocol version, the server's name and version, its \
+tool count and how long connecting took.
+
+Exits 0 when every server connected, 3 if an entry of the config is broken, 4 if a server could \
+not be reached.
+
+Examples:
+  mcpmux servers
+  mcpmux servers --from claude-desktop
+  mcpmux --json servers --config ~/.cursor/mcp.json";
+
+/// `mcpmux tools --help`.
+pub const TOOLS: &str = "\
+List the tools of every configured server (or of SERVER): a table of name (SERVER.TOOL, as \
+`call` takes it), title, description and annotations (ro = read-only, destructive, idempotent, \
+open-world). --schema prints each tool's input schema instead of the table. --json prints one \
+array of tools, each with `server`, `name` (the prefixed name `batch` accepts, SERVER_TOOL) and \
+the tool's full MCP definition.
+
+Tool filters of the config (includeTools/excludeTools, enabled_tools/disabled_tools) apply. A \
+server that fails to start is reported on stderr and the others are listed (exit 4 at the end), \
+unless --strict.
+
+Examples:
+  mcpmux tools
+  mcpmux tools github --schema
+  mcpmux tools -- npx -y @modelcontextprotocol/server-everything";
+
+/// `mcpmux call --help`.
+pub const CALL: &str = "\
+Call one tool and print its result.
+
+TARGET is SERVER.TOOL for a configured server (split at the first `.`), or the plain tool name \
+for an ad-hoc server: --url URL (Streamable HTTP, falling back to legacy SSE; a URL ending in \
+/sse means SSE; --transport picks one) or -- COMMAND [ARGS]... (a stdio server, run directly, no \
+shell, inheriting only a small allow-list of environment variables: HOME, PATH, USER, LANG, \
+TERM, TMPDIR, TZ, ...).
+
+Arguments: --args JSON (an object, default {}) and/or KEY=VALUE pairs, given before any `--`. \
+Each VALUE is typed by the tool's input schema: numbers and booleans are parsed, objects and \
+arrays are read as JSON, strings are taken as they are. Pairs override --args.
+
+Output: each text block of the result on its own line; if there is no text, the \
+structuredContent as pretty JSON; image, audio and resource blocks as one summary line each \
+(with --save-media DIR, image and audio are saved there and the line names the file). With \
+--json, the whole CallToolResult as one JSON object. Progress notifications are shown on stderr \
+as they arrive. A result with isError: true prints its content on stderr (on stdout as JSON with \
+--json) and exits 1.
+
+Examples:
+  mcpmux call github.search_repositories query=mcpmux perPage=5
+  mcpmux call time.get_current_time --args '{\"timezone\":\"UTC\"}'
+  mcpmux call echo --args '{\"text\":\"hi\"}' -- mcpmux test-server
+  mcpmux call add a=1 b=2 --url http://127.0.0.1:8000/mcp --bearer \"$TOKEN\"";
+
+/// `mcpmux batch --help`.
+pub const BATCH: &str = "\
+Run many tool calls, read as JSON Lines, concurrently across all servers; write one JSON line \
+per call, in input order, as each becomes ready.
+
+Input (stdin, or --input FILE), one call per line; blank lines are skipped:
+  {\"id\": ANY, \"tool\": \"SERVER.TOOL\", \"arguments\": {...}}
+`id` is optional (default: the 0-based line number) and echoed back. `tool` is SERVER.TOOL, or \
+a prefixed name exactly as `mcpmux --json tools` lists it (SERVER_TOOL); with an ad-hoc server, \
+the plain tool name. `arguments` is optional (default {}).
+
+Output, one line per input line:
+  {\"id\": ..., \"ok\": true, \"result\": CallToolResult}
+  {\"id\": ..., \"ok\": false, \"error\": {\"kind\": KIND, \"message\": TEXT}}
+A tool's isError result is ok: false with kind tool_error, and keeps its \"result\". KIND is one \
+of a stable set:
+  tool_error     the tool returned isError: true
+  server_error   the server answered with a JSON-RPC error
+  timeout        the call took longer than --timeout (or the server's timeout)
+  cancelled      the call was cancelled
+  closed         the connection closed during the call
+  connect        the server could not be reached (or its config entry is broken)
+  spawn          the server process could not be started
+  protocol       the server broke the protocol
+  unknown_tool   no such tool (or excluded by the config's tool filter)
+  invalid_input  the line is not a valid call (then id is the line number if unreadable)
+  denied         the call was refused before it was sent
+
+At most --concurrency calls run at once (default 1000). A progress bar (on a terminal) and a \
+summary line go to stderr. Exits 0 only when every call succeeded, else 1.
+
+Example:
+  printf '%s\\n' '{\"tool\":\"time.get_current_time\",\"arguments\":{\"timezone\":\"UTC\"}}' | mcpmux batch";
+
+/// `mcpmux resources --help`.
+pub const RESOURCES: &str = "\
+List the resources of every configured server that offers resources (or of SERVER): server, \
+URI, name, MIME type and description. Read one with `mcpmux read URI`.";
+
+/// `mcpmux read --help`.
+pub const READ: &str = "\
+Read a resource and print its contents: text as it is, binary contents as a summary line (or \
+saved with --save-media DIR). The server is --server NAME, the ad-hoc server, or else the one \
+configured server that lists URI. --json prints the whole result.";
+
+/// `mcpmux prompts --help`.
+pub const PROMPTS: &str = "\
+List the prompts of every configured server that offers prompts (or of SERVER): name \
+(SERVER.PROMPT, as `prompt` takes it), description and arguments (required ones marked *).";
+
+/// `mcpmux prompt --help`.
+pub const PROMPT: &str = "\
+Get a prompt, filled in with KEY=VALUE arguments, and print its messages (each introduced by \
+its role). NAME is SERVER.PROMPT, or the plain prompt name with an ad-hoc server. --json prints \
+the whole result.
+
+Example:
+  mcpmux prompt everything.simple_prompt
+  mcpmux prompt git.commit_message style=short";
+
+/// `mcpmux completions --help`.
+pub const COMPLETIONS: &str = "\
+Print a shell completion script for mcpmux.
+
+  bash:  mcpmux completions bash > ~/.local/share/bash-completion/completions/mcpmux
+  zsh:   mcpmux completions zsh > \"${fpath[1]}/_mcpmux\"
+  fish:  mcpmux completions fish > ~/.config/fish/completions/mcpmux.fish";

@@ -1,0 +1,472 @@
+//! The command line: clap definitions only. Parsing validates; it does no I/O.
+
+mod help;
+pub mod parse;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use mcpmux_config::Host;
+use serde_json::{Map, Value};
+
+/// The help heading of the options every subcommand accepts.
+const GLOBAL: &str = "Global options";
+/// The help heading of the ad-hoc server options.
+const AD_HOC: &str = "Ad-hoc server (instead of the config)";
+
+/// `mcpmux`: use MCP servers from the command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcpmux",
+    version,
+    about = "Use MCP servers from the command line: list, call, batch; demo shared connections",
+    long_about = help::LONG_ABOUT,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Options valid before or after the subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every subcommand (`global = true`: accepted before or after it).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Machine-readable output: JSON on stdout
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub json: bool,
+
+    /// Log more on stderr: -v info, -vv debug, -vvv trace (default: warnings)
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = GLOBAL)]
+    pub verbose: u8,
+
+    /// Log only errors, and hide progress bars and summaries
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
+    pub quiet: bool,
+
+    /// Timeout of each request, in seconds (fractions allowed; default 60, or the config's)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        global = true,
+        value_parser = parse::timeout,
+        help_heading = GLOBAL
+    )]
+    pub timeout: Option<Duration>,
+
+    /// Read the servers from this config file (default: $MCPMUX_CONFIG, else
+    /// ~/.config/mcpmux/mcp.json and ./.mcp.json)
+    #[arg(long, value_name = "FILE", global = true, help_heading = GLOBAL)]
+    pub config: Option<PathBuf>,
+
+    /// Read this host's config files from their usual places (with --config: the file's
+    /// format): claude-desktop, claude-code, cursor, vscode, windsurf, gemini, codex or zed
+    #[arg(
+        long,
+        value_name = "HOST",
+        global = true,
+        value_parser = parse_host,
+        help_heading = GLOBAL
+    )]
+    pub from: Option<Host>,
+
+    /// Fail if any server fails to start (default: report it; the others serve)
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub strict: bool,
+}
+
+fn parse_host(s: &str) -> Result<Host, String> {
+    s.parse()
+}
+
+impl GlobalArgs {
+    /// Whether progress and summaries may be shown on stderr.
+    pub fn chatty(&self) -> bool {
+        !self.quiet
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect to each configured server and show its status
+    #[command(long_about = help::SERVERS)]
+    Servers(ServersArgs),
+
+    /// List the tools of the configured servers
+    #[command(long_about = help::TOOLS)]
+    Tools(ToolsArgs),
+
+    /// Call one tool and print its result
+    #[command(long_about = help::CALL)]
+    Call(CallArgs),
+
+    /// Run tool calls from JSON Lines concurrently; print JSON Lines results
+    #[command(long_about = help::BATCH)]
+    Batch(BatchArgs),
+
+    /// List the resources of the configured servers
+    #[command(long_about = help::RESOURCES)]
+    Resources(ListArgs),
+
+    /// Read a resource
+    #[command(long_about = help::READ)]
+    Read(ReadArgs),
+
+    /// List the prompts of the configured servers
+    #[command(long_about = help::PROMPTS)]
+    Prompts(ListArgs),
+
+    /// Get a prompt with arguments
+    #[command(long_about = help::PROMPT)]
+    Prompt(PromptArgs),
+
+    /// Run concurrent calls against the built-in test server through one shared connection
+    #[command(long_about = help::DEMO)]
+    Demo(DemoArgs),
+
+    /// Print a shell completion script
+    #[command(long_about = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+
+    /// Run the built-in MCP test server on stdin/stdout (what `demo` spawns)
+    #[command(hide = true)]
+    TestServer(TestServerArgs),
+}
+
+/// How a server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// A child process speaking newline-delimited JSON-RPC on stdin/stdout
+    Stdio,
+    /// Streamable HTTP (MCP 2025-03-26 and later)
+    Http,
+    /// The legacy HTTP+SSE transport (MCP 2024-11-05)
+    Sse,
+}
+
+impl Transport {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Stdio => "stdio",
+            Transport::Http => "http",
+            Transport::Sse => "sse",
+        }
+    }
+}
+
+/// An ad-hoc server, instead of the config: `--url URL` or `-- COMMAND [ARGS]...`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// An HTTP server's URL (Streamable HTTP with legacy-SSE fallback; a path ending in /sse
+    /// means SSE)
+    #[arg(long, value_name = "URL", help_heading = AD_HOC)]
+    pub url: Option<String>,
+
+    /// The ad-hoc server's transport (default: stdio with `--`, inferred from --url)
+    #[arg(long, value_enum, value_name = "TRANSPORT", help_heading = AD_HOC)]
+    pub transport: Option<Transport>,
+
+    /// An HTTP header for --url, 'Name: value' (repeatable)
+    #[arg(
+        long = "header",
+        value_name = "'NAME: VALUE'",
+        value_parser = parse::header,
+        help_heading = AD_HOC
+    )]
+    pub headers: Vec<(String, String)>,
+
+    /// A bearer token for --url (sent as `Authorization: Bearer TOKEN`, never shown)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MCPMUX_BEARER_TOKEN",
+        hide_env_values = true,
+        help_heading = AD_HOC
+    )]
+    pub bearer: Option<String>,
+
+    /// A stdio server to run: COMMAND [ARGS]..., after `--` (no shell)
+    #[arg(
+        value_name = "COMMAND",
+        last = true,
+        num_args = 1..,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl ServerArgs {
+    /// Whether an ad-hoc server was given.
+    pub fn is_given(&self) -> bool {
+        self.url.is_some() || !self.command.is_empty()
+    }
+}
+
+/// Arguments of `mcpmux servers`.
+#[derive(Debug, Clone, Args)]
+pub struct ServersArgs {
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux tools`.
+#[derive(Debug, Clone, Args)]
+pub struct ToolsArgs {
+    /// Only this server's tools
+    #[arg(value_name = "SERVER")]
+    pub name: Option<String>,
+
+    /// Print each tool's input schema
+    #[arg(long)]
+    pub schema: bool,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux resources` and `mcpmux prompts`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Only this server's
+    #[arg(value_name = "SERVER")]
+    pub name: Option<String>,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux call`.
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// SERVER.TOOL, or the tool's name with an ad-hoc server
+    #[arg(value_name = "TARGET")]
+    pub tool: String,
+
+    /// Tool arguments as KEY=VALUE, typed by the tool's input schema
+    #[arg(value_name = "KEY=VALUE", value_parser = parse::pair)]
+    pub pairs: Vec<(String, String)>,
+
+    /// Tool arguments, as a JSON object
+    #[arg(
+        long = "args",
+        value_name = "JSON",
+        default_value = "{}",
+        value_parser = parse::json_object
+    )]
+    pub arguments: Map<String, Value>,
+
+    /// Save image and audio content to files in DIR
+    #[arg(long, value_name = "DIR")]
+    pub save_media: Option<PathBuf>,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux batch`.
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// Read the calls from FILE instead of stdin
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// At most N calls at once, across all servers
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    pub concurrency: u64,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux read`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// The resource's URI
+    #[arg(value_name = "URI")]
+    pub uri: String,
+
+    /// The configured server to read it from (default: the one that lists URI)
+    #[arg(long = "server", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Save binary contents to files in DIR
+    #[arg(long, value_name = "DIR")]
+    pub save_media: Option<PathBuf>,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux prompt`.
+#[derive(Debug, Clone, Args)]
+pub struct PromptArgs {
+    /// SERVER.PROMPT, or the prompt's name with an ad-hoc server
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Prompt arguments as KEY=VALUE
+    #[arg(value_name = "KEY=VALUE", value_parser = parse::pair)]
+    pub pairs: Vec<(String, String)>,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Arguments of `mcpmux demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Total number of tool calls
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000)
+    )]
+    pub calls: u64,
+
+    /// Number of tasks sharing the connection
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub tasks: u64,
+
+    /// How to reach the test server: a child process (stdio), or in-process over Streamable
+    /// HTTP (http) or legacy SSE (sse)
+    #[arg(long, value_enum, value_name = "TRANSPORT", default_value_t = Transport::Stdio)]
+    pub transport: Transport,
+}
+
+/// Shells `mcpmux completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash
+    Bash,
+    /// Zsh
+    Zsh,
+    /// Fish
+    Fish,
+}
+
+/// Arguments of `mcpmux completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+/// Arguments of the hidden `mcpmux test-server`: the test server's own flags.
+#[derive(Debug, Clone, Args)]
+pub struct TestServerArgs {
+    /// The test server's startup options.
+    #[command(flatten)]
+    pub options: mcpmux_test_server::Options,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let before = Cli::try_parse_from(["mcpmux", "--json", "-vv", "call", "t", "--", "x"]);
+        let after = Cli::try_parse_from(["mcpmux", "call", "t", "--json", "-vv", "--", "x"]);
+        for cli in [before, after] {
+            let cli = cli.map_err(|e| e.to_string());
+            assert!(
+                matches!(&cli, Ok(c) if c.global.json && c.global.verbose == 2),
+                "{cli:?}"
+            );
+        }
+        let cli = Cli::try_parse_from(["mcpmux", "tools", "--config", "a.json", "--from", "zed"]);
+        assert!(
+            matches!(&cli, Ok(c) if c.global.from == Some(Host::Zed) && c.global.config.is_some())
+        );
+        assert!(Cli::try_parse_from(["mcpmux", "tools", "--from", "emacs"]).is_err());
+    }
+
+    #[test]
+    fn call_takes_the_server_command_after_double_dash() {
+        let cli = Cli::try_parse_from(["mcpmux", "call", "echo", "--", "srv", "--flag", "-x"]);
+        match cli.map(|c| c.command) {
+            Ok(Command::Call(args)) => {
+                assert_eq!(args.server.command, ["srv", "--flag", "-x"]);
+                assert!(args.arguments.is_empty() && args.pairs.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        // A word that is not KEY=VALUE is not a server command.
+        assert!(Cli::try_parse_from(["mcpmux", "call", "echo", "srv"]).is_err());
+    }
+
+    #[test]
+    fn call_takes_pairs_url_and_http_flags() {
+        let cli = Cli::try_parse_from([
+            "mcpmux",
+            "call",
+            "add",
+            "a=1",
+            "b=2",
+            "--url",
+            "http://h/mcp",
+            "--header",
+            "X-A: 1",
+            "--header",
+            "X-B: 2",
+            "--bearer",
+            "t",
+            "--transport",
+            "sse",
+        ]);
+        match cli.map(|c| c.command) {
+            Ok(Command::Call(args)) => {
+                assert_eq!(
+                    args.pairs,
+                    [("a".into(), "1".into()), ("b".into(), "2".into())]
+                );
+                assert_eq!(args.server.url.as_deref(), Some("http://h/mcp"));
+                assert_eq!(args.server.headers.len(), 2);
+                assert_eq!(args.server.bearer.as_deref(), Some("t"));
+                assert_eq!(args.server.transport, Some(Transport::Sse));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn batch_concurrency_is_at_least_one() {
+        assert!(Cli::try_parse_from(["mcpmux", "batch", "--concurrency", "0"]).is_err());
+        let cli = Cli::try_parse_from(["mcpmux", "batch"]);
+        assert!(matches!(cli.map(|c| c.command), Ok(Command::Batch(b)) if b.concurrency == 1000));
+    }
+}

@@ -1,0 +1,350 @@
+//! Which servers a command talks to: the ad-hoc one (`--url`, `-- COMMAND`) or the configured
+//! ones, as `mcpmux::Server` handles; and connecting them as one `Toolset`.
+
+use std::io::{self, Write as _};
+
+use mcpmux::{HttpMode, Server, ServerBuilder, ToolFilter, Toolset};
+use mcpmux_config::{Config, Env, Inputs, ServerSpec, TerminalPrompter};
+
+use crate::cli::{GlobalArgs, ServerArgs, Transport};
+use crate::exit::{Code, Failure};
+
+/// One server to talk to.
+#[derive(Debug)]
+pub struct Target {
+    /// Its name (the config's key; for an ad-hoc server, derived from the command or URL).
+    pub name: String,
+    /// The handle (nothing runs yet).
+    pub server: Server,
+    /// Which tools to offer.
+    pub filter: ToolFilter,
+    /// `stdio`, `http`, `sse` or `http+sse`.
+    pub transport: &'static str,
+}
+
+/// The servers of a command, and the config entries that could not be resolved.
+#[derive(Debug)]
+pub struct Targets {
+    /// The servers.
+    pub servers: Vec<Target>,
+    /// Entries whose config is broken: name and error (already naming file, server, field).
+    pub broken: Vec<(String, String)>,
+    /// Whether the one server is ad-hoc (tool names are then taken verbatim).
+    pub ad_hoc: bool,
+}
+
+impl Targets {
+    /// The ad-hoc server of `args`, or the configured servers (only `only`, if given).
+    ///
+    /// # Errors
+    /// Usage errors (exit 2) for contradictory ad-hoc flags; config errors (exit 3) for a missing
+    /// or broken config, an unknown server, or, with `--strict`, any broken entry.
+    pub fn select(
+        global: &GlobalArgs,
+        args: &ServerArgs,
+        only: Option<&str>,
+    ) -> Result<Targets, Failure> {
+        if args.is_given() {
+            if let Some(name) = only {
+                return Err(usage(format!(
+                    "`{name}` names a configured server, but an ad-hoc server was given \
+                     (--url or `-- COMMAND`)"
+                )));
+            }
+            return Ok(Targets {
+                servers: vec![ad_hoc(global, args)?],
+                broken: Vec::new(),
+                ad_hoc: true,
+            });
+        }
+        let config = load_config(global)?;
+        let mut inputs = Inputs::new(TerminalPrompter);
+        let specs: Vec<(String, Result<ServerSpec, String>)> = match only {
+            Some(name) => {
+                let spec = config.resolve(name, &mut inputs).map_err(config_failure)?;
+                vec![(name.to_owned(), Ok(spec))]
+            }
+            None => config
+                .resolve_all(&mut inputs)
+                .into_iter()
+                .map(|(n, r)| (n, r.map_err(|e| e.to_string())))
+                .collect(),
+        };
+        let mut servers = Vec::new();
+        let mut broken = Vec::new();
+        for (name, spec) in specs {
+            match spec.and_then(|spec| target(global, &spec)) {
+                Ok(t) => servers.push(t),
+                Err(e) => broken.push((name, e)),
+            }
+        }
+        if global.strict && !broken.is_empty() {
+            let all: Vec<String> = broken.iter().map(|(_, e)| e.clone()).collect();
+            return Err(Failure::new(Code::Config, anyhow::anyhow!(all.join("\n"))));
+        }
+        if servers.is_empty() && broken.is_empty() {
+            let files: Vec<String> = config
+                .files()
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            return Err(Failure::new(
+                Code::Config,
+                anyhow::anyhow!("no servers are configured in {}", files.join(", ")),
+            ));
+        }
+        Ok(Targets {
+            servers,
+            broken,
+            ad_hoc: false,
+        })
+    }
+
+    /// Reports the broken config entries on stderr; `Code::Config` if there were any.
+    pub fn report_broken(&self) -> Code {
+        let mut stderr = io::stderr().lock();
+        for (_, error) in &self.broken {
+            let _ = writeln!(stderr, "mcpmux: {error}");
+        }
+        if self.broken.is_empty() {
+            Code::Success
+        } else {
+            Code::Config
+        }
+    }
+
+    /// Connects every server as one toolset (in parallel, with a spinner): a server that fails
+    /// is reported later by [`report`], unless `--strict`.
+    ///
+    /// # Errors
+    /// A tool name conflict (exit 3); with `--strict`, a server that fails to start (exit 4).
+    pub async fn connect(
+        self,
+        global: &GlobalArgs,
+    ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
+        let n = self.servers.len();
+        let spinner = crate::progress::spinner(
+            format!("connecting to {n} server{}", if n == 1 { "" } else { "s" }),
+            global.quiet,
+        );
+        let mut builder = Toolset::builder().strict(global.strict);
+        for t in self.servers {
+            builder = builder.server_filtered(t.name, t.server, t.filter);
+        }
+        let built = builder.build().await;
+        spinner.finish_and_clear();
+        let toolset = built.map_err(|e| {
+            let code = if e.failures().is_empty() {
+                Code::Config
+            } else {
+                Code::Connect
+            };
+            Failure::new(code, e)
+        })?;
+        Ok((toolset, self.broken))
+    }
+}
+
+/// Reports the servers that failed to start and the broken entries on stderr, and the exit code
+/// they call for (`Success` if none).
+pub fn report(toolset: &Toolset, broken: &[(String, String)]) -> Code {
+    let mut stderr = io::stderr().lock();
+    let mut code = Code::Success;
+    for (name, error) in toolset.failures() {
+        let error = crate::exit::chain(&anyhow::Error::new(error.clone()));
+        let _ = writeln!(stderr, "mcpmux: server `{name}` is unavailable: {error}");
+        code = Code::Connect;
+    }
+    for (_, error) in broken {
+        let _ = writeln!(stderr, "mcpmux: {error}");
+        code = Code::Config;
+    }
+    code
+}
+
+/// Reads the config `--config` / `--from` name, or the default one.
+///
+/// # Errors
+/// Exit 3: no config anywhere, or a broken file.
+pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
+    let env = Env::from_process();
+    let loaded = match (&global.config, global.from) {
+        (Some(path), host) => Config::load(path, host, env).map(Some),
+        (None, Some(host)) => Config::load_host(host, env).map(Some),
+        (None, None) => Config::discover(env),
+    };
+    match loaded {
+        Ok(Some(config)) => Ok(config),
+        Ok(None) => {
+            let env = Env::from_process();
+            let looked: Vec<String> = Config::default_paths(&env)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            Err(Failure::new(
+                Code::Config,
+                anyhow::anyhow!(
+                    "no MCP server config found (looked for {}); use --config FILE, \
+                     --from HOST, --url URL or -- COMMAND",
+                    looked.join(", ")
+                ),
+            ))
+        }
+        Err(e) => Err(config_failure(e)),
+    }
+}
+
+fn config_failure(e: mcpmux_config::ConfigError) -> Failure {
+    Failure::new(Code::Config, e)
+}
+
+fn usage(message: String) -> Failure {
+    Failure::new(Code::Usage, anyhow::anyhow!(message))
+}
+
+/// A configured server's handle, with `--timeout` applied.
+fn target(global: &GlobalArgs, spec: &ServerSpec) -> Result<Target, String> {
+    let server = with_timeout(spec.builder(), global).build().map_err(|e| {
+        let origin = spec
+            .origin
+            .file
+            .as_ref()
+            .map(|f| format!("{}: ", f.display()))
+            .unwrap_or_default();
+        format!(
+            "{origin}server `{}`: {}",
+            spec.name,
+            crate::exit::chain(&anyhow::Error::new(e))
+        )
+    })?;
+    Ok(Target {
+        name: spec.name.clone(),
+        server,
+        filter: spec.tools.clone(),
+        transport: spec.transport_name(),
+    })
+}
+
+fn with_timeout(builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
+    match global.timeout {
+        Some(t) => builder.request_timeout(t),
+        None => builder,
+    }
+}
+
+/// The ad-hoc server of `--url` or `-- COMMAND`.
+fn ad_hoc(global: &GlobalArgs, args: &ServerArgs) -> Result<Target, Failure> {
+    let (builder, name, transport) = match (&args.url, args.command.split_first()) {
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "give either --url URL or `-- COMMAND`, not both".to_owned(),
+            ));
+        }
+        (None, None) => return Err(usage("no server given".to_owned())),
+        (None, Some((program, rest))) => {
+            if matches!(args.transport, Some(Transport::Http | Transport::Sse)) {
+                return Err(usage(
+                    "--transport http/sse needs --url URL instead of `-- COMMAND`".to_owned(),
+                ));
+            }
+            if !args.headers.is_empty() {
+                return Err(usage("--header applies to --url servers only".to_owned()));
+            }
+            let name = std::path::Path::new(program)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "server".to_owned());
+            (Server::stdio(program).args(rest), name, "stdio")
+        }
+        (Some(url), None) => {
+            let (mode, transport) = match args.transport {
+                Some(Transport::Stdio) => {
+                    return Err(usage(
+                        "--transport stdio needs `-- COMMAND` instead of --url".to_owned(),
+                    ));
+                }
+                Some(Transport::Http) => (HttpMode::Streamable, "http"),
+                Some(Transport::Sse) => (HttpMode::Sse, "sse"),
+                None if path_is_sse(url) => (HttpMode::Sse, "sse"),
+                None => (HttpMode::Auto, "http+sse"),
+            };
+            let mut b = Server::http(url).http_mode(mode);
+            for (k, v) in &args.headers {
+                b = b.header(k, v);
+            }
+            if let Some(token) = &args.bearer {
+                b = b.bearer_token(token);
+            }
+            let name = url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split(['/', ':', '?']).next())
+                .filter(|h| !h.is_empty())
+                .unwrap_or("server")
+                .to_owned();
+            (b, name, transport)
+        }
+    };
+    // Server names may not contain `.` (SERVER.TOOL).
+    let name = name.replace('.', "_");
+    let server = with_timeout(builder.name(&name), global)
+        .build()
+        .map_err(|e| Failure::new(Code::Usage, e))?;
+    Ok(Target {
+        name,
+        server,
+        filter: ToolFilter::all(),
+        transport,
+    })
+}
+
+/// Whether a URL's path ends in `/sse` (then the legacy transport is meant).
+fn path_is_sse(url: &str) -> bool {
+    let no_query = url.split(['?', '#']).next().unwrap_or(url);
+    no_query.trim_end_matches('/').ends_with("/sse")
+}
+
+/// `SERVER.NAME` split at the first `.`; for an ad-hoc server, `name` is taken verbatim.
+///
+/// # Errors
+/// A usage error when a configured server is meant but there is no `.`.
+pub fn split_target<'a>(
+    name: &'a str,
+    ad_hoc: bool,
+    what: &str,
+) -> Result<(Option<&'a str>, &'a str), Failure> {
+    if ad_hoc {
+        return Ok((None, name));
+    }
+    match name.split_once('.') {
+        Some((server, item)) if !server.is_empty() && !item.is_empty() => Ok((Some(server), item)),
+        _ => Err(usage(format!(
+            "`{name}`: expected SERVER.{what} for a configured server (or give an ad-hoc \
+             server with --url URL or -- COMMAND)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_paths() {
+        assert!(path_is_sse("http://h/sse"));
+        assert!(path_is_sse("http://h/sse/?x=1"));
+        assert!(!path_is_sse("http://h/mcp"));
+        assert!(!path_is_sse("http://h/sse2"));
+    }
+
+    #[test]
+    fn targets_split_at_the_first_dot() {
+        assert_eq!(
+            split_target("a.b.c", false, "TOOL").ok(),
+            Some((Some("a"), "b.c"))
+        );
+        assert_eq!(split_target("a.b", true, "TOOL").ok(), Some((None, "a.b")));
+        assert!(split_target("abc", false, "TOOL").is_err());
+        assert!(split_target(".x", false, "TOOL").is_err());
+    }
+}
