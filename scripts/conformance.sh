@@ -41,8 +41,9 @@
 # "passes" `initialize` with 0/0). Runs are sequential by default (--jobs 2: two at a time);
 # sse-retry always runs alone, its timing check is sensitive to load.
 #
-# --xfail FILE: known failures, one `<suite> <scenario>[@version]` per line (`#` comments): they
-#   are reported xfail and do not fail the run; one that passes is XPASS and does (drop its line).
+# --xfail FILE: for local experiments only (CI runs strict, with no expected failures): known
+#   failures, one `<suite> <scenario>[@version]` per line (`#` comments); they are reported xfail
+#   and do not fail the run; one that passes is XPASS and does.
 #   A line ending in `flaky` accepts either outcome (a known race, see the file).
 # --only REGEX: run only the runs whose `<suite> <scenario>[@version]` matches.
 #

@@ -23,6 +23,9 @@ else
     cargo test --workspace --locked --no-fail-fast -- --test-threads=1
 fi
 
+step "MCP conformance suite (every non-auth client scenario, strict: no expected failures)"
+bash scripts/conformance.sh
+
 step "doctests"
 cargo test --workspace --locked --doc
 
