@@ -12,7 +12,7 @@ bash scripts/install-peers.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
+step "cargo clippy --all-targets -- -D warnings (this also compiles the benchmarks; they run outside CI)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
@@ -28,6 +28,3 @@ bash scripts/conformance.sh
 
 step "doctests"
 cargo test --workspace --locked --doc
-
-step "benchmarks compile (they run outside CI: cargo bench -p mcpmux)"
-cargo bench --workspace --locked --no-run

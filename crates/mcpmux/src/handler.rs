@@ -40,6 +40,12 @@ pub type HandlerFuture<T> = Pin<Box<dyn Future<Output = Result<T, ErrorObject>> 
 pub trait SamplingHandler: Send + Sync + 'static {
     /// Produces the model's message.
     fn create_message(&self, params: CreateMessageParams) -> HandlerFuture<CreateMessageResult>;
+
+    /// Whether requests may carry `tools` / `toolChoice` (advertised as `sampling.tools`,
+    /// 2025-11-25). Default true: the handler receives them and may answer with plain text.
+    fn supports_tools(&self) -> bool {
+        true
+    }
 }
 
 impl<F, Fut> SamplingHandler for F
@@ -99,8 +105,12 @@ impl Handlers {
     /// The client capabilities these handlers imply.
     pub(crate) fn capabilities(&self) -> mcpmux_protocol::ClientCapabilities {
         let mut caps = mcpmux_protocol::ClientCapabilities::default();
-        if self.sampling.is_some() {
-            caps.sampling = Some(serde_json::json!({}));
+        if let Some(s) = &self.sampling {
+            caps.sampling = Some(if s.supports_tools() {
+                serde_json::json!({"tools": {}})
+            } else {
+                serde_json::json!({})
+            });
         }
         if let Some(e) = &self.elicitation {
             caps.elicitation = Some(if e.supports_url_mode() {
