@@ -81,3 +81,8 @@ npm_peer conformance "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" \
     "$PEERS/conformance-$CONFORMANCE_VERSION" "$PEERS/conformance-$CONFORMANCE_VERSION/$conf_entry"
 npm_peer conformance-alpha "@modelcontextprotocol/conformance@$CONFORMANCE_ALPHA_VERSION" \
     "$PEERS/conformance-alpha" "$PEERS/conformance-alpha/$conf_entry"
+
+# --- @modelcontextprotocol/sdk (the TypeScript SDK client), for the benchmark (bench/ts_client.mjs)
+TS_SDK_VERSION="1.32.2"
+npm_peer ts-sdk "@modelcontextprotocol/sdk@$TS_SDK_VERSION" "$PEERS/ts-sdk" \
+    "$PEERS/ts-sdk/node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js"

@@ -26,5 +26,8 @@ fi
 step "MCP conformance suite (every non-auth client scenario, strict: no expected failures)"
 bash scripts/conformance.sh
 
+step "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)"
+bash scripts/fuzz.sh
+
 step "doctests"
 cargo test --workspace --locked --doc

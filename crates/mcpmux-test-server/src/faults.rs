@@ -68,15 +68,27 @@ pub(crate) fn crash(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// Writes `lines` lines of `bytes` characters each to stderr.
+/// Size of the writes [`flood_stderr`] makes.
+const FLOOD_CHUNK: usize = 64 * 1024;
+
+/// Writes `lines` lines of `bytes` characters each to stderr, in writes of
+/// about 64 KiB: memory stays small even for one line of 100s of MB.
 pub(crate) async fn flood_stderr(lines: usize, bytes: usize) -> std::io::Result<()> {
-    let mut line = vec![b'e'; bytes];
-    line.push(b'\n');
-    let mut buf = Vec::with_capacity(line.len().saturating_mul(lines.min(1024)));
     let mut err = tokio::io::stderr();
+    let mut buf = Vec::with_capacity(FLOOD_CHUNK + 1);
     for _ in 0..lines {
-        buf.extend_from_slice(&line);
-        if buf.len() >= 64 * 1024 {
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(FLOOD_CHUNK - buf.len()); // buf.len() < FLOOD_CHUNK here
+            buf.resize(buf.len() + n, b'e');
+            left -= n;
+            if buf.len() >= FLOOD_CHUNK {
+                err.write_all(&buf).await?;
+                buf.clear();
+            }
+        }
+        buf.push(b'\n');
+        if buf.len() >= FLOOD_CHUNK {
             err.write_all(&buf).await?;
             buf.clear();
         }

@@ -49,6 +49,20 @@ pub(crate) trait Emit: Send + Sync {
         let _ = before_response;
         Err("drop_stream needs an SSE response stream".to_owned())
     }
+
+    /// Writes `bytes` (one message, newline included) in `parts` pieces
+    /// `ms` apart, nothing else in between (fault tool `split`).
+    fn split(&self, bytes: Vec<u8>, parts: usize, ms: u64) -> Result<(), String> {
+        let _ = (bytes, parts, ms);
+        Err("split needs the stdio transport".to_owned())
+    }
+
+    /// Writes `partial` (no newline), then closes stdout for good while the
+    /// server keeps running (fault tool `close_stdout`).
+    fn close_output(&self, partial: Vec<u8>) -> Result<(), String> {
+        let _ = partial;
+        Err("close_stdout needs the stdio transport".to_owned())
+    }
 }
 
 /// A shared [`Emit`] target.
@@ -151,7 +165,10 @@ impl Handler {
                     let handler = Arc::clone(self);
                     let sink = Arc::clone(sink);
                     self.spawn_request(tasks, id.clone(), move || async move {
-                        reply(handler.dispatch(id, method, params, &sink).await);
+                        // `None`: a fault tool answered (or chose not to) itself.
+                        if let Some(answer) = handler.dispatch(id, method, params, &sink).await {
+                            reply(answer);
+                        }
                     });
                     Accepted::Pending
                 }
@@ -181,7 +198,7 @@ impl Handler {
             ));
         }
         let mut replies: Vec<(usize, Value)> = Vec::new();
-        let mut members: JoinSet<(usize, Value)> = JoinSet::new();
+        let mut members: JoinSet<(usize, Option<Value>)> = JoinSet::new();
         for (index, item) in items.into_iter().enumerate() {
             match jsonrpc::classify(item) {
                 Incoming::Request { id, method, params } => {
@@ -204,8 +221,8 @@ impl Handler {
         tasks.spawn(async move {
             // Dropping `members` (if this task is aborted) aborts them all.
             while let Some(joined) = members.join_next().await {
-                if let Ok(member) = joined {
-                    replies.push(member);
+                if let Ok((index, Some(answer))) = joined {
+                    replies.push((index, answer));
                 }
             }
             if !replies.is_empty() {
@@ -276,8 +293,21 @@ impl Handler {
         }
     }
 
-    /// Runs one request to completion and builds its response.
-    async fn dispatch(&self, id: Value, method: String, params: Value, sink: &Sink) -> Value {
+    /// Runs one request to completion and builds its response; `None` when
+    /// a fault tool already answered through the sink (or never answers).
+    async fn dispatch(
+        &self,
+        id: Value,
+        method: String,
+        params: Value,
+        sink: &Sink,
+    ) -> Option<Value> {
+        if method == "tools/call"
+            && self.opts.fault_tools
+            && let Some(answer) = crate::fault_tools::call(self, sink, &id, &params).await
+        {
+            return answer;
+        }
         let result = match method.as_str() {
             "initialize" => self.initialize(&params).await,
             "ping" => Ok(json!({})),
@@ -289,10 +319,10 @@ impl Handler {
                 format!("method not found: {method}"),
             )),
         };
-        match result {
+        Some(match result {
             Ok(result) => response(id, result),
             Err(err) => error_response(id, err),
-        }
+        })
     }
 
     async fn initialize(&self, params: &Value) -> Result<Value, RpcError> {
@@ -320,7 +350,7 @@ impl Handler {
 
     pub(crate) fn list_tools(&self, params: &Value) -> Result<Value, RpcError> {
         let params = params_object(params)?;
-        let all = tools::definitions(self.is_http());
+        let all = tools::definitions(self.is_http(), self.opts.fault_tools);
         let start = match params.get("cursor") {
             None | Some(Value::Null) => 0,
             Some(Value::String(cursor)) => cursor

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod fault_tools;
 mod faults;
 mod handler;
 mod http;
@@ -48,6 +49,7 @@ mod stats;
 mod stdio;
 mod tools;
 
+pub use fault_tools::FAULT_TOOL_NAMES;
 pub use http::{HttpOptions, HttpServer, run_http, serve_http, start_http, start_http_on};
 pub use options::Options;
 pub use stats::Stats;

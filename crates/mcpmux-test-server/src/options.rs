@@ -43,4 +43,10 @@ pub struct Options {
     /// Never answer `initialize` (the request can still be cancelled).
     #[arg(long)]
     pub never_initialize: bool,
+
+    /// Offer the extra fault tools (`duplicate`, `stray`, `wrong_id`,
+    /// `split`, `close_stdout`), listed after the others; without this flag
+    /// they are unknown tools.
+    #[arg(long)]
+    pub fault_tools: bool,
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::handler::{Accepted, Handler, Sink, Transport};
 use crate::jsonrpc::{PARSE_ERROR, RpcError, error_response};
-use crate::output::{Outbox, run_writer};
+use crate::output::{Outbox, run_stdout_writer, run_writer};
 use crate::stats::Stats;
 use crate::{Options, faults};
 
@@ -66,7 +66,19 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (out, rx) = Outbox::channel();
-    let mut writer_task = tokio::spawn(run_writer(rx, writer));
+    serve_on(reader, out, tokio::spawn(run_writer(rx, writer)), opts).await
+}
+
+/// [`serve`] with the output channel and its writer task already set up.
+async fn serve_on<R>(
+    reader: R,
+    out: Outbox,
+    mut writer_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    opts: Options,
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+{
     if opts.ignore_sigterm {
         faults::ignore_sigterm()?;
     }
@@ -126,7 +138,10 @@ fn writer_outcome(
 /// end the process (e.g. `std::process::exit`) rather than waiting for the
 /// runtime to shut down.
 pub async fn serve_stdio(opts: Options) -> std::io::Result<()> {
-    serve(tokio::io::stdin(), tokio::io::stdout(), opts).await
+    let (out, rx) = Outbox::channel();
+    // The real stdout: `close_stdout` points fd 1 at /dev/null.
+    let writer = tokio::spawn(run_stdout_writer(rx));
+    serve_on(tokio::io::stdin(), out, writer, opts).await
 }
 
 #[cfg(test)]

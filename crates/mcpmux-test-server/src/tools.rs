@@ -60,21 +60,35 @@ pub fn tool_definitions() -> Vec<Value> {
     DEFINITIONS.clone()
 }
 
+static FAULT_DEFINITIONS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+    let mut all = build_definitions();
+    all.extend(crate::fault_tools::definitions());
+    all
+});
+
+static HTTP_FAULT_DEFINITIONS: LazyLock<Vec<Value>> = LazyLock::new(|| {
+    let mut all = HTTP_DEFINITIONS.clone();
+    all.extend(crate::fault_tools::definitions());
+    all
+});
+
 /// Borrowed view of the definitions, for `tools/list`: the HTTP list adds
-/// [`HTTP_ONLY_TOOL_NAMES`].
-pub(crate) fn definitions(http: bool) -> &'static [Value] {
-    if http {
-        &HTTP_DEFINITIONS
-    } else {
-        &DEFINITIONS
+/// [`HTTP_ONLY_TOOL_NAMES`], `--fault-tools` adds
+/// [`FAULT_TOOL_NAMES`](crate::FAULT_TOOL_NAMES) at the end.
+pub(crate) fn definitions(http: bool, fault_tools: bool) -> &'static [Value] {
+    match (http, fault_tools) {
+        (true, false) => &HTTP_DEFINITIONS,
+        (false, false) => &DEFINITIONS,
+        (true, true) => &HTTP_FAULT_DEFINITIONS,
+        (false, true) => &FAULT_DEFINITIONS,
     }
 }
 
-fn schema(props: Value, required: &[&str]) -> Value {
+pub(crate) fn schema(props: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": props, "required": required})
 }
 
-fn tool(name: &str, description: &str, input: Value) -> Value {
+pub(crate) fn tool(name: &str, description: &str, input: Value) -> Value {
     json!({"name": name, "description": description, "inputSchema": input})
 }
 
@@ -189,7 +203,7 @@ fn build_definitions() -> Vec<Value> {
 }
 
 /// A CallToolResult with one text content item.
-fn text_result(text: impl Into<String>) -> Value {
+pub(crate) fn text_result(text: impl Into<String>) -> Value {
     json!({"content": [{"type": "text", "text": text.into()}]})
 }
 
@@ -201,7 +215,7 @@ fn structured_result(text: impl Into<String>, structured: Value) -> Value {
 }
 
 /// A CallToolResult with isError: true.
-fn error_result(text: impl Into<String>) -> Value {
+pub(crate) fn error_result(text: impl Into<String>) -> Value {
     let mut result = text_result(text);
     result["isError"] = Value::Bool(true);
     result
@@ -422,13 +436,16 @@ mod tests {
 
     #[test]
     fn definitions_match_names() {
-        let names: Vec<&str> = definitions(false)
+        let names: Vec<&str> = definitions(false, false)
             .iter()
             .map(|d| d["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, TOOL_NAMES);
-        assert_eq!(definitions(true).len(), TOOL_NAMES.len() + 1);
-        for def in definitions(true) {
+        assert_eq!(definitions(true, false).len(), TOOL_NAMES.len() + 1);
+        let faults = crate::FAULT_TOOL_NAMES.len();
+        assert_eq!(definitions(false, true).len(), TOOL_NAMES.len() + faults);
+        assert_eq!(definitions(true, true).len(), TOOL_NAMES.len() + 1 + faults);
+        for def in definitions(true, true) {
             assert_eq!(def["inputSchema"]["type"], "object");
             assert!(def["inputSchema"]["properties"].is_object());
             assert!(def["inputSchema"]["required"].is_array());

@@ -234,6 +234,11 @@ impl Rig {
         self.base
             .assert_back(&format!("{:?}", self.kind), FD_SLACK, TASK_SLACK)
             .await;
+        eprintln!(
+            "resources: before {:?}, after {:?} (fds counted under nextest only)",
+            self.base,
+            Resources::now()
+        );
         assert_no_children_left().await;
     }
 }
@@ -709,7 +714,10 @@ async fn stderr_flood(lines: u64, bytes: u64) {
         tail.iter().all(|l| l.len() < 5000),
         "stderr lines are capped"
     );
-    eprintln!("100 MB of stderr with 2,000 calls: {took:?}, peak RSS +{grew_mib} MiB");
+    eprintln!(
+        "stderr flood of {lines} line(s) x {bytes} bytes with 2,000 calls: {took:?}, \
+         peak RSS +{grew_mib} MiB"
+    );
     drop(guard);
     rig.finish(server).await;
 }

@@ -29,7 +29,7 @@ mod stream;
 mod streamable;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -66,10 +66,17 @@ pub(crate) struct App {
     /// Set when the server stops: connections dropped then are not client
     /// closes.
     stopping: AtomicBool,
+    /// POSTs still to answer with 503 ([`HttpServer::fail_next_posts`]).
+    fail_next: Arc<AtomicU64>,
 }
 
 impl App {
-    fn new(opts: HttpOptions, stats: Arc<Stats>, crashed: watch::Sender<Option<i32>>) -> Arc<Self> {
+    fn new(
+        opts: HttpOptions,
+        stats: Arc<Stats>,
+        crashed: watch::Sender<Option<i32>>,
+        fail_next: Arc<AtomicU64>,
+    ) -> Arc<Self> {
         let transport = Transport::Http {
             crash: Arc::new(move |code| {
                 crashed.send_replace(Some(code));
@@ -88,6 +95,7 @@ impl App {
             stateless,
             transport,
             stopping: AtomicBool::new(false),
+            fail_next,
         })
     }
 
@@ -109,10 +117,18 @@ impl App {
         session
     }
 
-    /// Counts a POST; the first `fail_first_posts` get 503.
+    /// Counts a POST; the first `fail_first_posts` get 503, and so do the
+    /// next ones asked for by [`HttpServer::fail_next_posts`].
     pub(crate) fn count_post(&self) -> Result<(), Response> {
         let n = self.stats.bump(&self.stats.posts);
-        if n <= self.opts.fail_first_posts {
+        let burst = || {
+            self.fail_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok()
+        };
+        if n <= self.opts.fail_first_posts || burst() {
             self.stats.bump(&self.stats.http_5xx);
             return Err(headers::error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -235,9 +251,17 @@ pub struct HttpServer {
     pub stats: Arc<Stats>,
     crashed: watch::Receiver<Option<i32>>,
     task: Option<JoinHandle<()>>,
+    fail_next: Arc<AtomicU64>,
 }
 
 impl HttpServer {
+    /// A burst of server errors: the next `n` POSTs (any endpoint, after any
+    /// [`HttpOptions::fail_first_posts`]) are answered with 503, counted in
+    /// [`Stats::http_5xx`]. Replaces a burst still under way.
+    pub fn fail_next_posts(&self, n: u64) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+
     /// Waits until the `crash` tool stops the server and returns its exit
     /// code; `None` if the server stopped otherwise.
     ///
@@ -294,7 +318,8 @@ pub async fn start_http_on(
     }
     let stats = Arc::new(Stats::default());
     let (crash_tx, crash_rx) = watch::channel(None);
-    let app = App::new(opts, Arc::clone(&stats), crash_tx);
+    let fail_next = Arc::new(AtomicU64::new(0));
+    let app = App::new(opts, Arc::clone(&stats), crash_tx, Arc::clone(&fail_next));
     let task = tokio::spawn(run(listener, app, crash_rx.clone()));
     let url_base = format!("http://{addr}");
     Ok(HttpServer {
@@ -305,6 +330,7 @@ pub async fn start_http_on(
         stats,
         crashed: crash_rx,
         task: Some(task),
+        fail_next,
     })
 }
 

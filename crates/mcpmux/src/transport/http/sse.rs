@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use mcpmux_protocol::sse::{SseEvent, SseParser};
-use mcpmux_protocol::{Decoded, Incoming, decode};
+use mcpmux_protocol::{Decoded, Incoming, decode, scan_id};
 
 use super::{Ctx, Report};
 use crate::error::Error;
@@ -59,7 +59,14 @@ pub(super) async fn read_events(
             let ev = match ev {
                 Ok(ev) => ev,
                 Err(too_large) => {
-                    if awaiting.is_some() {
+                    // Fatal for the awaited request only if the event may be its response: its
+                    // id, or no id and no method in the kept prefix (the id may lie beyond it).
+                    let prefix = &too_large.data_prefix;
+                    let may_be_ours = match scan_id(prefix) {
+                        Some(id) => awaiting.is_some_and(|a| id.as_u64() == Some(a)),
+                        None => !prefix.windows(8).any(|w| w == b"\"method\""),
+                    };
+                    if awaiting.is_some() && may_be_ours {
                         end.fatal =
                             Some(Error::protocol(format!("the server sent an {too_large}")));
                         return end;

@@ -181,7 +181,18 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
             if initialize {
                 note_version(&ctx, &body);
             }
+            // In JSON mode the answer can only be this body: if it is not, say so now rather
+            // than let the caller wait for its timeout.
+            let answered = answers(&body, id);
             ctx.report(Report::Event(Event::Message(body)));
+            if !answered {
+                ctx.fail(
+                    id,
+                    Error::protocol(format!(
+                        "the server answered request {id} with a JSON body that is not its response"
+                    )),
+                );
+            }
         }
         Err(e) => ctx.fail(id, e),
     }
