@@ -18,6 +18,8 @@ struct Status {
     transport: &'static str,
     outcome: Result<Connected, String>,
     latency: Duration,
+    /// The handle's health right after the probe (before it is closed).
+    health: mcpmux::Health,
 }
 
 #[derive(Debug)]
@@ -47,12 +49,14 @@ async fn probe(t: Target) -> Status {
     .await
     .map_err(|e| exit::chain(&anyhow::Error::new(e)));
     let latency = started.elapsed();
+    let health = t.server.health();
     t.server.close().await;
     Status {
         name: t.name,
         transport: t.transport,
         outcome,
         latency,
+        health,
     }
 }
 
@@ -126,8 +130,26 @@ pub async fn run(args: ServersArgs, global: &GlobalArgs) -> Outcome {
     Ok(code)
 }
 
+fn health_json(h: &mcpmux::Health) -> Value {
+    json!({
+        "state": h.state.as_str(),
+        "connections": h.connections,
+        "restarts": h.restarts,
+        "consecutive_failures": h.consecutive_failures,
+        "last_error": h.last_error.as_ref().map(ToString::to_string),
+    })
+}
+
 fn status_json(s: &Status) -> Value {
     let latency_ms = s.latency.as_secs_f64() * 1000.0;
+    let mut v = status_fields(s, latency_ms);
+    if let Some(m) = v.as_object_mut() {
+        m.insert("health".into(), health_json(&s.health));
+    }
+    v
+}
+
+fn status_fields(s: &Status, latency_ms: f64) -> Value {
     match &s.outcome {
         Ok(c) => json!({
             "name": s.name,

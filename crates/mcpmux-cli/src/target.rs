@@ -225,9 +225,15 @@ fn target(global: &GlobalArgs, spec: &ServerSpec) -> Result<Target, String> {
     })
 }
 
+/// Applies the global options that shape every server handle: `--timeout`,
+/// `--protocol-version`.
 fn with_timeout(builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
-    match global.timeout {
+    let builder = match global.timeout {
         Some(t) => builder.request_timeout(t),
+        None => builder,
+    };
+    match global.protocol_version {
+        Some(v) => builder.protocol_version(v),
         None => builder,
     }
 }

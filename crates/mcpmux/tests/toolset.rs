@@ -311,3 +311,29 @@ async fn exported_names_lead_back_to_the_tool() {
         assert_eq!(r.text(), "back");
     }
 }
+
+/// A server that dies is reconnected on the next call (its reconnect policy); the health view
+/// shows the restart.
+#[tokio::test]
+async fn a_crashed_server_is_reconnected_on_the_next_call() {
+    let toolset = Toolset::builder()
+        .server("a", server("a"))
+        .build()
+        .await
+        .expect("starts");
+    let first_pid = toolset.guard("a").unwrap().process_id().unwrap();
+    let crash = toolset.call("a_crash", json!({"code": 5})).await;
+    assert!(crash.is_err(), "crash has no answer");
+    let r = toolset
+        .call("a_echo", json!({"text": "back"}))
+        .await
+        .expect("reconnected");
+    assert_eq!(r.text(), "back");
+    let pid = toolset.guard("a").unwrap().process_id().unwrap();
+    assert_ne!(pid, first_pid);
+    let (name, health) = &toolset.health()[0];
+    assert_eq!(name, "a");
+    assert_eq!(health.state, mcpmux::HealthState::Connected);
+    assert_eq!(health.restarts, 1, "{health:?}");
+    assert!(wait_reaped(first_pid, Duration::from_secs(3)).await);
+}

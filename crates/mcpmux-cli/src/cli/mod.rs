@@ -61,6 +61,17 @@ pub struct GlobalArgs {
     )]
     pub timeout: Option<Duration>,
 
+    /// Pin the MCP protocol version (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25 or
+    /// 2026-07-28; default: negotiate, probing server/discover, then initialize)
+    #[arg(
+        long,
+        value_name = "VERSION",
+        global = true,
+        value_parser = parse_protocol_version,
+        help_heading = GLOBAL
+    )]
+    pub protocol_version: Option<mcpmux::ProtocolVersion>,
+
     /// Read the servers from this config file (default: $MCPMUX_CONFIG, else
     /// ~/.config/mcpmux/mcp.json and ./.mcp.json)
     #[arg(long, value_name = "FILE", global = true, help_heading = GLOBAL)]
@@ -469,4 +480,12 @@ mod tests {
         let cli = Cli::try_parse_from(["mcpmux", "batch"]);
         assert!(matches!(cli.map(|c| c.command), Ok(Command::Batch(b)) if b.concurrency == 1000));
     }
+}
+
+fn parse_protocol_version(s: &str) -> Result<mcpmux::ProtocolVersion, String> {
+    mcpmux::ProtocolVersion::parse(s).ok_or_else(|| {
+        format!(
+            "unknown protocol version {s:?} (known: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
+        )
+    })
 }

@@ -44,8 +44,38 @@ struct Member {
     server: Server,
     filter: ToolFilter,
     /// The server's connection, held for the toolset's lifetime; `None` if it failed to start.
-    guard: Option<Guard>,
+    /// Replaced by a fresh one (the server's reconnect policy) when it died.
+    guard: std::sync::Mutex<Option<Guard>>,
     failure: Option<Error>,
+}
+
+impl Member {
+    fn current_guard(&self) -> Option<Guard> {
+        self.guard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A guard on a live connection: the held one, or — if it died — a new one from the
+    /// server's reconnect policy, kept for the next calls. `None` if the server never started.
+    async fn live_guard(&self) -> Option<Result<Guard, Error>> {
+        let held = self.current_guard()?;
+        if !held.is_closed() {
+            return Some(Ok(held));
+        }
+        drop(held);
+        match self.server.enter().await {
+            Ok(fresh) => {
+                *self
+                    .guard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fresh.clone());
+                Some(Ok(fresh))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
 }
 
 struct Inner {
@@ -236,7 +266,7 @@ impl ToolsetBuilder {
                 name,
                 server,
                 filter,
-                guard,
+                guard: std::sync::Mutex::new(guard),
                 failure,
             });
         }
@@ -286,9 +316,19 @@ impl Toolset {
         self.member(name).map(|(_, m)| &m.server)
     }
 
-    /// The open connection to server `name` (`None` if unknown or it failed to start).
-    pub fn guard(&self, name: &str) -> Option<&Guard> {
-        self.member(name).and_then(|(_, m)| m.guard.as_ref())
+    /// The connection to server `name` (`None` if unknown or it failed to start).
+    pub fn guard(&self, name: &str) -> Option<Guard> {
+        self.member(name).and_then(|(_, m)| m.current_guard())
+    }
+
+    /// Each server's health: connected, disconnected (reconnects on the next call), circuit open,
+    /// with its last error and restart count.
+    pub fn health(&self) -> Vec<(String, crate::Health)> {
+        self.inner
+            .members
+            .iter()
+            .map(|m| (m.name.clone(), m.server.health()))
+            .collect()
     }
 
     /// The servers that failed to start, with their errors.
@@ -315,8 +355,12 @@ impl Toolset {
     /// The name map, rebuilt if a server's cached tool list changed since.
     async fn catalog(&self) -> Result<Arc<Catalog>, ToolsetError> {
         let fresh = futures_util::future::join_all(self.inner.members.iter().map(|m| async move {
-            match &m.guard {
-                Some(g) => match g.tools().await {
+            match m.live_guard().await {
+                Some(Err(e)) => {
+                    tracing::warn!(server = %m.name, error = %e, "cannot reconnect");
+                    None
+                }
+                Some(Ok(g)) => match g.tools().await {
                     Ok(list) => Some(Some(list)),
                     Err(e) => {
                         tracing::warn!(server = %m.name, error = %e, "cannot refresh the tool list");
@@ -524,12 +568,16 @@ impl Toolset {
                 format!("there is no server `{server}`"),
             ));
         };
-        let Some(guard) = &m.guard else {
-            let failure = m
-                .failure
-                .clone()
-                .unwrap_or_else(|| Error::invalid("the server did not start"));
-            return Err(CallError::from_connect(server, &failure));
+        let guard = match m.live_guard().await {
+            Some(Ok(g)) => g,
+            Some(Err(e)) => return Err(CallError::from_connect(server, &e)),
+            None => {
+                let failure = m
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| Error::invalid("the server did not start"));
+                return Err(CallError::from_connect(server, &failure));
+            }
         };
         if !(arguments.is_object() || arguments.is_null()) {
             return Err(CallError::new(
