@@ -398,6 +398,14 @@ pub struct TestServerArgs {
     pub options: mcpmux_test_server::Options,
 }
 
+fn parse_protocol_version(s: &str) -> Result<mcpmux::ProtocolVersion, String> {
+    mcpmux::ProtocolVersion::parse(s).ok_or_else(|| {
+        format!(
+            "unknown protocol version {s:?} (known: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,12 +488,4 @@ mod tests {
         let cli = Cli::try_parse_from(["mcpmux", "batch"]);
         assert!(matches!(cli.map(|c| c.command), Ok(Command::Batch(b)) if b.concurrency == 1000));
     }
-}
-
-fn parse_protocol_version(s: &str) -> Result<mcpmux::ProtocolVersion, String> {
-    mcpmux::ProtocolVersion::parse(s).ok_or_else(|| {
-        format!(
-            "unknown protocol version {s:?} (known: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28)"
-        )
-    })
 }
