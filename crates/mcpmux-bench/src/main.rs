@@ -1,0 +1,291 @@
+//! `mcpmux-bench`: the side-by-side client benchmark.
+//!
+//! ```text
+//! cargo run --release -p mcpmux-bench -- all                     # the whole table
+//! cargo run --release -p mcpmux-bench -- all --clients raw,mcpmux --transports stdio --workloads c10k
+//! ```
+//!
+//! Results go to stdout (Markdown) and to `target/mcpmux-bench/results.{md,json}`. The Python and
+//! TypeScript clients need `scripts/install-peers.sh` first.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use mcpmux_bench::{
+    ClientKind, Paths, Plan, STANDARD_WORKLOADS, ServerUnderTest, TransportKind, Workload,
+};
+
+/// MCP clients side by side: the raw JSON-RPC limit, mcpmux, rmcp, the Python and TypeScript
+/// SDKs, each in its own process against the same Rust test server.
+#[derive(Debug, Parser)]
+#[command(name = "mcpmux-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Run the benchmark matrix and print the table of ratios and the targets.
+    All(AllArgs),
+    /// Print the worker spec of one cell (for running a worker by hand, e.g. under a profiler:
+    /// `(yes go | head -20; echo exit) | perf record -g mcpmux-bench worker "$SPEC"`).
+    Spec(SpecArgs),
+    /// (internal) Run one Rust client as a worker; SPEC is a JSON worker spec.
+    #[command(hide = true)]
+    Worker {
+        /// The worker spec (JSON).
+        spec: String,
+    },
+    /// (internal) The Rust test server (stdio, or `--http ADDR`).
+    #[command(hide = true)]
+    TestServer {
+        #[command(flatten)]
+        options: mcpmux_test_server::Options,
+        #[command(flatten)]
+        http: mcpmux_test_server::HttpOptions,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct SpecArgs {
+    /// The client: raw, mcpmux, rmcp (python and ts take the same spec).
+    #[arg(long)]
+    client: String,
+    /// The workload: seq, c1k, c10k, sleep10k, p10k, p1m.
+    #[arg(long)]
+    workload: String,
+    /// An HTTP server's MCP endpoint; without it the target is this binary's stdio test server.
+    #[arg(long)]
+    url: Option<String>,
+    /// A run longer than this many seconds fails.
+    #[arg(long, default_value_t = 120)]
+    run_timeout_s: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct AllArgs {
+    /// Clients, comma-separated: raw, mcpmux, rmcp, python, ts.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "raw,mcpmux,rmcp,python,ts"
+    )]
+    clients: Vec<String>,
+    /// Transports, comma-separated: stdio, http.
+    #[arg(long, value_delimiter = ',', default_value = "stdio,http")]
+    transports: Vec<String>,
+    /// Workloads, comma-separated: seq, c1k, c10k, sleep10k, p10k, p1m.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "seq,c1k,c10k,sleep10k,p10k,p1m"
+    )]
+    workloads: Vec<String>,
+    /// Runs per cell (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// A cell that has run this many seconds stops after 3 runs.
+    #[arg(long, default_value_t = 45)]
+    cell_budget_s: u64,
+    /// A run longer than this many seconds fails its cell.
+    #[arg(long, default_value_t = 120)]
+    run_timeout_s: u64,
+    /// Use this test-server binary instead of this binary's built-in copy of the same server.
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// The repository root (peers in `.peers`, scripts in `bench`, output in `target`).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Sub::Worker { spec } => mcpmux_bench::worker_main(&spec),
+        Sub::TestServer { options, http } => test_server(options, http),
+        Sub::All(args) => all(args),
+        Sub::Spec(args) => match spec(args) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("mcpmux-bench: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn spec(args: SpecArgs) -> Result<String, String> {
+    let workload = Workload::standard(&args.workload)
+        .ok_or_else(|| format!("unknown workload {:?}", args.workload))?;
+    let target = match args.url {
+        Some(url) => mcpmux_bench::spec::Target::Http { url },
+        None => mcpmux_bench::spec::Target::Stdio {
+            command: std::env::current_exe()
+                .map_err(|e| format!("own executable: {e}"))?
+                .to_string_lossy()
+                .into_owned(),
+            args: vec!["test-server".into()],
+        },
+    };
+    let spec = mcpmux_bench::spec::WorkerSpec {
+        client: args.client,
+        target,
+        call: workload.call,
+        mode: workload.mode,
+        calls: workload.calls,
+        warmup: workload.warmup,
+        run_timeout_ms: args.run_timeout_s.saturating_mul(1000),
+    };
+    serde_json::to_string(&spec).map_err(|e| e.to_string())
+}
+
+/// The test server, exactly as the `mcpmux-test-server` binary runs it.
+fn test_server(
+    options: mcpmux_test_server::Options,
+    http: mcpmux_test_server::HttpOptions,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("test-server: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = if http.listen.is_some() {
+        let http = mcpmux_test_server::HttpOptions {
+            server: options,
+            ..http
+        };
+        match runtime.block_on(mcpmux_test_server::run_http(http)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("test-server: {e}");
+                1
+            }
+        }
+    } else {
+        match runtime.block_on(mcpmux_test_server::serve_stdio(options)) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("test-server: {e}");
+                1
+            }
+        }
+    };
+    // Exit without dropping the runtime: tokio's blocking stdin read cannot be interrupted.
+    std::process::exit(code);
+}
+
+fn parse_list<T>(
+    what: &str,
+    names: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, String> {
+    names
+        .iter()
+        .map(|n| parse(n.trim()).ok_or_else(|| format!("unknown {what} {n:?}")))
+        .collect()
+}
+
+fn all(args: AllArgs) -> ExitCode {
+    match try_all(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcpmux-bench: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn try_all(args: AllArgs) -> Result<(), String> {
+    let clients = parse_list("client", &args.clients, ClientKind::parse)?;
+    let transports = parse_list("transport", &args.transports, TransportKind::parse)?;
+    let workloads = parse_list("workload", &args.workloads, Workload::standard).map_err(|e| {
+        format!(
+            "{e} (standard workloads: {})",
+            STANDARD_WORKLOADS.join(", ")
+        )
+    })?;
+    let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+    let root = match args.repo {
+        Some(r) => r,
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("repository root {}: {e}", root.display()))?;
+    let server = match args.server_bin {
+        Some(bin) => ServerUnderTest::Command {
+            program: bin.into(),
+            args: Vec::new(),
+        },
+        None => ServerUnderTest::Command {
+            program: exe.clone().into(),
+            args: vec![OsString::from("test-server")],
+        },
+    };
+    let paths = Paths::in_repo(&root, vec![exe.into(), OsString::from("worker")]);
+    if clients.contains(&ClientKind::Python) && !paths.python.exists() {
+        return Err(format!(
+            "{} is missing: run scripts/install-peers.sh (or leave out --clients python)",
+            paths.python.display()
+        ));
+    }
+    if clients.contains(&ClientKind::Ts) && !paths.ts_sdk.exists() {
+        return Err(format!(
+            "{} is missing: run scripts/install-peers.sh (or leave out --clients ts)",
+            paths.ts_sdk.display()
+        ));
+    }
+    let mut plan = Plan::standard(server, paths);
+    plan.clients = clients;
+    plan.transports = transports;
+    plan.workloads = workloads;
+    plan.runs = args.runs.max(1);
+    plan.min_runs = plan.min_runs.min(plan.runs);
+    plan.cell_budget = Duration::from_secs(args.cell_budget_s);
+    plan.run_timeout = Duration::from_secs(args.run_timeout_s.max(1));
+
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let command = format!("cargo run --release -p mcpmux-bench -- {command}");
+    let report = mcpmux_bench::run_plan(&plan, &command, &mut |cell| {
+        let rate = cell
+            .calls_per_s()
+            .map_or_else(|| "failed".to_owned(), |r| format!("{r:.0} calls/s"));
+        let (errors, first) = cell.errors();
+        let note = match first {
+            Some(e) if errors > 0 || !cell.is_ok() => format!(" — {errors} errors: {e}"),
+            _ => String::new(),
+        };
+        eprintln!(
+            "{:5} {:9} {:17} {rate} ({} runs, peak RSS {:.1} MB, others' CPU {:.2} cores){note}",
+            cell.transport.name(),
+            cell.workload,
+            cell.client.label(),
+            cell.runs.len(),
+            cell.peak_rss_mb().unwrap_or(0.0),
+            cell.foreign(),
+        );
+    });
+    let table = report.markdown();
+    let targets = report.targets_markdown();
+    println!("{table}\n{targets}");
+    let out = root.join("target/mcpmux-bench");
+    let _ = std::fs::create_dir_all(&out);
+    let md = format!("{table}\n{targets}");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("results.md"), md).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("results.json"), json).map_err(|e| e.to_string())?;
+    eprintln!("written: {}/results.{{md,json}}", out.display());
+    Ok(())
+}

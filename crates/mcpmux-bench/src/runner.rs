@@ -1,0 +1,478 @@
+//! The orchestrator: runs every cell of a [`Plan`] in fresh worker processes, one at a time.
+//!
+//! Each worker runs in a process group of its own, with its stderr in a log file. Every wait is
+//! bounded; a worker or server that overstays is killed (its whole group) and always reaped,
+//! also on early returns (`Drop`). Stdio servers are children of the workers: each client
+//! library shuts its server down on close, and a killed worker's server sees its stdin close.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::machine::{ForeignLoad, Machine, load_average};
+use crate::plan::{ClientKind, Plan, ServerUnderTest, TransportKind, Workload};
+use crate::report::{Cell, Report};
+use crate::spec::{LINE_PREFIX, RunSample, Target, WorkerSpec};
+
+/// The longest line read from a worker or server.
+const MAX_LINE: u64 = 1024 * 1024;
+/// The most lines read from one process's stdout.
+const MAX_LINES: usize = 1_000_000;
+/// Grace for a worker to close its client and exit after `exit`.
+const EXIT_GRACE: Duration = Duration::from_secs(20);
+/// Grace for an HTTP server after SIGTERM.
+const TERM_GRACE: Duration = Duration::from_secs(5);
+/// Wait for the HTTP server's `listening on` line.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A line of the worker protocol.
+#[derive(Debug)]
+enum WorkerLine {
+    Ready,
+    Result(Box<RunSample>),
+    Error(String),
+}
+
+fn parse_line(line: &str) -> Option<WorkerLine> {
+    let rest = line.strip_prefix(LINE_PREFIX)?.trim_end();
+    if rest == "ready" {
+        return Some(WorkerLine::Ready);
+    }
+    if let Some(json) = rest.strip_prefix("result ") {
+        return Some(match serde_json::from_str(json) {
+            Ok(sample) => WorkerLine::Result(Box::new(sample)),
+            Err(e) => WorkerLine::Error(format!("unreadable result ({e})")),
+        });
+    }
+    let msg = rest.strip_prefix("error ").unwrap_or(rest);
+    Some(WorkerLine::Error(msg.to_owned()))
+}
+
+/// A child process in its own process group, its stdout read line by line on a thread.
+struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    log: PathBuf,
+    reaped: bool,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command, log: &Path) -> Result<Proc, String> {
+        use std::os::unix::process::CommandExt;
+        let err = File::create(log).map_err(|e| format!("log file {}: {e}", log.display()))?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(err))
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("spawn {:?}: {e}", cmd.get_program()))?;
+        let stdin = child.stdin.take();
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("no stdout pipe".into());
+        };
+        let (tx, rx) = channel();
+        // Ends at EOF (the process and anything holding its stdout are gone) or after MAX_LINES.
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            for _ in 0..MAX_LINES {
+                buf.clear();
+                match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Proc {
+            child,
+            stdin,
+            lines: rx,
+            log: log.to_owned(),
+            reaped: false,
+        })
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX))
+    }
+
+    /// The next stdout line before `deadline`.
+    fn line(&mut self, deadline: Instant) -> Result<String, String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => Err(format!("timed out{}", self.log_tail())),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(format!("the process exited{}", self.log_tail()))
+            }
+        }
+    }
+
+    /// The next protocol line before `deadline` (other lines are skipped).
+    fn expect(&mut self, deadline: Instant) -> Result<WorkerLine, String> {
+        for _ in 0..MAX_LINES {
+            let line = self.line(deadline)?;
+            if let Some(parsed) = parse_line(&line) {
+                return Ok(parsed);
+            }
+        }
+        Err("too much output".into())
+    }
+
+    fn send(&mut self, line: &str) -> Result<(), String> {
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("write to the worker: {e}{}", self.log_tail()))
+    }
+
+    /// The peak resident set (`VmHWM`) in KiB, while the process is alive.
+    fn vm_hwm_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The last stderr line, for error messages, and where the whole log is.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read(&self.log).unwrap_or_default();
+        let start = text.len().saturating_sub(600);
+        let tail = String::from_utf8_lossy(&text[start..]);
+        let last = tail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        format!(
+            " (last stderr: {:?}; log {})",
+            last.trim(),
+            self.log.display()
+        )
+    }
+
+    /// Waits up to `grace` for the process to exit; true if it did (and was reaped).
+    fn wait_for(&mut self, grace: Duration) -> bool {
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => {
+                    self.reaped = true;
+                    return true;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        false
+    }
+
+    /// Kills the whole process group and reaps the process.
+    fn kill(&mut self) {
+        if !self.reaped {
+            let _ = killpg(self.pid(), Signal::SIGKILL);
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.reaped = true;
+        }
+    }
+
+    /// Asks a worker to close and exit; kills it if it does not within `grace`.
+    fn finish(&mut self, grace: Duration) {
+        let _ = self.send("exit");
+        self.stdin = None;
+        if !self.wait_for(grace) {
+            self.kill();
+        }
+    }
+
+    /// SIGTERM to the group, then SIGKILL after `grace`.
+    fn terminate(&mut self, grace: Duration) {
+        self.stdin = None;
+        if !self.reaped {
+            let _ = killpg(self.pid(), Signal::SIGTERM);
+            if !self.wait_for(grace) {
+                self.kill();
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An HTTP server started for one cell.
+struct HttpServer {
+    proc: Proc,
+    url: String,
+}
+
+impl HttpServer {
+    fn start(program: &OsString, args: &[OsString], log: &Path) -> Result<HttpServer, String> {
+        let mut cmd = Command::new(program);
+        cmd.args(args).args(["--http", "127.0.0.1:0"]);
+        let mut proc = Proc::spawn(cmd, log)?;
+        let deadline = Instant::now() + LISTEN_TIMEOUT;
+        for _ in 0..1000 {
+            let line = proc
+                .line(deadline)
+                .map_err(|e| format!("HTTP server: {e}"))?;
+            if let Some(base) = line.trim().strip_prefix("listening on ") {
+                if !base.starts_with("http://127.0.0.1:") {
+                    return Err(format!("the server listens on {base}, not 127.0.0.1"));
+                }
+                let url = format!("{}/mcp", base.trim_end_matches('/'));
+                return Ok(HttpServer { proc, url });
+            }
+        }
+        Err("the HTTP server never said where it listens".into())
+    }
+}
+
+fn lossy(s: &OsString) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+fn worker_command(plan: &Plan, client: ClientKind, spec_json: String) -> Result<Command, String> {
+    let p = &plan.paths;
+    let cmd = match client {
+        ClientKind::Raw | ClientKind::Mcpmux | ClientKind::Rmcp => {
+            let (program, args) = p
+                .rust_worker
+                .split_first()
+                .ok_or("no Rust worker command")?;
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(spec_json);
+            cmd
+        }
+        ClientKind::Python => {
+            let mut cmd = Command::new(&p.python);
+            cmd.arg("-u")
+                .arg(p.scripts.join("py_client.py"))
+                .arg(spec_json);
+            cmd
+        }
+        ClientKind::Ts => {
+            let mut cmd = Command::new(&p.node);
+            cmd.arg(p.scripts.join("ts_client.mjs"))
+                .arg(spec_json)
+                .env("MCPMUX_BENCH_TS_SDK", &p.ts_sdk);
+            cmd
+        }
+    };
+    Ok(cmd)
+}
+
+/// Runs one cell: starts the HTTP server if needed, the worker, every run; reads the peak RSS.
+/// A cell that other processes disturbed is measured again, up to [`Plan::noisy_retries`]
+/// times; the quietest attempt is returned.
+pub fn run_cell(
+    plan: &Plan,
+    transport: TransportKind,
+    workload: &Workload,
+    client: ClientKind,
+) -> Cell {
+    let mut best = run_cell_once(plan, transport, workload, client);
+    for _ in 0..plan.noisy_retries {
+        if best.foreign() <= plan.quiet_below || !best.is_ok() {
+            break;
+        }
+        let again = run_cell_once(plan, transport, workload, client);
+        if again.is_ok() && again.foreign() < best.foreign() {
+            best = again;
+        }
+    }
+    best
+}
+
+fn run_cell_once(
+    plan: &Plan,
+    transport: TransportKind,
+    workload: &Workload,
+    client: ClientKind,
+) -> Cell {
+    let mut cell = Cell {
+        transport,
+        workload: workload.name.clone(),
+        description: workload.description.clone(),
+        mode: workload.mode,
+        client,
+        calls: workload.calls,
+        runs: Vec::new(),
+        peak_rss_kb: None,
+        error: None,
+        foreign_cores: None,
+    };
+    let stem = format!("{}-{}-{}", transport.name(), workload.name, client.name());
+    let log = |suffix: &str| plan.paths.logs.join(format!("{stem}{suffix}.log"));
+    let mut server = None;
+    let target = match (&plan.server, transport) {
+        (ServerUnderTest::Command { program, args }, TransportKind::Stdio) => Target::Stdio {
+            command: lossy(program),
+            args: args.iter().map(lossy).collect(),
+        },
+        (ServerUnderTest::Command { program, args }, TransportKind::Http) => {
+            match HttpServer::start(program, args, &log("-server")) {
+                Ok(s) => {
+                    let url = s.url.clone();
+                    server = Some(s);
+                    Target::Http { url }
+                }
+                Err(e) => {
+                    cell.error = Some(e);
+                    return cell;
+                }
+            }
+        }
+        (ServerUnderTest::Url(url), TransportKind::Http) => Target::Http { url: url.clone() },
+        (ServerUnderTest::Url(_), TransportKind::Stdio) => {
+            cell.error = Some("no stdio server (the server is a URL)".into());
+            return cell;
+        }
+    };
+    let spec = WorkerSpec {
+        client: client.name().into(),
+        target,
+        call: workload.call.clone(),
+        mode: workload.mode,
+        calls: workload.calls,
+        warmup: workload.warmup,
+        run_timeout_ms: u64::try_from(plan.run_timeout.as_millis()).unwrap_or(u64::MAX),
+    };
+    if let Err(e) = drive(plan, client, &spec, &log(""), &mut cell) {
+        cell.error = Some(e);
+    }
+    if let Some(mut s) = server {
+        s.proc.terminate(TERM_GRACE);
+    }
+    cell
+}
+
+fn drive(
+    plan: &Plan,
+    client: ClientKind,
+    spec: &WorkerSpec,
+    log: &Path,
+    cell: &mut Cell,
+) -> Result<(), String> {
+    let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
+    let mut worker = Proc::spawn(worker_command(plan, client, json)?, log)?;
+    match worker.expect(Instant::now() + plan.setup_timeout)? {
+        WorkerLine::Ready => {}
+        WorkerLine::Error(e) => return Err(format!("{e}{}", worker.log_tail())),
+        WorkerLine::Result(_) => return Err("a result before ready".into()),
+    }
+    let start = Instant::now();
+    let quiet_until = Instant::now() + plan.quiet_wait;
+    let mut load: Option<ForeignLoad> = None;
+    // Bounded by `runs`; the worker enforces the run timeout, the extra 10 s covers its report.
+    for done in 0..plan.runs {
+        if done >= plan.min_runs && start.elapsed() > plan.cell_budget {
+            break;
+        }
+        wait_for_quiet(plan.quiet_below, quiet_until);
+        let load = *load.get_or_insert_with(ForeignLoad::start);
+        worker.send("go")?;
+        match worker.expect(Instant::now() + plan.run_timeout + Duration::from_secs(10))? {
+            WorkerLine::Result(sample) => {
+                cell.foreign_cores = Some(load.cores());
+                let failed = sample.errors > 0;
+                cell.runs.push(*sample);
+                if failed {
+                    break; // one failing run is enough evidence; don't repeat it
+                }
+            }
+            WorkerLine::Error(e) => return Err(e),
+            WorkerLine::Ready => return Err("ready twice".into()),
+        }
+    }
+    cell.peak_rss_kb = worker.vm_hwm_kb();
+    worker.finish(EXIT_GRACE);
+    Ok(())
+}
+
+/// Waits (in steps, until `until`) while other processes use `below` cores or more.
+fn wait_for_quiet(below: f64, until: Instant) {
+    const PROBE: Duration = Duration::from_millis(150);
+    // Bounded by `until` (at most one probe past it).
+    for _ in 0..10_000 {
+        let probe = ForeignLoad::start();
+        std::thread::sleep(PROBE);
+        if probe.cores() < below || Instant::now() >= until {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Runs every cell of `plan` (transport by transport, workload by workload, client by client),
+/// calling `on_cell` after each; `command` is recorded in the report.
+pub fn run_plan(plan: &Plan, command: &str, on_cell: &mut dyn FnMut(&Cell)) -> Report {
+    let mut machine = Machine::detect();
+    let _ = std::fs::create_dir_all(&plan.paths.logs);
+    let mut cells = Vec::new();
+    for &transport in &plan.transports {
+        if transport == TransportKind::Stdio && matches!(plan.server, ServerUnderTest::Url(_)) {
+            continue;
+        }
+        for workload in &plan.workloads {
+            for &client in &plan.clients {
+                let cell = run_cell(plan, transport, workload, client);
+                on_cell(&cell);
+                cells.push(cell);
+            }
+        }
+    }
+    machine.load_after = load_average();
+    Report {
+        machine,
+        command: command.to_owned(),
+        cells,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_lines() {
+        assert!(matches!(
+            parse_line("@bench ready\n"),
+            Some(WorkerLine::Ready)
+        ));
+        assert!(parse_line("some library chatter").is_none());
+        match parse_line(r#"@bench result {"ok":3,"errors":0,"wall_ns":5,"cpu_ns":1}"#) {
+            Some(WorkerLine::Result(s)) => assert_eq!(s.ok, 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_line("@bench result {"),
+            Some(WorkerLine::Error(_))
+        ));
+        match parse_line("@bench error connect: refused") {
+            Some(WorkerLine::Error(e)) => assert_eq!(e, "connect: refused"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
