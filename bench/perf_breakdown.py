@@ -23,7 +23,7 @@ COMPONENTS = [
     ("connection task: decode (envelope + RawValue)", r"mcpmux_protocol::jsonrpc::decode"),
     ("connection task: route response (copy result, pending map)", r"Conn::on_message|take_pending"),
     ("connection task: queue request (pending map, frame)", r"Conn::on_command"),
-    ("connection task: pipe I/O and framing", r"StdioTransport|LineFramer|transport::http|reqwest|hyper"),
+    ("transport: I/O and framing (stdio pipes; reqwest/hyper on HTTP)", r"StdioTransport|LineFramer|transport::http|reqwest|hyper"),
     ("caller: Guard::call_tool (rest)", r"mcpmux::server::Guard|mcpmux::request::send"),
     ("connection task (rest)", r"mcpmux::connection::Conn"),
     ("harness: spawn a task per call (allocates the call future)", r"task::spawn::spawn|JoinSet<T>::spawn"),

@@ -6,9 +6,9 @@
 #
 # CLIENT: raw | mcpmux | rmcp; TRANSPORT: stdio | http; WORKLOAD: seq | c1k | c10k | sleep10k |
 # p10k | p1m. Writes target/mcpmux-bench/profile-CLIENT-TRANSPORT-WORKLOAD.{data,txt} (the report:
-# flat self-time, then inclusive time). Only the worker (client) process is sampled, after its
-# warm-up; a stdio server (its child) is not. The HTTP server it starts listens on 127.0.0.1 and
-# is stopped and reaped on exit.
+# flat self-time, the share per mcpmux component, then inclusive time). Only the worker (client)
+# process is sampled, after its warm-up; a stdio server (its child) is not. The HTTP server it
+# starts listens on 127.0.0.1 and is stopped and reaped on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,12 +19,13 @@ out=target/mcpmux-bench
 mkdir -p "$out"
 stem="$out/profile-$client-$transport-$workload"
 
-server_pid=""
+server_pid="" worker_pid="" profiler_pid=""
 cleanup() {
-    if [[ -n "$server_pid" ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    exec 3>&- 2>/dev/null || true
+    for pid in $profiler_pid $worker_pid $server_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -f "$stem.port" "$stem.ctl"
 }
 trap cleanup EXIT
@@ -77,10 +78,12 @@ done
 if [[ "$tool" == perf ]]; then
     kill -INT "$profiler_pid"
     wait "$profiler_pid" || true
+    profiler_pid=""
 fi
 echo exit >&3
 exec 3>&-
 wait "$worker_pid" || true
+worker_pid=""
 rm -f "$fifo"
 
 if [[ "$tool" == perf ]]; then
@@ -89,6 +92,9 @@ if [[ "$tool" == perf ]]; then
         grep '^@bench result' "$stem.out"
         perf report -i "$stem.data" --stdio --no-children --sort symbol --percent-limit 0.7 \
             -g none 2>/dev/null
+        echo
+        echo "# by component (bench/perf_breakdown.py)"
+        perf script -i "$stem.data" 2>/dev/null | python3 bench/perf_breakdown.py
         echo
         echo "# inclusive (children)"
         perf report -i "$stem.data" --stdio --children --sort symbol --percent-limit 3 \
