@@ -180,6 +180,26 @@ impl Guard {
         }
     }
 
+    /// A result without `structuredContent` from a tool whose (already listed) schema promised
+    /// one is a protocol error. Never fetches.
+    pub(crate) fn check_missing_structured_output(
+        &self,
+        name: &str,
+        result: &CallToolResult,
+    ) -> Result<()> {
+        if result.is_error() || result.structured_content.is_some() {
+            return Ok(());
+        }
+        if let Some(tools) = self.conn().caches().tools.peek()
+            && tools.get(name).is_some_and(|t| t.output_schema.is_some())
+        {
+            return Err(Error::protocol(format!(
+                "tool {name:?} declares an outputSchema but returned no structuredContent"
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks a result's `structuredContent` against the tool's `outputSchema`.
     pub(crate) async fn check_structured_output(
         &self,
@@ -190,15 +210,7 @@ impl Guard {
             return Ok(());
         }
         let Some(structured) = &result.structured_content else {
-            // Only a tool list we already hold can say a schema was promised.
-            if let Some(tools) = self.conn().caches().tools.peek()
-                && tools.get(name).is_some_and(|t| t.output_schema.is_some())
-            {
-                return Err(Error::protocol(format!(
-                    "tool {name:?} declares an outputSchema but returned no structuredContent"
-                )));
-            }
-            return Ok(());
+            return self.check_missing_structured_output(name, result);
         };
         let tools = self.tools().await?;
         let Some(validator) = tools.0.output_validator(name)? else {

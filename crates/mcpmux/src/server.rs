@@ -493,17 +493,27 @@ impl Guard {
         let mut options = options;
         if self.conn.stateless().is_some() {
             // Mirror `x-mcp-header` parameters into `Mcp-Param-*` headers (from the cached list).
-            let tools = self.tools_any().await?;
+            // Boxed: a cold path kept out of every call's future (which stays small and cheap
+            // to spawn; BENCHMARKS.md measured the cost of a large one).
+            let tools = Box::pin(self.tools_any()).await?;
             if let Some(tool) = tools.get(name) {
                 options.headers =
                     crate::stateless::tool_param_headers(&tool.input_schema, arguments.as_ref());
             }
         }
-        if self.requires_task(name).await {
-            let handle = self
-                .start_task(name, arguments, meta, None, options.clone())
-                .await?;
-            return handle.wait().await;
+        let tasks_possible = self
+            .initialize_result()
+            .capabilities
+            .extra
+            .contains_key("tasks");
+        if tasks_possible && Box::pin(self.requires_task(name)).await {
+            return Box::pin(async {
+                self.start_task(name, arguments, meta, None, options.clone())
+                    .await?
+                    .wait()
+                    .await
+            })
+            .await;
         }
         let params = CallToolParams {
             name: name.to_owned(),
@@ -513,7 +523,12 @@ impl Guard {
         };
         let result: CallToolResult = self.request(methods::TOOLS_CALL, &params, options).await?;
         if self.conn.config.validate_output {
-            self.check_structured_output(name, &result).await?;
+            if result.structured_content.is_some() && !result.is_error() {
+                // May fetch and compile schemas: boxed, off the common path.
+                Box::pin(self.check_structured_output(name, &result)).await?;
+            } else {
+                self.check_missing_structured_output(name, &result)?;
+            }
         }
         Ok(result)
     }
