@@ -473,15 +473,7 @@ impl Guard {
         arguments: Value,
         options: RequestOptions,
     ) -> Result<CallToolResult> {
-        let arguments = match arguments {
-            Value::Object(map) => Some(map),
-            Value::Null => None,
-            other => {
-                return Err(Error::invalid(format!(
-                    "tool arguments must be a JSON object, not {other}"
-                )));
-            }
-        };
+        let arguments = tool_arguments(arguments)?;
         let meta = options.progress_token.clone().map(|token| {
             let mut m = JsonObject::new();
             m.insert(
@@ -555,5 +547,16 @@ impl Guard {
 
     pub(crate) fn conn_arc(&self) -> Arc<ConnHandle> {
         self.conn.0.clone()
+    }
+}
+
+/// Tool arguments as the wire wants them: a JSON object, or none for `null`.
+pub(crate) fn tool_arguments(arguments: Value) -> Result<Option<JsonObject>> {
+    match arguments {
+        Value::Object(map) => Ok(Some(map)),
+        Value::Null => Ok(None),
+        other => Err(Error::invalid(format!(
+            "tool arguments must be a JSON object, not {other}"
+        ))),
     }
 }

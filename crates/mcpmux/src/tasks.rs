@@ -187,15 +187,7 @@ impl Guard {
         arguments: Value,
         ttl: Option<Duration>,
     ) -> Result<TaskHandle> {
-        let arguments = match arguments {
-            Value::Object(m) => Some(m),
-            Value::Null => None,
-            other => {
-                return Err(Error::invalid(format!(
-                    "tool arguments must be a JSON object, not {other}"
-                )));
-            }
-        };
+        let arguments = crate::server::tool_arguments(arguments)?;
         self.start_task(name, arguments, None, ttl, RequestOptions::new())
             .await
     }
