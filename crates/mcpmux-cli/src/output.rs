@@ -173,6 +173,42 @@ fn one_line(s: &str) -> String {
     }
 }
 
+/// Merges per-server list results into `(server, item)` rows; a server whose listing failed is
+/// warned about (`what`: "prompts", "resources") and makes the outcome [`Code::Failed`].
+pub fn merge_lists<T>(
+    lists: Vec<(String, Result<Vec<T>, mcpmux::Error>)>,
+    what: &str,
+) -> (Vec<(String, T)>, crate::exit::Code) {
+    let mut code = crate::exit::Code::Success;
+    let mut rows = Vec::new();
+    for (server, list) in lists {
+        match list {
+            Ok(list) => rows.extend(list.into_iter().map(|item| (server.clone(), item))),
+            Err(e) => {
+                crate::exit::warn(&format!(
+                    "server `{server}`: cannot list {what}: {}",
+                    crate::exit::chain(&anyhow::Error::new(e))
+                ));
+                code = crate::exit::Code::Failed;
+            }
+        }
+    }
+    (rows, code)
+}
+
+/// Each row as its JSON object with a `server` field added.
+pub fn rows_json<T: Serialize>(rows: &[(String, T)]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|(server, item)| {
+            let mut v = serde_json::to_value(item).unwrap_or_else(|_| serde_json::json!({}));
+            if let serde_json::Value::Object(m) = &mut v {
+                m.insert("server".into(), serde_json::json!(server));
+            }
+            v
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

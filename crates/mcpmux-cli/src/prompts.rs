@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use mcpmux::Content;
-use mcpmux::protocol::{GetPromptResult, Prompt, Role};
-use serde_json::{Value, json};
+use mcpmux::protocol::{GetPromptResult, Role};
 
 use crate::cli::{GlobalArgs, ListArgs, PromptArgs};
 use crate::exit::{Code, Failure, Outcome};
@@ -23,33 +22,10 @@ pub async fn list(args: ListArgs, global: &GlobalArgs) -> Outcome {
         Some(async move { (name.to_owned(), guard.list_prompts().await) })
     }))
     .await;
-    let mut code = Code::Success;
-    let mut rows: Vec<(String, Prompt)> = Vec::new();
-    for (server, list) in lists {
-        match list {
-            Ok(list) => rows.extend(list.into_iter().map(|p| (server.clone(), p))),
-            Err(e) => {
-                crate::exit::warn(&format!(
-                    "server `{server}`: cannot list prompts: {}",
-                    crate::exit::chain(&anyhow::Error::new(e))
-                ));
-                code = Code::Failed;
-            }
-        }
-    }
+    let (rows, code) = output::merge_lists(lists, "prompts");
     let mut stdout = io::stdout().lock();
     if global.json {
-        let all: Vec<Value> = rows
-            .iter()
-            .map(|(server, p)| {
-                let mut v = serde_json::to_value(p).unwrap_or_else(|_| json!({}));
-                if let Value::Object(m) = &mut v {
-                    m.insert("server".into(), json!(server));
-                }
-                v
-            })
-            .collect();
-        output::write_json(&mut stdout, &all).map_err(Failure::output)?;
+        output::write_json(&mut stdout, &output::rows_json(&rows)).map_err(Failure::output)?;
     } else {
         let mut table = Table::new(&[
             ("NAME", None),

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use mcpmux::Toolset;
 use mcpmux::protocol::{ReadResourceResult, Resource};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::{GlobalArgs, ListArgs, ReadArgs};
 use crate::exit::{Code, Failure, Outcome};
@@ -27,33 +27,10 @@ pub async fn list(args: ListArgs, global: &GlobalArgs) -> Outcome {
     let targets = Targets::select(global, &args.server, args.name.as_deref())?;
     let (toolset, broken) = targets.connect(global).await?;
     let lists = all_resources(&toolset).await;
-    let mut code = Code::Success;
-    let mut rows: Vec<(String, Resource)> = Vec::new();
-    for (server, list) in lists {
-        match list {
-            Ok(list) => rows.extend(list.into_iter().map(|r| (server.clone(), r))),
-            Err(e) => {
-                crate::exit::warn(&format!(
-                    "server `{server}`: cannot list resources: {}",
-                    crate::exit::chain(&anyhow::Error::new(e))
-                ));
-                code = Code::Failed;
-            }
-        }
-    }
+    let (rows, code) = output::merge_lists(lists, "resources");
     let mut stdout = io::stdout().lock();
     if global.json {
-        let all: Vec<Value> = rows
-            .iter()
-            .map(|(server, r)| {
-                let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
-                if let Value::Object(m) = &mut v {
-                    m.insert("server".into(), json!(server));
-                }
-                v
-            })
-            .collect();
-        output::write_json(&mut stdout, &all).map_err(Failure::output)?;
+        output::write_json(&mut stdout, &output::rows_json(&rows)).map_err(Failure::output)?;
     } else {
         let mut table = Table::new(&[
             ("SERVER", None),
