@@ -43,7 +43,7 @@ impl std::ops::Deref for ToolList {
 }
 
 /// Walks every page of a paginated list.
-async fn walk<R, T, F, Fut>(
+pub(crate) async fn walk<R, T, F, Fut>(
     method: &str,
     page: F,
     mut split: impl FnMut(R) -> (Vec<T>, Option<String>),
@@ -104,7 +104,11 @@ fn ttl_of(extra: &mcpmux_protocol::JsonObject) -> Option<u64> {
 }
 
 impl Guard {
-    async fn page<R: DeserializeOwned>(&self, method: &str, cursor: Option<String>) -> Result<R> {
+    pub(crate) async fn page<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        cursor: Option<String>,
+    ) -> Result<R> {
         self.request(method, &PaginatedParams { cursor }, RequestOptions::new())
             .await
     }

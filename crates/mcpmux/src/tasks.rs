@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use mcpmux_protocol::{
-    CallToolParams, CallToolResult, CreateTaskResult, JsonObject, ListTasksResult, PaginatedParams,
-    Task, TaskIdParams, TaskMetadata, TaskStatus, methods,
+    CallToolParams, CallToolResult, CreateTaskResult, JsonObject, ListTasksResult, Task,
+    TaskIdParams, TaskMetadata, TaskStatus, methods,
 };
 use serde_json::Value;
 
@@ -16,8 +16,6 @@ use crate::server::Guard;
 const DEFAULT_POLL: Duration = Duration::from_secs(1);
 /// Floor on the server's poll interval, so a bad value cannot spin.
 const MIN_POLL: Duration = Duration::from_millis(50);
-/// Most tasks a `list_tasks` walk collects.
-const MAX_TASK_PAGES: usize = 1000;
 
 /// A task the server is running for a tool call. [`wait`](Self::wait) polls it to the end.
 ///
@@ -247,22 +245,11 @@ impl Guard {
     /// # Errors
     /// As [`Guard::request`].
     pub async fn list_tasks(&self) -> Result<Vec<Task>> {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        for _ in 0..MAX_TASK_PAGES {
-            let page: ListTasksResult = self
-                .request(
-                    methods::TASKS_LIST,
-                    &PaginatedParams { cursor },
-                    RequestOptions::new(),
-                )
-                .await?;
-            all.extend(page.tasks);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(all),
-            }
-        }
-        Err(Error::protocol("tasks/list returned too many pages"))
+        crate::features::walk(
+            methods::TASKS_LIST,
+            |c| self.page::<ListTasksResult>(methods::TASKS_LIST, c),
+            |r| (r.tasks, r.next_cursor),
+        )
+        .await
     }
 }
