@@ -2,6 +2,7 @@
 //! line and dispatches; each subcommand lives in its own module.
 
 mod batch;
+mod bench;
 mod call;
 mod cli;
 mod completions;
@@ -40,9 +41,14 @@ fn main() -> ExitCode {
         // Before the logger: the test server's stdout and stderr belong to the protocol.
         test_server::run(args);
     }
+    if let Command::BenchWorker { spec } = &command {
+        // A worker's stdout is the orchestrator's line protocol: no logger, no CLI output.
+        return mcpmux_bench::worker_main(spec);
+    }
     logging::init(&global);
     let outcome = match command {
-        Command::TestServer(_) => Ok(Code::Success),
+        Command::TestServer(_) | Command::BenchWorker { .. } => Ok(Code::Success),
+        Command::Bench(args) => bench::run(args, &global),
         Command::Completions(args) => completions::run(&args),
         Command::Demo(args) => block_on(demo::run(args, &global)),
         Command::Call(args) => block_on(call::run(args, &global)),

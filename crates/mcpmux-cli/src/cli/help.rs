@@ -138,6 +138,32 @@ summary line go to stderr. Exits 0 only when every call succeeded, else 1.
 Example:
   printf '%s\\n' '{\"tool\":\"time.get_current_time\",\"arguments\":{\"timezone\":\"UTC\"}}' | mcpmux batch";
 
+/// `mcpmux bench --help`.
+pub const BENCH: &str = "\
+Measure one tool call on a server: each client runs in its own process against the same \
+server, --runs times, and the medians are printed as a table of ratios to the raw limit.
+
+Clients (--clients, default raw,mcpmux):
+  raw      the limit of transport + server: pre-serialized JSON-RPC requests, responses \
+matched by a byte scan, no MCP layer
+  mcpmux   this library: one connection, one task per call
+  python   the official Python SDK client (needs --repo with .peers installed)
+  ts       the official TypeScript SDK client (needs --repo with .peers installed)
+
+A run makes --calls calls, all at once on one connection (calls/s, wall time), or one at a \
+time with --sequential (latency p50/p99). Also measured per client: CPU time per call (the \
+client process only) and peak RSS. The server is started fresh for each client (stdio) or \
+must be running (--url; Streamable HTTP). A stdio server from the config runs with its env \
+and cwd (through env(1)); HTTP servers that need headers are not supported.
+
+Machines are noisy: compare ratios from one invocation, not numbers across runs. Exits 0 \
+when every client completed every call, else 1.
+
+Examples:
+  mcpmux bench echo --args '{\"text\":\"hi\"}' --calls 10000 -- mcpmux test-server
+  mcpmux bench files.read_file --args '{\"path\":\"README.md\"}' --sequential
+  mcpmux --json bench add --args '{\"a\":1,\"b\":2}' --url http://127.0.0.1:8000/mcp";
+
 /// `mcpmux resources --help`.
 pub const RESOURCES: &str = "\
 List the resources of every configured server that offers resources (or of SERVER): server, \

@@ -143,6 +143,10 @@ pub enum Command {
     #[command(long_about = help::DEMO)]
     Demo(DemoArgs),
 
+    /// Measure a server's tool calls: the raw JSON-RPC limit and mcpmux side by side
+    #[command(long_about = help::BENCH)]
+    Bench(BenchArgs),
+
     /// Print a shell completion script
     #[command(long_about = help::COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -150,6 +154,13 @@ pub enum Command {
     /// Run the built-in MCP test server on stdin/stdout (what `demo` spawns)
     #[command(hide = true)]
     TestServer(TestServerArgs),
+
+    /// One benchmark worker process (what `bench` starts); SPEC is its JSON spec
+    #[command(hide = true)]
+    BenchWorker {
+        /// The worker spec (JSON)
+        spec: String,
+    },
 }
 
 /// How a server is reached.
@@ -380,6 +391,67 @@ pub enum Shell {
     Zsh,
     /// Fish
     Fish,
+}
+
+/// Arguments of `mcpmux bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// SERVER.TOOL, or the tool's name with an ad-hoc server
+    #[arg(value_name = "TARGET")]
+    pub tool: String,
+
+    /// Tool arguments, as a JSON object
+    #[arg(
+        long = "args",
+        value_name = "JSON",
+        default_value = "{}",
+        value_parser = parse::json_object
+    )]
+    pub arguments: Map<String, Value>,
+
+    /// Calls per run
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    pub calls: u64,
+
+    /// One call at a time (latency p50/p99) instead of all calls at once
+    #[arg(long)]
+    pub sequential: bool,
+
+    /// Runs per client; the table shows medians
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=100)
+    )]
+    pub runs: u64,
+
+    /// Untimed warm-up calls before the first run (default: min(calls, 100))
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+
+    /// Clients, comma-separated: raw, mcpmux, python, ts (python and ts need --repo)
+    #[arg(long, value_delimiter = ',', value_name = "LIST", default_value = "raw,mcpmux")]
+    pub clients: Vec<String>,
+
+    /// Wait up to SECS per client for other processes to go quiet (< 0.3 cores) before each
+    /// run, and measure a disturbed client again; 0 measures at once
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub quiet_wait: u64,
+
+    /// A checkout of the mcpmux repository with `scripts/install-peers.sh` run (for the python
+    /// and ts clients)
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+
+    /// The ad-hoc server, if any.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// Arguments of `mcpmux completions`.
