@@ -124,10 +124,7 @@ pub fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
     } else {
         let _ = writeln!(stdout, "{}", report.markdown());
     }
-    let failed = report
-        .cells
-        .iter()
-        .any(|c| !c.is_ok() || c.errors().0 > 0);
+    let failed = report.cells.iter().any(|c| !c.is_ok() || c.errors().0 > 0);
     Ok(if failed { Code::Failed } else { Code::Success })
 }
 

@@ -10,6 +10,8 @@ transport. It knows nothing about processes, sockets or tasks; the `mcpmux` crat
 - [`decode`] parses one incoming message (or batch) in a single pass into a borrowed
   [`Incoming`]; results stay raw ([`serde_json::value::RawValue`]) until their owner parses them.
 - [`encode_request`], [`encode_notification`] and [`encode_response`] write one compact JSON line.
+- [`write::encode_tool_call`] writes a `tools/call` line with a faster string escaper
+  (byte-identical to serde_json's output).
 - [`framing::LineFramer`] splits a byte stream into lines with a hard size cap.
 - [`sse::SseParser`] parses Server-Sent Events with a hard cap on event size.
 - [`types`] holds the MCP payloads ([`InitializeResult`], [`Tool`], [`CallToolResult`],
@@ -44,6 +46,7 @@ pub mod sse;
 pub mod stateless;
 pub mod types;
 mod version;
+pub mod write;
 
 pub use jsonrpc::{
     DecodeError, Decoded, ErrorObject, Incoming, RequestId, decode, encode_notification,

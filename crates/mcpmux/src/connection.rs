@@ -9,9 +9,11 @@
 //! Every path out of the task goes through [`Conn::finish`]: it records the close reason, fails
 //! every pending request with it, and then shuts the process down.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use mcpmux_protocol::jsonrpc::METHOD_NOT_FOUND;
 use mcpmux_protocol::{
@@ -37,12 +39,94 @@ const WRITE_HIGH_WATER: usize = 1 << 20;
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// The raw `result`.
-    Ok(Box<RawValue>),
+    Ok(RawResult),
     /// The server's JSON-RPC error.
     Rpc(ErrorObject),
     /// The connection failed the request.
     Err(Error),
+    /// The request ran past its timeout (the task has already cancelled it on the server).
+    TimedOut,
 }
+
+impl Outcome {
+    /// The caller's result for a request of `method` sent with `timeout`.
+    pub(crate) fn into_result(self, method: &str, timeout: Duration) -> Result<RawResult> {
+        match self {
+            Outcome::Ok(raw) => Ok(raw),
+            Outcome::Rpc(err) => Err(Error::rpc(method, err)),
+            Outcome::Err(err) => Err(err),
+            Outcome::TimedOut => Err(Error::timeout(method, timeout)),
+        }
+    }
+}
+
+/// A response's raw `result`: the received frame itself and where the result lies in it, so
+/// that routing a response to its caller copies nothing (a 1 MB result used to be copied once
+/// more here); or, from a batch, a copy.
+#[derive(Debug)]
+pub(crate) enum RawResult {
+    /// `frame[range]` is the result (valid JSON, checked by the decoder).
+    Frame {
+        frame: Vec<u8>,
+        range: std::ops::Range<usize>,
+    },
+    /// A result copied out of a batch.
+    Owned(Box<RawValue>),
+}
+
+impl RawResult {
+    /// The result's JSON text.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            RawResult::Frame { frame, range } => frame.get(range.clone()).unwrap_or_default(),
+            RawResult::Owned(raw) => raw.get().as_bytes(),
+        }
+    }
+
+    /// As an owned `RawValue` (one copy for a frame).
+    pub(crate) fn into_raw_value(self) -> Result<Box<RawValue>> {
+        match self {
+            RawResult::Owned(raw) => Ok(raw),
+            RawResult::Frame { .. } => {
+                let text = String::from_utf8(self.bytes().to_vec())
+                    .map_err(|e| Error::protocol_from("a result that is not UTF-8", e))?;
+                RawValue::from_string(text)
+                    .map_err(|e| Error::protocol_from("a malformed result", e))
+            }
+        }
+    }
+}
+
+/// The range of `part` within `whole`, when `part` is a subslice of it.
+fn span_of(whole: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// Hashes request ids (sequential `u64`s) with one multiplication: SipHash, the default, costs
+/// more than the rest of a pending-map lookup. The golden-ratio multiplier spreads sequential
+/// ids over the high bits hashbrown uses for its control bytes. Ids come from this client, not
+/// from the server, so there is no flooding concern.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used for u64 keys; a plain fold keeps it correct for anything else.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// Messages from handles to the connection task.
 #[derive(Debug)]
@@ -58,6 +142,9 @@ pub(crate) enum Command {
         progress: Option<(RequestId, mpsc::Sender<ProgressParams>)>,
         /// Extra HTTP headers (stateless MCP).
         headers: Vec<(String, String)>,
+        /// The task fails the request with [`Outcome::TimedOut`] (and cancels it) this long
+        /// after taking it; `None` when the caller keeps its own timer.
+        timeout: Option<Duration>,
     },
     /// Send a notification frame.
     Notify { frame: Vec<u8>, initialized: bool },
@@ -177,10 +264,13 @@ impl ConnHandle {
             rx,
             shared: shared.clone(),
             config: config.clone(),
-            pending: HashMap::new(),
+            pending: IdMap::default(),
             progress_routes: HashMap::new(),
             notifications,
             linger_deadline: None,
+            deadlines: BTreeSet::new(),
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            timer_at: None,
         };
         tokio::spawn(conn.run(transport));
         let handle = Arc::new(ConnHandle {
@@ -297,6 +387,8 @@ struct Pending {
     cancellable: bool,
     /// Its progress token, if progress is routed to the caller.
     progress_token: Option<RequestId>,
+    /// When the task times it out (its key in [`Conn::deadlines`]).
+    deadline: Option<tokio::time::Instant>,
 }
 
 /// How the main loop ended.
@@ -319,11 +411,19 @@ struct Conn {
     server_requests: HashMap<RequestId, tokio::task::AbortHandle>,
     shared: Arc<ConnShared>,
     config: Arc<Config>,
-    pending: HashMap<u64, Pending>,
+    pending: IdMap<Pending>,
     /// Progress token → the caller's channel.
     progress_routes: HashMap<RequestId, mpsc::Sender<ProgressParams>>,
     notifications: broadcast::Sender<ServerNotification>,
     linger_deadline: Option<tokio::time::Instant>,
+    /// Request deadlines in order: one timer for the whole connection instead of one per call
+    /// (a per-call `Sleep` registers in tokio's shared timer wheel and enlarges every call's
+    /// future; BENCHMARKS.md measured both).
+    deadlines: BTreeSet<(tokio::time::Instant, u64)>,
+    /// The timer, armed for the first deadline.
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// What `timer` is armed for.
+    timer_at: Option<tokio::time::Instant>,
 }
 
 impl Conn {
@@ -335,9 +435,16 @@ impl Conn {
     async fn main_loop(&mut self, transport: &mut Transport) -> Exit {
         loop {
             let can_take_commands = transport.backlog() < WRITE_HIGH_WATER;
+            let first = self.deadlines.first().map(|(d, _)| *d);
+            if first != self.timer_at {
+                if let Some(d) = first {
+                    self.timer.as_mut().reset(d);
+                }
+                self.timer_at = first;
+            }
             tokio::select! {
                 event = transport.next_event() => match event {
-                    Event::Message(bytes) => self.on_message_bytes(&bytes, transport),
+                    Event::Message(bytes) => self.on_message_bytes(bytes, transport),
                     Event::Oversized { prefix, len } => self.on_oversized(&prefix, len),
                     Event::RequestFailed { id, error } => {
                         if let Some(p) = self.take_pending(id) {
@@ -364,6 +471,7 @@ impl Conn {
                         }
                     }
                 },
+                () = self.timer.as_mut(), if self.timer_at.is_some() => self.expire(transport),
                 () = sleep_until(self.linger_deadline), if self.linger_deadline.is_some() => {
                     self.linger_deadline = None;
                     if self.shared.try_close_idle() {
@@ -384,6 +492,7 @@ impl Conn {
                 initialize,
                 progress,
                 headers,
+                timeout,
             } => {
                 if reply.is_closed() {
                     return None; // its caller already left; don't send it at all
@@ -392,12 +501,18 @@ impl Conn {
                     self.progress_routes.insert(token.clone(), tx);
                     token
                 });
+                // A timeout too long to represent is no timeout.
+                let deadline = timeout.and_then(|t| tokio::time::Instant::now().checked_add(t));
+                if let Some(d) = deadline {
+                    self.deadlines.insert((d, id));
+                }
                 self.pending.insert(
                     id,
                     Pending {
                         reply,
                         cancellable: !initialize,
                         progress_token,
+                        deadline,
                     },
                 );
                 transport.send(Outgoing {
@@ -411,21 +526,7 @@ impl Conn {
             }
             Command::Cancel { id, reason } => {
                 if let Some(p) = self.take_pending(id) {
-                    transport.forget(id);
-                    if p.cancellable {
-                        let params = CancelledParams {
-                            request_id: RequestId::Number(id as i64),
-                            reason: Some(reason.to_owned()),
-                        };
-                        let mut frame = Vec::with_capacity(96);
-                        match encode_notification(&mut frame, methods::CANCELLED, Some(&params)) {
-                            Ok(()) => transport.send(Outgoing::new(
-                                frame,
-                                OutKind::Notification { initialized: false },
-                            )),
-                            Err(e) => tracing::warn!("could not encode a cancellation: {e}"),
-                        }
-                    }
+                    cancel(id, &p, reason, transport);
                 }
             }
             Command::Idle => match self.config.idle_linger {
@@ -448,17 +549,62 @@ impl Conn {
         None
     }
 
-    /// Removes a pending request (answered, failed or cancelled) with its progress route.
+    /// Removes a pending request (answered, failed or cancelled) with its progress route and
+    /// its deadline.
     fn take_pending(&mut self, id: u64) -> Option<Pending> {
         let p = self.pending.remove(&id)?;
         if let Some(token) = &p.progress_token {
             self.progress_routes.remove(token);
         }
+        if let Some(d) = p.deadline {
+            self.deadlines.remove(&(d, id));
+        }
         Some(p)
     }
 
-    fn on_message_bytes(&mut self, bytes: &[u8], transport: &mut Transport) {
-        match decode(bytes) {
+    /// Fails every request whose deadline has passed with [`Outcome::TimedOut`] and cancels it
+    /// on the server.
+    fn expire(&mut self, transport: &mut Transport) {
+        let now = tokio::time::Instant::now();
+        // Bounded: each iteration removes one deadline.
+        while let Some(&(d, id)) = self.deadlines.first() {
+            if d > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if let Some(p) = self.take_pending(id) {
+                cancel(id, &p, "timeout", transport);
+                let _ = p.reply.send(Outcome::TimedOut);
+            }
+        }
+        // Re-arm from scratch: the timer has fired, and the first deadline may be unchanged
+        // (tokio rounds to milliseconds), which must not leave an elapsed timer in the loop.
+        self.timer_at = None;
+    }
+
+    fn on_message_bytes(&mut self, bytes: Vec<u8>, transport: &mut Transport) {
+        let decoded = decode(&bytes);
+        // The common message: one successful response. Its frame goes to the caller as is.
+        let result = match &decoded {
+            Ok(Decoded::Single(Incoming::Response {
+                id,
+                result: Ok(raw),
+            })) => span_of(&bytes, raw.get().as_bytes()).map(|range| (id.as_u64(), range)),
+            _ => None,
+        };
+        if let Some((id, range)) = result {
+            drop(decoded);
+            let Some(p) = id.and_then(|id| self.take_pending(id)) else {
+                tracing::debug!(server = %self.config.name, ?id, "response for an unknown request id");
+                return;
+            };
+            let _ = p.reply.send(Outcome::Ok(RawResult::Frame {
+                frame: bytes,
+                range,
+            }));
+            return;
+        }
+        match decoded {
             Ok(Decoded::Single(msg)) => self.on_message(msg, transport),
             Ok(Decoded::Batch(msgs)) => {
                 for msg in msgs {
@@ -498,7 +644,7 @@ impl Conn {
                     return;
                 };
                 let outcome = match result {
-                    Ok(raw) => Outcome::Ok(raw.to_owned()),
+                    Ok(raw) => Outcome::Ok(RawResult::Owned(raw.to_owned())),
                     Err(err) => Outcome::Rpc(err),
                 };
                 let _ = p.reply.send(outcome);
@@ -667,6 +813,27 @@ impl Conn {
         transport.shutdown(graceful).await;
         tracing::debug!(server = %self.config.name, "connection closed");
         self.shared.terminated.send_replace(true);
+    }
+}
+
+/// Stops a request the client no longer waits for: the transport forgets it and, unless it is
+/// `initialize`, the server is sent `notifications/cancelled`.
+fn cancel(id: u64, p: &Pending, reason: &'static str, transport: &mut Transport) {
+    transport.forget(id);
+    if !p.cancellable {
+        return;
+    }
+    let params = CancelledParams {
+        request_id: RequestId::Number(id as i64),
+        reason: Some(reason.to_owned()),
+    };
+    let mut frame = Vec::with_capacity(96);
+    match encode_notification(&mut frame, methods::CANCELLED, Some(&params)) {
+        Ok(()) => transport.send(Outgoing::new(
+            frame,
+            OutKind::Notification { initialized: false },
+        )),
+        Err(e) => tracing::warn!("could not encode a cancellation: {e}"),
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connection::{Command, ConnHandle, Outcome};
+use crate::connection::{Command, ConnHandle, RawResult};
 use crate::error::{Error, Result};
 
 /// Per-request settings that override the server's defaults.
@@ -205,20 +205,126 @@ async fn send_once<P: Serialize + ?Sized>(
     options: Option<&RequestOptions>,
     initialize: bool,
 ) -> Result<Box<RawValue>> {
+    let prepared = prepare(conn, method, params)?;
+    send_prepared(
+        conn, method, prepared, headers, timeout, options, initialize,
+    )
+    .await?
+    .into_raw_value()
+}
+
+/// A request encoded and numbered, not yet queued. Encoding before the wait lets callers drop
+/// their parameters (tool arguments can be large) before the response arrives.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    id: u64,
+    frame: Vec<u8>,
+}
+
+/// Numbers and encodes a request.
+///
+/// # Errors
+/// Invalid input when `params` do not serialize.
+pub(crate) fn prepare<P: Serialize + ?Sized>(
+    conn: &ConnHandle,
+    method: &str,
+    params: Option<&P>,
+) -> Result<Prepared> {
     let id = conn.next_id();
-    let mut frame = Vec::with_capacity(96);
+    let mut frame = Vec::with_capacity(128);
     encode_request(&mut frame, &RequestId::Number(id as i64), method, params)
         .map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))?;
-    let (reply, mut rx) = oneshot::channel();
-    // Progress routed to this caller (bounded: a slow callback loses old updates).
+    Ok(Prepared { id, frame })
+}
+
+/// Numbers a request and lets `encode` write its line (a hand-written encoder's entry point).
+pub(crate) fn prepare_with(conn: &ConnHandle, encode: impl FnOnce(i64, &mut Vec<u8>)) -> Prepared {
+    let id = conn.next_id();
+    let mut frame = Vec::with_capacity(128);
+    encode(id as i64, &mut frame);
+    Prepared { id, frame }
+}
+
+/// Queues a prepared request and waits for its raw result.
+///
+/// Requests without progress routing (nearly all) leave their timeout to the connection task,
+/// so the caller's future holds only the `oneshot` receiver and the cancel-on-drop guard: no
+/// timer per call, and a small future to spawn.
+pub(crate) async fn send_prepared(
+    conn: &ConnHandle,
+    method: &str,
+    prepared: Prepared,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    options: Option<&RequestOptions>,
+    initialize: bool,
+) -> Result<RawResult> {
     let wants_progress =
         options.is_some_and(|o| o.on_progress.is_some() || o.reset_up_to.is_some());
-    let (progress, mut progress_rx) = match options.and_then(|o| o.progress_token.clone()) {
-        Some(token) if wants_progress => {
+    match options {
+        Some(options) if wants_progress => {
+            Box::pin(send_with_progress(
+                conn, method, prepared, headers, timeout, options, initialize,
+            ))
+            .await
+        }
+        _ => send_plain(conn, method, prepared, headers, timeout, initialize).await,
+    }
+}
+
+/// The common path: the connection task enforces the timeout.
+async fn send_plain(
+    conn: &ConnHandle,
+    method: &str,
+    Prepared { id, frame }: Prepared,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    initialize: bool,
+) -> Result<RawResult> {
+    let (reply, rx) = oneshot::channel();
+    if !conn.send(Command::Request {
+        id,
+        frame,
+        reply,
+        initialize,
+        progress: None,
+        headers,
+        timeout: Some(timeout),
+    }) {
+        return Err(conn.closed_error());
+    }
+    let mut guard = CancelOnDrop {
+        conn,
+        id,
+        reason: Some("the caller dropped the request"),
+    };
+    let outcome = rx.await;
+    // Answered, timed out (the task already cancelled it) or the connection is gone.
+    guard.reason = None;
+    match outcome {
+        Ok(outcome) => outcome.into_result(method, timeout),
+        Err(_) => Err(conn.closed_error()),
+    }
+}
+
+/// With progress routed to this caller: the caller keeps the timer (progress may restart it).
+async fn send_with_progress(
+    conn: &ConnHandle,
+    method: &str,
+    Prepared { id, frame }: Prepared,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    options: &RequestOptions,
+    initialize: bool,
+) -> Result<RawResult> {
+    let (reply, mut rx) = oneshot::channel();
+    // Progress routed to this caller (bounded: a slow callback loses old updates).
+    let (progress, mut progress_rx) = match options.progress_token.clone() {
+        Some(token) => {
             let (tx, rx) = mpsc::channel(64);
             (Some((token, tx)), Some(rx))
         }
-        _ => (None, None),
+        None => (None, None),
     };
     if !conn.send(Command::Request {
         id,
@@ -227,6 +333,7 @@ async fn send_once<P: Serialize + ?Sized>(
         initialize,
         progress,
         headers,
+        timeout: None,
     }) {
         return Err(conn.closed_error());
     }
@@ -236,17 +343,18 @@ async fn send_once<P: Serialize + ?Sized>(
         reason: Some("the caller dropped the request"),
     };
     let start = tokio::time::Instant::now();
-    let mut deadline = start + timeout;
-    let reset_limit = options.and_then(|o| o.reset_up_to).map(|m| start + m);
+    let far = || start + Duration::from_secs(86_400 * 365);
+    let mut deadline = start.checked_add(timeout).unwrap_or_else(far);
+    let reset_limit = options
+        .reset_up_to
+        .map(|m| start.checked_add(m).unwrap_or_else(far));
     let outcome = loop {
         tokio::select! {
             r = &mut rx => match r {
                 Ok(outcome) => {
                     guard.reason = None;
                     // Progress sent before the response may still be queued: deliver it first.
-                    if let (Some(prx), Some(cb)) =
-                        (progress_rx.as_mut(), options.and_then(|o| o.on_progress.as_ref()))
-                    {
+                    if let (Some(prx), Some(cb)) = (progress_rx.as_mut(), options.on_progress.as_ref()) {
                         while let Ok(p) = prx.try_recv() {
                             cb(p);
                         }
@@ -259,11 +367,13 @@ async fn send_once<P: Serialize + ?Sized>(
                 }
             },
             Some(p) = recv_progress(&mut progress_rx) => {
-                if let Some(cb) = options.and_then(|o| o.on_progress.as_ref()) {
+                if let Some(cb) = options.on_progress.as_ref() {
                     cb(p);
                 }
                 if let Some(limit) = reset_limit {
-                    deadline = (tokio::time::Instant::now() + timeout).min(limit);
+                    deadline = tokio::time::Instant::now()
+                        .checked_add(timeout)
+                        .map_or(limit, |d| d.min(limit));
                 }
             },
             () = tokio::time::sleep_until(deadline) => {
@@ -272,11 +382,7 @@ async fn send_once<P: Serialize + ?Sized>(
             }
         }
     };
-    match outcome {
-        Outcome::Ok(raw) => Ok(raw),
-        Outcome::Rpc(err) => Err(Error::rpc(method, err)),
-        Outcome::Err(err) => Err(err),
-    }
+    outcome.into_result(method, timeout)
 }
 
 async fn recv_progress(rx: &mut Option<mpsc::Receiver<ProgressParams>>) -> Option<ProgressParams> {
@@ -309,5 +415,14 @@ pub(crate) fn parse_result<R: serde::de::DeserializeOwned>(
     raw: &RawValue,
 ) -> Result<R> {
     serde_json::from_str(raw.get())
+        .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
+}
+
+/// Parses a result as received (no copy of a frame) into `R`, as a protocol error on mismatch.
+pub(crate) fn parse_raw_result<R: serde::de::DeserializeOwned>(
+    method: &str,
+    raw: &RawResult,
+) -> Result<R> {
+    serde_json::from_slice(raw.bytes())
         .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
 }

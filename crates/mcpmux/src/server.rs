@@ -507,13 +507,43 @@ impl Guard {
             })
             .await;
         }
-        let params = CallToolParams {
-            name: name.to_owned(),
-            arguments,
-            meta,
-            task: None,
+        let method = methods::TOOLS_CALL;
+        let raw = if self.conn.stateless().is_none() {
+            // Encode now and drop the arguments before the wait: 10,000 calls in flight then
+            // hold 10,000 encoded frames, not frames plus argument maps.
+            let prepared = request::prepare_with(&self.conn, |id, frame| {
+                mcpmux_protocol::write::encode_tool_call(
+                    frame,
+                    id,
+                    name,
+                    arguments.as_ref(),
+                    meta.as_ref(),
+                );
+            });
+            drop((arguments, meta));
+            let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
+            request::send_prepared(
+                &self.conn,
+                method,
+                prepared,
+                Vec::new(),
+                timeout,
+                Some(&options),
+                false,
+            )
+            .await?
+        } else {
+            let params = CallToolParams {
+                name: name.to_owned(),
+                arguments,
+                meta,
+                task: None,
+            };
+            let raw = Box::pin(self.request_raw(method, Some(&params), options)).await?;
+            crate::connection::RawResult::Owned(raw)
         };
-        let result: CallToolResult = self.request(methods::TOOLS_CALL, &params, options).await?;
+        let result: CallToolResult = request::parse_raw_result(method, &raw)?;
+        drop(raw);
         if self.conn.config.validate_output {
             if result.structured_content.is_some() && !result.is_error() {
                 // May fetch and compile schemas: boxed, off the common path.

@@ -286,3 +286,85 @@ async fn stderr_is_captured_and_reported_on_crash() {
         "lines are capped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_timeouts_on_one_connection_each_end_at_their_own_deadline() {
+    let server = test_server()
+        .validate_structured_output(false)
+        .build()
+        .unwrap();
+    let guard = server.enter().await.unwrap();
+    let started = Instant::now();
+    // 40 calls in flight at once: even ones sleep 3 s with timeouts of 100..290 ms (deadlines out
+    // of id order), odd ones sleep 10 ms with a 5 s timeout.
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40u64 {
+        let g = guard.clone();
+        set.spawn(async move {
+            let (ms, timeout) = if i % 2 == 0 {
+                (3_000, 290 - i * 5)
+            } else {
+                (10, 5_000)
+            };
+            let t = Instant::now();
+            let r = g
+                .call_tool_with(
+                    "sleep",
+                    json!({ "ms": ms }),
+                    RequestOptions::new().timeout(Duration::from_millis(timeout)),
+                )
+                .await;
+            (i, timeout, t.elapsed(), r)
+        });
+    }
+    let mut timed_out = 0;
+    while let Some(joined) = set.join_next().await {
+        let (i, timeout, took, r) = joined.unwrap();
+        if i % 2 == 0 {
+            let err = r.unwrap_err();
+            assert!(err.is_timeout(), "call {i}: {err}");
+            assert!(
+                took >= Duration::from_millis(timeout)
+                    && took < Duration::from_millis(timeout + 1_500),
+                "call {i}: timeout {timeout} ms, took {took:?}"
+            );
+            timed_out += 1;
+        } else {
+            assert!(!r.unwrap().is_error(), "call {i}");
+        }
+    }
+    assert_eq!(timed_out, 20);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Each timed-out call was cancelled on the server, exactly once.
+    let mut ids: Vec<u64> = cancelled_ids(&guard)
+        .await
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "{ids:?}");
+}
+
+#[tokio::test]
+async fn the_call_future_stays_small() {
+    // Each concurrent call is typically a spawned task holding this future: its size is the
+    // per-call memory (BENCHMARKS.md: 10,000 calls in flight).
+    fn size_of<F: std::future::Future>(_: &F) -> usize {
+        std::mem::size_of::<F>()
+    }
+    let server = test_server().build().unwrap();
+    let guard = server.enter().await.unwrap();
+    let call = guard.call_tool("echo", json!({"text": "x"}));
+    let size = size_of(&call);
+    eprintln!("Guard::call_tool future: {size} bytes");
+    assert!(
+        size <= 1024,
+        "Guard::call_tool's future grew to {size} bytes"
+    );
+    assert_eq!(call.await.unwrap().text(), "x");
+}

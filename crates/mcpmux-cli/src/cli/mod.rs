@@ -436,7 +436,12 @@ pub struct BenchArgs {
     pub warmup: Option<u64>,
 
     /// Clients, comma-separated: raw, mcpmux, python, ts (python and ts need --repo)
-    #[arg(long, value_delimiter = ',', value_name = "LIST", default_value = "raw,mcpmux")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "raw,mcpmux"
+    )]
     pub clients: Vec<String>,
 
     /// Wait up to SECS per client for other processes to go quiet (< 0.3 cores) before each
