@@ -368,3 +368,27 @@ async fn the_call_future_stays_small() {
     );
     assert_eq!(call.await.unwrap().text(), "x");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_and_large_requests_interleaved_arrive_intact() {
+    // Small frames are coalesced, large ones queued as they are and written with writev in
+    // partial writes (the pipe holds 64 KiB): every byte must arrive in order.
+    let server = test_server().build().unwrap();
+    let guard = server.enter().await.unwrap();
+    let sizes = [10usize, 9_000, 100, 130_000, 8_191, 8_192, 1_500_000, 3];
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..160usize {
+        let g = guard.clone();
+        let size = sizes[i % sizes.len()];
+        set.spawn(async move {
+            let text: String = (0..size)
+                .map(|j| char::from(b'a' + ((i + j) % 26) as u8))
+                .collect();
+            let r = g.call_tool("echo", json!({ "text": text })).await.unwrap();
+            assert_eq!(r.text(), text, "call {i} ({size} bytes)");
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        joined.unwrap();
+    }
+}

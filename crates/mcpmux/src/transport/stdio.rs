@@ -1,9 +1,12 @@
 //! The stdio transport: newline-delimited JSON-RPC on a child process's stdin and stdout.
 //!
 //! Reads and writes advance together in one `select!` (a server blocked writing a large response
-//! is still read from while we write), writes are coalesced into one buffer, and both directions
-//! use cancel-safe operations (`read_buf`, `write`) so the state survives any cancelled poll.
+//! is still read from while we write), small frames are coalesced into shared buffers and large
+//! ones queued as they are (no copy), all written with `writev`, and both directions use
+//! cancel-safe operations (`read_buf`, `write_vectored`) so the state survives any cancelled poll.
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +20,12 @@ use super::{Event, Outgoing};
 use crate::config::{Config, StdioConfig};
 use crate::error::{CloseReason, Result};
 
+/// Frames at least this large are queued as encoded instead of copied into a shared chunk.
+const LARGE_FRAME: usize = 8 * 1024;
+/// Small frames are coalesced into chunks of about this size.
+const COALESCE: usize = 64 * 1024;
+/// Chunks handed to one `writev` (Linux allows 1,024).
+const MAX_IOVECS: usize = 64;
 /// How long to keep reading stdout after the process exited (responses may still be in the pipe).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
 /// How long to wait for the exit status and last stderr lines once stdout closed.
@@ -31,8 +40,12 @@ pub(crate) struct StdioTransport {
     process: Process,
     pid: u32,
     framer: LineFramer,
-    wbuf: Vec<u8>,
+    /// Frames to write, in order: small ones coalesced, large ones as encoded.
+    wqueue: VecDeque<Vec<u8>>,
+    /// Bytes of the front chunk already written.
     wpos: usize,
+    /// Bytes queued and not yet written.
+    queued: usize,
     /// Stdout closed, or the process exited: report `Closed` once this passes.
     closing_at: Option<Instant>,
     stdout_eof: bool,
@@ -50,8 +63,9 @@ impl StdioTransport {
             stdout: spawned.stdout,
             process: spawned.process,
             pid: spawned.pid,
-            wbuf: Vec::with_capacity(64 * 1024),
+            wqueue: VecDeque::new(),
             wpos: 0,
+            queued: 0,
             closing_at: None,
             stdout_eof: false,
             closed_reported: false,
@@ -63,11 +77,43 @@ impl StdioTransport {
     }
 
     pub(crate) fn send(&mut self, out: Outgoing) {
-        self.wbuf.extend_from_slice(&out.frame);
+        let frame = out.frame;
+        self.queued += frame.len();
+        if frame.len() >= LARGE_FRAME {
+            self.wqueue.push_back(frame);
+            return;
+        }
+        match self.wqueue.back_mut() {
+            // Append to the last chunk when it has room (never reallocating a large frame).
+            Some(last) if last.capacity() - last.len() >= frame.len() && last.len() < COALESCE => {
+                last.extend_from_slice(&frame);
+            }
+            _ => {
+                let mut chunk = Vec::with_capacity(COALESCE.max(frame.len()));
+                chunk.extend_from_slice(&frame);
+                self.wqueue.push_back(chunk);
+            }
+        }
     }
 
     pub(crate) fn backlog(&self) -> usize {
-        self.wbuf.len() - self.wpos
+        self.queued
+    }
+
+    /// Records `n` written bytes: drops finished chunks.
+    fn advance(&mut self, mut n: usize) {
+        self.queued -= n.min(self.queued);
+        // Bounded by the queue's length.
+        while let Some(front) = self.wqueue.front() {
+            let left = front.len() - self.wpos;
+            if n < left {
+                self.wpos += n;
+                return;
+            }
+            n -= left;
+            self.wpos = 0;
+            self.wqueue.pop_front();
+        }
     }
 
     fn frame_event(frame: Frame) -> Event {
@@ -102,7 +148,7 @@ impl StdioTransport {
                 self.closed_reported = true;
                 return Event::Closed(reason);
             }
-            let writing = self.wpos < self.wbuf.len() && self.stdin.is_some();
+            let writing = self.queued > 0 && self.stdin.is_some();
             let buf = self.framer.buffer_mut();
             if buf.capacity() - buf.len() < 8 * 1024 {
                 buf.reserve(64 * 1024);
@@ -116,14 +162,8 @@ impl StdioTransport {
                     }
                     Ok(_) => {}
                 },
-                written = write_some(&mut self.stdin, &self.wbuf[self.wpos..]), if writing => match written {
-                    Ok(n) => {
-                        self.wpos += n;
-                        if self.wpos == self.wbuf.len() {
-                            self.wbuf.clear();
-                            self.wpos = 0;
-                        }
-                    }
+                written = write_some(&mut self.stdin, &self.wqueue, self.wpos), if writing => match written {
+                    Ok(n) => self.advance(n),
                     Err(e) => {
                         // Usually EPIPE: the server is gone. Its exit tells the full story.
                         tracing::debug!(server = %self.config.name, "write failed: {e}");
@@ -154,13 +194,18 @@ impl StdioTransport {
     pub(crate) async fn shutdown(mut self, graceful: bool) {
         if graceful
             && let Some(w) = self.stdin.as_mut()
-            && self.wpos < self.wbuf.len()
+            && self.queued > 0
         {
             // Best effort: flush queued cancellations before closing stdin.
-            let _ = tokio::time::timeout(
-                Duration::from_millis(100),
-                w.write_all(&self.wbuf[self.wpos..]),
-            )
+            let wpos = self.wpos;
+            let queue = &self.wqueue;
+            let _ = tokio::time::timeout(Duration::from_millis(100), async {
+                for (i, chunk) in queue.iter().enumerate() {
+                    let from = if i == 0 { wpos } else { 0 };
+                    w.write_all(chunk.get(from..).unwrap_or_default()).await?;
+                }
+                std::io::Result::Ok(())
+            })
             .await;
         }
         self.process
@@ -170,10 +215,22 @@ impl StdioTransport {
     }
 }
 
-/// One cancel-safe `write` call (no bytes are written if the future is dropped before ready).
-async fn write_some(stdin: &mut Option<ChildStdin>, buf: &[u8]) -> std::io::Result<usize> {
+/// One cancel-safe `writev` call over the first chunks of `queue`, the first from `from` (no
+/// bytes are written if the future is dropped before ready).
+async fn write_some(
+    stdin: &mut Option<ChildStdin>,
+    queue: &VecDeque<Vec<u8>>,
+    from: usize,
+) -> std::io::Result<usize> {
+    let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+    let mut count = 0;
+    for (i, chunk) in queue.iter().take(MAX_IOVECS).enumerate() {
+        let start = if i == 0 { from } else { 0 };
+        slices[i] = IoSlice::new(chunk.get(start..).unwrap_or_default());
+        count = i + 1;
+    }
     match stdin.as_mut() {
-        Some(w) => match w.write(buf).await {
+        Some(w) => match w.write_vectored(&slices[..count]).await {
             Ok(0) => Err(std::io::ErrorKind::WriteZero.into()),
             other => other,
         },
