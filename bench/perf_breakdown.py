@@ -15,10 +15,11 @@ import sys
 # (component, regex on a frame), checked leaf-first; the first match wins.
 COMPONENTS = [
     ("caller: structured-output check (tool cache)", r"check_structured_output|ListCache"),
-    ("caller: encode request (serde_json)", r"encode_request|CallToolParams.*serialize"),
-    ("caller: parse result into CallToolResult", r"request::parse_result|CallToolResult.*Deserialize"),
+    ("caller: encode request (write::encode_tool_call; serde_json elsewhere)", r"encode_request|CallToolParams.*serialize|mcpmux_protocol::write::"),
+    ("caller: parse result into CallToolResult", r"request::parse_result|request::parse_raw_result|CallToolResult.*Deserialize"),
     ("caller: drop params / args", r"drop_in_place<mcpmux_protocol::types::CallToolParams>"),
-    ("caller: per-request timer (tokio Sleep)", r"tokio::time::|runtime::time::|Sleep as "),
+    ("connection task: request deadlines (one timer, BTreeSet)", r"Conn::expire|BTreeSet|btree::"),
+    ("timers (tokio Sleep; the harness's run deadline)", r"tokio::time::|runtime::time::|Sleep as "),
     ("caller: oneshot / channel send and wait", r"oneshot::|mpsc::|ConnHandle::send"),
     ("connection task: decode (envelope + RawValue)", r"mcpmux_protocol::jsonrpc::decode"),
     ("connection task: route response (copy result, pending map)", r"Conn::on_message|take_pending"),

@@ -355,3 +355,100 @@ fn quiet_and_verbose_conflict() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn bench_measures_the_raw_limit_and_mcpmux_side_by_side() {
+    let out = mcpmux()
+        .args([
+            "--json",
+            "bench",
+            "echo",
+            "--args",
+            r#"{"text":"hi"}"#,
+            "--calls",
+            "200",
+            "--runs",
+            "2",
+            "--quiet-wait",
+            "0",
+            "--",
+            MCPMUX,
+            "test-server",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+    let cells = report["cells"].as_array().unwrap();
+    let clients: Vec<&str> = cells
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(clients, ["raw", "mcpmux"]);
+    for cell in cells {
+        let runs = cell["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 2, "{cell}");
+        for run in runs {
+            assert_eq!(run["ok"], 200, "{cell}");
+            assert_eq!(run["errors"], 0, "{cell}");
+            assert!(run["wall_ns"].as_u64().unwrap() > 0);
+        }
+        assert!(cell["peak_rss_kb"].as_u64().unwrap() > 0, "{cell}");
+    }
+    // The table form names both clients and the ratio column.
+    let out = mcpmux()
+        .args([
+            "bench",
+            "echo",
+            "--args",
+            r#"{"text":"x"}"#,
+            "--calls",
+            "20",
+        ])
+        .args(["--runs", "1", "--sequential"])
+        .args(["--quiet-wait", "0", "--", MCPMUX, "test-server"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    assert!(
+        table.contains("raw limit") && table.contains("% of raw"),
+        "{table}"
+    );
+}
+
+#[test]
+fn bench_reports_failing_calls_and_rejects_unknown_clients() {
+    // A tool that does not exist: every call fails, the exit code says so.
+    mcpmux()
+        .args(["bench", "no-such-tool", "--calls", "5", "--runs", "1"])
+        .args([
+            "--clients",
+            "mcpmux",
+            "--quiet-wait",
+            "0",
+            "--",
+            MCPMUX,
+            "test-server",
+        ])
+        .assert()
+        .code(1);
+    mcpmux()
+        .args([
+            "bench",
+            "echo",
+            "--clients",
+            "rmcp",
+            "--",
+            MCPMUX,
+            "test-server",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown client"));
+    mcpmux().args(["bench", "echo"]).assert().code(2);
+}

@@ -9,7 +9,7 @@
 //! Every path out of the task goes through [`Conn::finish`]: it records the close reason, fails
 //! every pending request with it, and then shuts the process down.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::{Config, TransportConfig};
+use crate::deadlines::Deadlines;
 use crate::error::{CloseReason, Error, Result};
 use crate::notification::ServerNotification;
 use crate::recovery::{SessionState, Tracker};
@@ -268,7 +269,7 @@ impl ConnHandle {
             progress_routes: HashMap::new(),
             notifications,
             linger_deadline: None,
-            deadlines: BTreeSet::new(),
+            deadlines: Deadlines::default(),
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             timer_at: None,
         };
@@ -416,10 +417,10 @@ struct Conn {
     progress_routes: HashMap<RequestId, mpsc::Sender<ProgressParams>>,
     notifications: broadcast::Sender<ServerNotification>,
     linger_deadline: Option<tokio::time::Instant>,
-    /// Request deadlines in order: one timer for the whole connection instead of one per call
-    /// (a per-call `Sleep` registers in tokio's shared timer wheel and enlarges every call's
+    /// Request deadlines: one timer for the whole connection instead of one per call (a
+    /// per-call `Sleep` registers in tokio's shared timer wheel and enlarges every call's
     /// future; BENCHMARKS.md measured both).
-    deadlines: BTreeSet<(tokio::time::Instant, u64)>,
+    deadlines: Deadlines,
     /// The timer, armed for the first deadline.
     timer: Pin<Box<tokio::time::Sleep>>,
     /// What `timer` is armed for.
@@ -435,7 +436,7 @@ impl Conn {
     async fn main_loop(&mut self, transport: &mut Transport) -> Exit {
         loop {
             let can_take_commands = transport.backlog() < WRITE_HIGH_WATER;
-            let first = self.deadlines.first().map(|(d, _)| *d);
+            let first = self.deadlines.first();
             if first != self.timer_at {
                 if let Some(d) = first {
                     self.timer.as_mut().reset(d);
@@ -504,7 +505,7 @@ impl Conn {
                 // A timeout too long to represent is no timeout.
                 let deadline = timeout.and_then(|t| tokio::time::Instant::now().checked_add(t));
                 if let Some(d) = deadline {
-                    self.deadlines.insert((d, id));
+                    self.deadlines.insert(d, id);
                 }
                 self.pending.insert(
                     id,
@@ -557,7 +558,9 @@ impl Conn {
             self.progress_routes.remove(token);
         }
         if let Some(d) = p.deadline {
-            self.deadlines.remove(&(d, id));
+            let pending = &self.pending;
+            self.deadlines
+                .remove(d, id, pending.len(), |i| pending.contains_key(&i));
         }
         Some(p)
     }
@@ -567,11 +570,7 @@ impl Conn {
     fn expire(&mut self, transport: &mut Transport) {
         let now = tokio::time::Instant::now();
         // Bounded: each iteration removes one deadline.
-        while let Some(&(d, id)) = self.deadlines.first() {
-            if d > now {
-                break;
-            }
-            self.deadlines.pop_first();
+        while let Some(id) = self.deadlines.pop_expired(now) {
             if let Some(p) = self.take_pending(id) {
                 cancel(id, &p, "timeout", transport);
                 let _ = p.reply.send(Outcome::TimedOut);

@@ -45,6 +45,7 @@ async fn main() -> mcpmux::Result<()> {
 mod cache;
 mod config;
 mod connection;
+mod deadlines;
 mod error;
 mod features;
 mod handler;

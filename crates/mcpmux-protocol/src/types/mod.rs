@@ -4,8 +4,7 @@
 //! server's extensions survive a round trip. `flatten` costs a buffered parse; these payloads are
 //! parsed by the caller that asked for them, never on the connection's read loop.
 
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::jsonrpc::RequestId;
@@ -14,6 +13,7 @@ mod client_features;
 mod prompts;
 mod resources;
 mod tasks;
+mod tool_result;
 
 pub use client_features::{
     CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
@@ -312,8 +312,8 @@ pub struct CallToolParams {
     pub meta: Option<JsonObject>,
 }
 
-/// Result of `tools/call`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Result of `tools/call`. Deserialized in one pass (see `types/tool_result.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToolResult {
     /// Unstructured content blocks.
@@ -509,17 +509,19 @@ impl Serialize for Content {
     }
 }
 
-impl<'de> Deserialize<'de> for Content {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut map = JsonObject::deserialize(d)?;
+impl Content {
+    /// A block from its JSON object (the general path of its deserializer): a known `type`
+    /// becomes its variant, any other is kept whole as [`Content::Unknown`].
+    ///
+    /// # Errors
+    /// No string `type`, or a known type whose fields do not fit.
+    pub fn from_object(mut map: JsonObject) -> Result<Self, String> {
         let tag = match map.get("type") {
             Some(Value::String(t)) => t.clone(),
-            _ => return Err(D::Error::custom("content block without a string `type`")),
+            _ => return Err("content block without a string `type`".to_owned()),
         };
-        fn from<T: serde::de::DeserializeOwned, E: serde::de::Error>(
-            m: JsonObject,
-        ) -> Result<T, E> {
-            serde_json::from_value(Value::Object(m)).map_err(E::custom)
+        fn from<T: serde::de::DeserializeOwned>(m: JsonObject) -> Result<T, String> {
+            serde_json::from_value(Value::Object(m)).map_err(|e| e.to_string())
         }
         let known = matches!(
             tag.as_str(),
