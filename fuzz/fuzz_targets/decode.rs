@@ -1,4 +1,5 @@
-//! The JSON-RPC decoder and the id scanner on arbitrary bytes: never a panic.
+//! The JSON-RPC decoder, the response fast path and the id scanner on arbitrary bytes: never a
+//! panic, and the fast path never disagrees with the decoder.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,4 +19,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = scan_id(data);
+    // The shape-only fast path agrees with the decoder wherever both accept the message.
+    if let Some((id, range)) = mcpmux_protocol::jsonrpc::fast_response(data)
+        && let Ok(Decoded::Single(Incoming::Response { id: full, result: Ok(raw) })) = decode(data)
+    {
+        assert_eq!(full.as_u64(), Some(id));
+        assert_eq!(&data[range], raw.get().as_bytes());
+    }
 });

@@ -6,6 +6,11 @@
 //! [`scan_id`](crate::scan_id)), the rest is discarded as it arrives, and one
 //! [`Frame::Oversized`] is reported when its newline is seen.
 
+/// Lines at least this long that start at the front of the buffer are handed over with the
+/// buffer instead of copied out of it (one copy less per large message; the next read gets a
+/// fresh buffer).
+const HAND_OVER_MIN: usize = 32 * 1024;
+
 /// How many leading bytes of an oversized line are kept for diagnostics.
 pub const OVERSIZE_PREFIX: usize = 4096;
 
@@ -126,6 +131,17 @@ impl LineFramer {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue; // blank lines are not messages
                     }
+                    let line_len = line.len();
+                    if line_start == 0 && line_len >= HAND_OVER_MIN {
+                        // A large line fills the buffer from its start: hand the buffer over
+                        // (keeping what follows the line) instead of copying the line out.
+                        let rest = self.buf.split_off(nl + 1);
+                        let mut line = std::mem::replace(&mut self.buf, rest);
+                        line.truncate(line_len);
+                        self.start = 0;
+                        self.scanned = 0;
+                        return Some(Frame::Line(line));
+                    }
                     return Some(Frame::Line(line.to_vec()));
                 }
                 None => {
@@ -192,6 +208,45 @@ mod tests {
         }
         out.extend(f.finish());
         out
+    }
+
+    #[test]
+    fn large_lines_are_handed_over_with_what_follows_kept() {
+        let big = vec![b'x'; HAND_OVER_MIN + 5];
+        let mut f = LineFramer::new(1 << 20);
+        let mut first = big.clone();
+        first.extend_from_slice(b"\r\n{\"a\"");
+        let frames = feed_all(
+            &mut f,
+            &[
+                b"s1\n",
+                &first[..1000],
+                &first[1000..],
+                b":1}\n",
+                &big,
+                b"\n",
+            ],
+        );
+        assert_eq!(
+            frames,
+            vec![
+                Frame::Line(b"s1".to_vec()),
+                Frame::Line(big.clone()),
+                Frame::Line(b"{\"a\":1}".to_vec()),
+                Frame::Line(big.clone()),
+            ]
+        );
+        // Chunked in every way around the boundary: the same frames.
+        for cut in [1, 7, HAND_OVER_MIN, HAND_OVER_MIN + 4] {
+            let mut all = big.clone();
+            all.extend_from_slice(b"\nnext\n");
+            let mut f = LineFramer::new(1 << 20);
+            let frames = feed_all(&mut f, &[&all[..cut], &all[cut..]]);
+            assert_eq!(
+                frames,
+                vec![Frame::Line(big.clone()), Frame::Line(b"next".to_vec())]
+            );
+        }
     }
 
     #[test]

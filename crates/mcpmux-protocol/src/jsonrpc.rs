@@ -589,3 +589,113 @@ mod tests {
         assert_eq!(scan_id(b""), None);
     }
 }
+
+/// The common shape of a successful response, recognised without parsing its result:
+/// `{"jsonrpc":"2.0","id":N,"result":…}` with a non-negative integer id and `result` as the last
+/// member (what mcpmux's test server, rmcp and the Python SDK write). Returns the id and the
+/// byte range of the result, or `None` for any other message (then use [`decode`]).
+///
+/// The result is **not** validated here: whoever parses it does (its owner, once), so a message
+/// is parsed once instead of twice. A result range that is not one JSON value fails that parse.
+///
+/// ```
+/// use mcpmux_protocol::jsonrpc::fast_response;
+/// let frame = br#"{"jsonrpc":"2.0","id":42,"result":{"content":[]}}"#;
+/// let (id, range) = fast_response(frame).unwrap();
+/// assert_eq!((id, &frame[range]), (42, &br#"{"content":[]}"#[..]));
+/// assert_eq!(fast_response(br#"{"id":42,"result":{},"jsonrpc":"2.0"}"#), None);
+/// ```
+pub fn fast_response(frame: &[u8]) -> Option<(u64, std::ops::Range<usize>)> {
+    const HEAD: &[u8] = br#"{"jsonrpc":"2.0","id":"#;
+    const RESULT: &[u8] = br#","result":"#;
+    let rest = frame.strip_prefix(HEAD)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    // JSON integers have no leading zeros; u64 has at most 20 digits.
+    if digits == 0 || digits > 20 || (digits > 1 && rest[0] == b'0') {
+        return None;
+    }
+    let id: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    rest[digits..].strip_prefix(RESULT)?;
+    let start = HEAD.len() + digits + RESULT.len();
+    let mut end = frame.len();
+    while end > start && frame[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    // The envelope's closing brace, then the result (at least one byte, not starting blank).
+    if end <= start + 1 || frame[end - 1] != b'}' {
+        return None;
+    }
+    end -= 1;
+    let first = frame.get(start)?;
+    if first.is_ascii_whitespace() {
+        return None;
+    }
+    Some((id, start..end))
+}
+
+#[cfg(test)]
+mod fast_response_tests {
+    use super::*;
+
+    /// Where both paths accept a message, they agree on the id and the result.
+    fn agrees(frame: &[u8]) {
+        let fast = fast_response(frame);
+        if let Ok(Decoded::Single(Incoming::Response {
+            id,
+            result: Ok(raw),
+        })) = decode(frame)
+            && let Some((fid, range)) = &fast
+        {
+            assert_eq!(
+                id.as_u64(),
+                Some(*fid),
+                "{}",
+                String::from_utf8_lossy(frame)
+            );
+            assert_eq!(&frame[range.clone()], raw.get().as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_common_shape_is_recognised_and_others_are_not() {
+        let ok: &[&[u8]] = &[
+            br#"{"jsonrpc":"2.0","id":0,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":18446744073709551615,"result":{"a":[1,"}"]}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"result":null}  "#,
+            b"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"x\"}\r",
+        ];
+        for f in ok {
+            assert!(fast_response(f).is_some(), "{}", String::from_utf8_lossy(f));
+            agrees(f);
+        }
+        let not: &[&[u8]] = &[
+            br#"{"jsonrpc":"2.0","id":07,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":-1,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":"7","result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"x"}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"result":}"#,
+            br#"{"jsonrpc":"2.0","id":7,"result": {}}"#,
+            br#"{"jsonrpc":"2.0","id":99999999999999999999,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":7,"method":"x"}"#,
+            br#"{"jsonrpc":"2.0","id":7"#,
+            b"",
+        ];
+        for f in not {
+            assert_eq!(fast_response(f), None, "{}", String::from_utf8_lossy(f));
+        }
+    }
+
+    #[test]
+    fn a_truncated_result_is_left_for_its_owner_to_reject() {
+        // Recognised by shape; the owner's parse of the range fails (not JSON).
+        for f in [
+            &br#"{"jsonrpc":"2.0","id":3,"result":{"a":}"#[..],
+            br#"{"jsonrpc":"2.0","id":3,"result":{}"#,
+            br#"{"jsonrpc":"2.0","id":3,"result":{},"id":4}"#,
+        ] {
+            let (id, range) = fast_response(f).unwrap();
+            assert_eq!(id, 3);
+            assert!(serde_json::from_slice::<serde_json::Value>(&f[range]).is_err());
+        }
+    }
+}

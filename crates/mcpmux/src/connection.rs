@@ -66,7 +66,8 @@ impl Outcome {
 /// more here); or, from a batch, a copy.
 #[derive(Debug)]
 pub(crate) enum RawResult {
-    /// `frame[range]` is the result (valid JSON, checked by the decoder).
+    /// `frame[range]` is the result; not yet validated when the response was routed by its
+    /// shape (`jsonrpc::fast_response`): whoever parses it does.
     Frame {
         frame: Vec<u8>,
         range: std::ops::Range<usize>,
@@ -582,8 +583,14 @@ impl Conn {
     }
 
     fn on_message_bytes(&mut self, bytes: Vec<u8>, transport: &mut Transport) {
+        // The common message, a successful response, is routed by its shape alone when it has
+        // the usual member order; its owner parses (and so validates) the result, once.
+        if let Some((id, range)) = mcpmux_protocol::jsonrpc::fast_response(&bytes) {
+            self.on_result(Some(id), bytes, range);
+            return;
+        }
         let decoded = decode(&bytes);
-        // The common message: one successful response. Its frame goes to the caller as is.
+        // A successful response in another layout: its frame still goes to the caller as is.
         let result = match &decoded {
             Ok(Decoded::Single(Incoming::Response {
                 id,
@@ -593,14 +600,7 @@ impl Conn {
         };
         if let Some((id, range)) = result {
             drop(decoded);
-            let Some(p) = id.and_then(|id| self.take_pending(id)) else {
-                tracing::debug!(server = %self.config.name, ?id, "response for an unknown request id");
-                return;
-            };
-            let _ = p.reply.send(Outcome::Ok(RawResult::Frame {
-                frame: bytes,
-                range,
-            }));
+            self.on_result(id, bytes, range);
             return;
         }
         match decoded {
@@ -615,6 +615,15 @@ impl Conn {
                 tracing::warn!(server = %self.config.name, "ignoring a message that is not JSON-RPC ({e}): {preview}");
             }
         }
+    }
+
+    /// Hands `frame[range]`, the result of request `id`, to its caller (no copy).
+    fn on_result(&mut self, id: Option<u64>, frame: Vec<u8>, range: std::ops::Range<usize>) {
+        let Some(p) = id.and_then(|id| self.take_pending(id)) else {
+            tracing::debug!(server = %self.config.name, ?id, "response for an unknown request id");
+            return;
+        };
+        let _ = p.reply.send(Outcome::Ok(RawResult::Frame { frame, range }));
     }
 
     fn on_oversized(&mut self, prefix: &[u8], len: usize) {

@@ -77,3 +77,23 @@ async fn a_server_that_closes_stdout_fails_calls_and_is_shut_down() {
     // It sleeps through stdin closing, so shutdown escalates to SIGTERM; it is reaped either way.
     assert!(wait_reaped(pid, Duration::from_secs(3)).await);
 }
+
+#[tokio::test]
+async fn a_truncated_result_fails_its_own_call_and_other_layouts_route_too() {
+    let server = scripted();
+    let guard = server.enter().await.unwrap();
+    // Routed by its shape, rejected by its owner's parse: a protocol error for this call only.
+    let err = bounded(
+        "truncated call",
+        Duration::from_secs(5),
+        guard.call_tool("truncated", json!({})),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_protocol(), "{err}");
+    // `result` first, `jsonrpc` last: the full decoder routes it.
+    let r = guard.call_tool("reordered", json!({})).await.unwrap();
+    assert_eq!(r.text(), "reordered");
+    let r = guard.call_tool("batch", json!({})).await.unwrap();
+    assert_eq!(r.text(), "batched");
+}
