@@ -590,47 +590,91 @@ mod tests {
     }
 }
 
-/// The common shape of a successful response, recognised without parsing its result:
-/// `{"jsonrpc":"2.0","id":N,"result":…}` with a non-negative integer id and `result` as the last
-/// member (what mcpmux's test server, rmcp and the Python SDK write). Returns the id and the
-/// byte range of the result, or `None` for any other message (then use [`decode`]).
+/// The common shapes of a successful response, recognised without parsing the result: a
+/// compact object whose members are `"jsonrpc":"2.0"`, a non-negative integer `"id"` and
+/// `"result"`, with `result` last (`{"jsonrpc":"2.0","id":N,"result":…}`, as rmcp and the
+/// Python SDK write it, or `{"id":N,"jsonrpc":"2.0","result":…}`, sorted keys) or first
+/// (`{"result":…,"jsonrpc":"2.0","id":N}`, the TypeScript SDK's order). Returns the id and the
+/// byte range of the result, or `None` for anything else (then use [`decode`]).
 ///
-/// The result is **not** validated here: whoever parses it does (its owner, once), so a message
-/// is parsed once instead of twice. A result range that is not one JSON value fails that parse.
+/// The result is **not** validated here: whoever parses it does, once, so a message is parsed
+/// once instead of twice. For a valid message the id and range are exactly what [`decode`]
+/// finds, except when the object has members beyond these three: then the range takes them in
+/// and fails to parse as one value, and the parser must fall back to [`decode`] on the frame.
 ///
 /// ```
 /// use mcpmux_protocol::jsonrpc::fast_response;
 /// let frame = br#"{"jsonrpc":"2.0","id":42,"result":{"content":[]}}"#;
 /// let (id, range) = fast_response(frame).unwrap();
 /// assert_eq!((id, &frame[range]), (42, &br#"{"content":[]}"#[..]));
-/// assert_eq!(fast_response(br#"{"id":42,"result":{},"jsonrpc":"2.0"}"#), None);
+/// let frame = br#"{"result":{"content":[]},"jsonrpc":"2.0","id":7}"#;
+/// assert_eq!(fast_response(frame).map(|(id, r)| (id, &frame[r])), Some((7, &br#"{"content":[]}"#[..])));
+/// assert_eq!(fast_response(br#"{"jsonrpc":"2.0","method":"ping","id":1}"#), None);
 /// ```
 pub fn fast_response(frame: &[u8]) -> Option<(u64, std::ops::Range<usize>)> {
-    const HEAD: &[u8] = br#"{"jsonrpc":"2.0","id":"#;
-    const RESULT: &[u8] = br#","result":"#;
-    let rest = frame.strip_prefix(HEAD)?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    // JSON integers have no leading zeros; u64 has at most 20 digits.
-    if digits == 0 || digits > 20 || (digits > 1 && rest[0] == b'0') {
-        return None;
-    }
-    let id: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
-    rest[digits..].strip_prefix(RESULT)?;
-    let start = HEAD.len() + digits + RESULT.len();
+    const JSONRPC: &[u8] = br#""jsonrpc":"2.0""#;
+    const ID: &[u8] = br#""id":"#;
+    const RESULT: &[u8] = br#""result":"#;
     let mut end = frame.len();
-    while end > start && frame[end - 1].is_ascii_whitespace() {
+    while end > 0 && frame[end - 1].is_ascii_whitespace() {
         end -= 1;
     }
-    // The envelope's closing brace, then the result (at least one byte, not starting blank).
-    if end <= start + 1 || frame[end - 1] != b'}' {
+    let body = frame[..end].strip_prefix(b"{")?.strip_suffix(b"}")?;
+    let base = 1; // offset of `body` in `frame`
+    if body.starts_with(RESULT) {
+        // `result` first: the members after it are read from the end.
+        let (id, tail) = if let Some(head) = body.strip_suffix(JSONRPC) {
+            let head = head.strip_suffix(b",")?;
+            let (head, id) = split_id_suffix(head)?;
+            (id, head.strip_suffix(ID)?.strip_suffix(b",")?)
+        } else {
+            let (head, id) = split_id_suffix(body)?;
+            let head = head.strip_suffix(ID)?.strip_suffix(b",")?;
+            (id, head.strip_suffix(JSONRPC)?.strip_suffix(b",")?)
+        };
+        let start = base + RESULT.len();
+        let stop = base + tail.len();
+        return (stop > start && !frame[start].is_ascii_whitespace()).then_some((id, start..stop));
+    }
+    // `result` last, after `jsonrpc` and `id` in either order.
+    let (id, after) = if let Some(rest) = body.strip_prefix(JSONRPC) {
+        let rest = rest.strip_prefix(b",")?.strip_prefix(ID)?;
+        let (id, rest) = split_id_prefix(rest)?;
+        (id, rest.strip_prefix(b",")?)
+    } else {
+        let rest = body.strip_prefix(ID)?;
+        let (id, rest) = split_id_prefix(rest)?;
+        (
+            id,
+            rest.strip_prefix(b",")?
+                .strip_prefix(JSONRPC)?
+                .strip_prefix(b",")?,
+        )
+    };
+    let result = after.strip_prefix(RESULT)?;
+    let start = end - 1 - result.len();
+    let stop = end - 1;
+    (stop > start && !frame[start].is_ascii_whitespace()).then_some((id, start..stop))
+}
+
+/// A JSON non-negative integer at the start of `s` (no leading zeros, fits `u64`), and the rest.
+fn split_id_prefix(s: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    Some((parse_id_digits(&s[..digits])?, &s[digits..]))
+}
+
+/// The same at the end of `s`: the part before, and the integer.
+fn split_id_suffix(s: &[u8]) -> Option<(&[u8], u64)> {
+    let digits = s.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let at = s.len() - digits;
+    Some((&s[..at], parse_id_digits(&s[at..])?))
+}
+
+fn parse_id_digits(d: &[u8]) -> Option<u64> {
+    if d.is_empty() || d.len() > 20 || (d.len() > 1 && d[0] == b'0') {
         return None;
     }
-    end -= 1;
-    let first = frame.get(start)?;
-    if first.is_ascii_whitespace() {
-        return None;
-    }
-    Some((id, start..end))
+    std::str::from_utf8(d).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -663,6 +707,10 @@ mod fast_response_tests {
             br#"{"jsonrpc":"2.0","id":18446744073709551615,"result":{"a":[1,"}"]}}"#,
             br#"{"jsonrpc":"2.0","id":7,"result":null}  "#,
             b"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"x\"}\r",
+            br#"{"id":7,"jsonrpc":"2.0","result":{"a":1}}"#,
+            br#"{"result":{"a":"}"},"jsonrpc":"2.0","id":7}"#,
+            br#"{"result":[1,{"id":2}],"id":7,"jsonrpc":"2.0"}"#,
+            br#"{"result":"\",\"id\":9","jsonrpc":"2.0","id":7}"#,
         ];
         for f in ok {
             assert!(fast_response(f).is_some(), "{}", String::from_utf8_lossy(f));
@@ -677,6 +725,10 @@ mod fast_response_tests {
             br#"{"jsonrpc":"2.0","id":7,"result": {}}"#,
             br#"{"jsonrpc":"2.0","id":99999999999999999999,"result":{}}"#,
             br#"{"jsonrpc":"2.0","id":7,"method":"x"}"#,
+            br#"{"result":{},"jsonrpc":"2.0","id":"7"}"#,
+            br#"{"result":{},"jsonrpc":"2.0"}"#,
+            br#"{"result": {},"jsonrpc":"2.0","id":7}"#,
+            br#"{"method":"x","jsonrpc":"2.0","id":7}"#,
             br#"{"jsonrpc":"2.0","id":7"#,
             b"",
         ];

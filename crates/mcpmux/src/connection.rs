@@ -66,22 +66,38 @@ impl Outcome {
 /// more here); or, from a batch, a copy.
 #[derive(Debug)]
 pub(crate) enum RawResult {
-    /// `frame[range]` is the result; not yet validated when the response was routed by its
-    /// shape (`jsonrpc::fast_response`): whoever parses it does.
+    /// `frame[range]` is the result.
     Frame {
         frame: Vec<u8>,
         range: std::ops::Range<usize>,
+        /// Whether the decoder validated the message. If not (routed by its shape alone,
+        /// `jsonrpc::fast_response`), a range that does not parse makes the parser decode the
+        /// whole frame, so shape routing never changes what a valid message means.
+        checked: bool,
     },
     /// A result copied out of a batch.
     Owned(Box<RawValue>),
 }
 
 impl RawResult {
-    /// The result's JSON text.
-    pub(crate) fn bytes(&self) -> &[u8] {
+    /// Parses the result as `T`.
+    pub(crate) fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
         match self {
-            RawResult::Frame { frame, range } => frame.get(range.clone()).unwrap_or_default(),
-            RawResult::Owned(raw) => raw.get().as_bytes(),
+            RawResult::Frame {
+                frame,
+                range,
+                checked,
+            } => {
+                let first = serde_json::from_slice(frame.get(range.clone()).unwrap_or_default());
+                match first {
+                    Err(_) if !checked => match decoded_result(frame) {
+                        Some(raw) => serde_json::from_str(raw.get()),
+                        None => first,
+                    },
+                    other => other,
+                }
+            }
+            RawResult::Owned(raw) => serde_json::from_str(raw.get()),
         }
     }
 
@@ -90,12 +106,22 @@ impl RawResult {
         match self {
             RawResult::Owned(raw) => Ok(raw),
             RawResult::Frame { .. } => {
-                let text = String::from_utf8(self.bytes().to_vec())
-                    .map_err(|e| Error::protocol_from("a result that is not UTF-8", e))?;
-                RawValue::from_string(text)
-                    .map_err(|e| Error::protocol_from("a malformed result", e))
+                let raw: Box<RawValue> = self
+                    .parse()
+                    .map_err(|e| Error::protocol_from("a malformed result", e))?;
+                Ok(raw)
             }
         }
+    }
+}
+
+/// The result of `frame` by the full decoder, if it is one successful response.
+fn decoded_result(frame: &[u8]) -> Option<Box<RawValue>> {
+    match decode(frame) {
+        Ok(Decoded::Single(Incoming::Response {
+            result: Ok(raw), ..
+        })) => Some(raw.to_owned()),
+        _ => None,
     }
 }
 
@@ -586,7 +612,7 @@ impl Conn {
         // The common message, a successful response, is routed by its shape alone when it has
         // the usual member order; its owner parses (and so validates) the result, once.
         if let Some((id, range)) = mcpmux_protocol::jsonrpc::fast_response(&bytes) {
-            self.on_result(Some(id), bytes, range);
+            self.on_result(Some(id), bytes, range, false);
             return;
         }
         let decoded = decode(&bytes);
@@ -600,7 +626,7 @@ impl Conn {
         };
         if let Some((id, range)) = result {
             drop(decoded);
-            self.on_result(id, bytes, range);
+            self.on_result(id, bytes, range, true);
             return;
         }
         match decoded {
@@ -618,12 +644,22 @@ impl Conn {
     }
 
     /// Hands `frame[range]`, the result of request `id`, to its caller (no copy).
-    fn on_result(&mut self, id: Option<u64>, frame: Vec<u8>, range: std::ops::Range<usize>) {
+    fn on_result(
+        &mut self,
+        id: Option<u64>,
+        frame: Vec<u8>,
+        range: std::ops::Range<usize>,
+        checked: bool,
+    ) {
         let Some(p) = id.and_then(|id| self.take_pending(id)) else {
             tracing::debug!(server = %self.config.name, ?id, "response for an unknown request id");
             return;
         };
-        let _ = p.reply.send(Outcome::Ok(RawResult::Frame { frame, range }));
+        let _ = p.reply.send(Outcome::Ok(RawResult::Frame {
+            frame,
+            range,
+            checked,
+        }));
     }
 
     fn on_oversized(&mut self, prefix: &[u8], len: usize) {

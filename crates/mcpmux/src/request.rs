@@ -423,6 +423,6 @@ pub(crate) fn parse_raw_result<R: serde::de::DeserializeOwned>(
     method: &str,
     raw: &RawResult,
 ) -> Result<R> {
-    serde_json::from_slice(raw.bytes())
+    raw.parse()
         .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
 }

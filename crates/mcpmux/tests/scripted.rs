@@ -91,9 +91,12 @@ async fn a_truncated_result_fails_its_own_call_and_other_layouts_route_too() {
     .await
     .unwrap_err();
     assert!(err.is_protocol(), "{err}");
-    // `result` first, `jsonrpc` last: the full decoder routes it.
+    // `result` first, `jsonrpc` last (the TypeScript SDK's order): routed by shape too.
     let r = guard.call_tool("reordered", json!({})).await.unwrap();
     assert_eq!(r.text(), "reordered");
+    // A member after `result`: the shape's range does not parse, the full decoder takes over.
+    let r = guard.call_tool("extra_member", json!({})).await.unwrap();
+    assert_eq!(r.text(), "extra");
     let r = guard.call_tool("batch", json!({})).await.unwrap();
     assert_eq!(r.text(), "batched");
 }

@@ -491,12 +491,20 @@ impl Content {
 
 impl Serialize for Content {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        fn tagged<T: Serialize, S: Serializer>(tag: &str, v: &T, s: S) -> Result<S::Ok, S::Error> {
-            let mut value = serde_json::to_value(v).map_err(serde::ser::Error::custom)?;
-            if let Value::Object(m) = &mut value {
-                m.insert("type".to_owned(), Value::String(tag.to_owned()));
-            }
-            value.serialize(s)
+        /// `type` first (what readers look at first), then the block's own fields.
+        #[derive(Serialize)]
+        struct Tagged<'a, T> {
+            #[serde(rename = "type")]
+            tag: &'a str,
+            #[serde(flatten)]
+            block: &'a T,
+        }
+        fn tagged<T: Serialize, S: Serializer>(
+            tag: &str,
+            block: &T,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            Tagged { tag, block }.serialize(s)
         }
         match self {
             Content::Text(v) => tagged("text", v, s),
@@ -531,6 +539,13 @@ impl Content {
             return Ok(Content::Unknown(map));
         }
         map.remove("type");
+        if tag == "text"
+            && let Some(Value::String(_)) = map.get("text")
+            && let Some(Value::String(text)) = map.remove("text")
+        {
+            // No round trip through `from_value` for the common block.
+            return Ok(Content::Text(TextContent { text, extra: map }));
+        }
         Ok(match tag.as_str() {
             "text" => Content::Text(from(map)?),
             "image" => Content::Image(from(map)?),
