@@ -282,7 +282,7 @@ mod tests {
             serde_json::from_value(json!({"content": [{"type": "text", "text": "hi"}]})).unwrap();
         assert_eq!(
             render(&json!("a"), &Ok(ok.clone())),
-            "{\"id\":\"a\",\"ok\":true,\"result\":{\"content\":[{\"text\":\"hi\",\"type\":\"text\"}]}}\n"
+            "{\"id\":\"a\",\"ok\":true,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}}\n"
         );
         assert_eq!(
             render(&json!(3), &Err(Failed::new("timeout", "slow \"x\""))),

@@ -142,6 +142,30 @@ pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     out.push(b'}');
 }
 
+/// Room [`write_str`] asks for: the string, its quotes and its reserve's slack.
+fn size_hint_str(s: &str) -> usize {
+    s.len() + 18
+}
+
+/// About the bytes [`write_value`] writes for `value` (exact when nothing needs escaping, bar
+/// numbers), so the line is allocated once.
+fn size_hint(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => size_hint_str(s),
+        Value::Array(items) => 2 + items.iter().map(|v| size_hint(v) + 1).sum::<usize>(),
+        Value::Object(map) => size_hint_object(map),
+    }
+}
+
+fn size_hint_object(map: &Map<String, Value>) -> usize {
+    2 + map
+        .iter()
+        .map(|(k, v)| size_hint_str(k) + 2 + size_hint(v))
+        .sum::<usize>()
+}
+
 /// Appends a `tools/call` request line: the same bytes as [`crate::encode_request`] with
 /// [`crate::CallToolParams`] `{name, arguments, _meta}` (no `task`), written by [`write_value`].
 ///
@@ -167,6 +191,12 @@ pub fn encode_tool_call(
     arguments: Option<&Map<String, Value>>,
     meta: Option<&Map<String, Value>>,
 ) {
+    // One allocation for the whole line in the common case (escapes aside).
+    out.reserve(
+        96 + size_hint_str(name)
+            + arguments.map_or(0, size_hint_object)
+            + meta.map_or(0, size_hint_object),
+    );
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
     out.extend_from_slice(id.to_string().as_bytes());
     out.extend_from_slice(b",\"method\":\"tools/call\",\"params\":{\"name\":");

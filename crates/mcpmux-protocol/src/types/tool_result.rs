@@ -4,8 +4,8 @@
 //! Derived code would buffer both: `#[serde(flatten)]` (for the unknown fields) first parses
 //! the whole object into serde's private `Content` tree and then deserializes from that, and a
 //! content block was read into a JSON map and converted again to learn its `type`. Here fields
-//! go straight to their place; a block whose `type` comes first (as every SDK writes it) and is
-//! `text` is built directly, anything else takes the general path through a map.
+//! go straight to their place; a `text` block is built directly whatever its member order (`type`
+//! first, as SDKs write it, is the fastest), anything else takes the general path through a map.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -80,37 +80,54 @@ impl<'de> Deserialize<'de> for Content {
                 f.write_str("a content block object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content, A::Error> {
+                let mut tag: Option<Value> = None;
+                let mut text: Option<Value> = None;
                 let mut rest = JsonObject::new();
-                match map.next_key::<Key<'de>>()? {
-                    Some(Key(key)) if key == "type" => {
-                        let tag: Value = map.next_value()?;
-                        if tag.as_str() == Some("text") {
-                            return text_block(map);
-                        }
-                        rest.insert(key.into_owned(), tag);
-                    }
-                    Some(Key(key)) => {
-                        let value: Value = map.next_value()?;
-                        rest.insert(key.into_owned(), value);
-                    }
-                    None => {}
-                }
                 // Bounded by the input: each iteration consumes one entry.
                 while let Some(Key(key)) = map.next_key()? {
-                    let value: Value = map.next_value()?;
-                    rest.insert(key.into_owned(), value);
+                    match key.as_ref() {
+                        "type" if tag.is_none() => {
+                            let t: Value = map.next_value()?;
+                            if t.as_str() == Some("text") && text.is_none() {
+                                // `type` first, as SDKs write it: read the rest directly.
+                                return text_block(map, rest);
+                            }
+                            tag = Some(t);
+                        }
+                        "text" if text.is_none() => text = Some(map.next_value()?),
+                        _ => {
+                            let value: Value = map.next_value()?;
+                            rest.insert(key.into_owned(), value);
+                        }
+                    }
                 }
-                Content::from_object(rest).map_err(de::Error::custom)
+                match (tag, text) {
+                    (Some(Value::String(t)), Some(Value::String(text))) if t == "text" => {
+                        Ok(Content::Text(TextContent { text, extra: rest }))
+                    }
+                    (tag, text) => {
+                        if let Some(t) = tag {
+                            rest.insert("type".to_owned(), t);
+                        }
+                        if let Some(t) = text {
+                            rest.insert("text".to_owned(), t);
+                        }
+                        Content::from_object(rest).map_err(de::Error::custom)
+                    }
+                }
             }
         }
         d.deserialize_map(ContentVisitor)
     }
 }
 
-/// The fields after `"type": "text"`, read directly into a [`TextContent`].
-fn text_block<'de, A: MapAccess<'de>>(mut map: A) -> Result<Content, A::Error> {
+/// The fields after `"type": "text"` (`extra`: those before it), read directly into a
+/// [`TextContent`].
+fn text_block<'de, A: MapAccess<'de>>(
+    mut map: A,
+    mut extra: JsonObject,
+) -> Result<Content, A::Error> {
     let mut text: Option<String> = None;
-    let mut extra = JsonObject::new();
     // Bounded by the input: each iteration consumes one entry.
     while let Some(Key(key)) = map.next_key()? {
         match key.as_ref() {
