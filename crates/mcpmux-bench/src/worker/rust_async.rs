@@ -89,14 +89,23 @@ async fn run<C: Caller>(caller: C, mode: Mode, calls: usize, deadline: Instant) 
             for i in 0..calls {
                 set.spawn(caller.call(i));
             }
+            // One timer for the whole run (a `timeout_at` per joined call would register a
+            // timer per call: harness overhead charged to the client under test).
+            let expired = tokio::time::sleep_until(deadline);
+            tokio::pin!(expired);
             // Bounded: one iteration per spawned task.
             for _ in 0..calls {
-                match tokio::time::timeout_at(deadline, set.join_next()).await {
+                let joined = tokio::select! {
+                    biased;
+                    j = set.join_next() => Ok(j),
+                    () = &mut expired => Err(()),
+                };
+                match joined {
                     Ok(Some(Ok(Ok(())))) => out.ok += 1,
                     Ok(Some(Ok(Err(e)))) => out.fail(e),
                     Ok(Some(Err(join))) => out.fail(format!("call task failed: {join}")),
                     Ok(None) => break,
-                    Err(_) => {
+                    Err(()) => {
                         let left = set.len() as u64;
                         out.fail("run timed out");
                         out.errors += left.saturating_sub(1);

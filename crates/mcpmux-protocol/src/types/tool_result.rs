@@ -16,7 +16,8 @@ use serde_json::Value;
 
 use super::{CallToolResult, Content, JsonObject, TextContent};
 
-/// An object key, borrowed from the input when it has no escapes.
+/// A string (an object key, a content block's `type`), borrowed from the input when it has no
+/// escapes.
 struct Key<'de>(Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
@@ -25,7 +26,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
         impl<'de> Visitor<'de> for KeyVisitor {
             type Value = Key<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
+                f.write_str("a string (an object key or a content block's type)")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Borrowed(v)))
@@ -87,12 +88,13 @@ impl<'de> Deserialize<'de> for Content {
                 while let Some(Key(key)) = map.next_key()? {
                     match key.as_ref() {
                         "type" if tag.is_none() => {
-                            let t: Value = map.next_value()?;
-                            if t.as_str() == Some("text") && text.is_none() {
+                            // Borrowed when it can be: no allocation for the common tags.
+                            let Key(t) = map.next_value::<Key<'de>>()?;
+                            if t == "text" && text.is_none() {
                                 // `type` first, as SDKs write it: read the rest directly.
                                 return text_block(map, rest);
                             }
-                            tag = Some(t);
+                            tag = Some(Value::String(t.into_owned()));
                         }
                         "text" if text.is_none() => text = Some(map.next_value()?),
                         _ => {
@@ -188,6 +190,8 @@ mod tests {
         );
         assert!(serde_json::from_str::<Content>(r#"{"type":"text","text":1}"#).is_err());
         assert!(serde_json::from_str::<Content>(r#"[1]"#).is_err());
+        assert!(serde_json::from_str::<Content>(r#"{"type":1,"text":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Content>(r#"{"text":"x","type":null}"#).is_err());
         // Escaped keys are read too.
         let c: Content = serde_json::from_str(r#"{"type":"text","te\u0078t":"hi"}"#).unwrap();
         assert_eq!(c.as_text(), Some("hi"));
