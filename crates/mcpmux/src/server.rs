@@ -258,6 +258,22 @@ impl Server {
             .await
     }
 
+    /// Calls a tool with borrowed arguments (see [`Guard::call_tool_ref`]), entering for the call.
+    ///
+    /// # Errors
+    /// As [`call_tool`](Self::call_tool).
+    pub async fn call_tool_ref(
+        &self,
+        name: &str,
+        arguments: &serde_json::Map<String, Value>,
+        options: RequestOptions,
+    ) -> Result<CallToolResult> {
+        self.enter()
+            .await?
+            .call_tool_ref(name, arguments, options)
+            .await
+    }
+
     /// Lists every tool (all pages) through an implicit guard. See [`Guard::list_tools`].
     pub async fn list_tools(&self) -> Result<Vec<Tool>> {
         self.enter().await?.list_tools().await
@@ -455,9 +471,14 @@ impl Guard {
     /// assert_eq!(r.structured_content, Some(serde_json::json!({"sum": 3})));
     /// # Ok(()) }
     /// ```
-    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult> {
-        self.call_tool_with(name, arguments, RequestOptions::new())
-            .await
+    // A plain `fn` returning the one call future: an `async fn` wrapper would add its own
+    // state to every call's future (a test keeps that future ≤ 1 KiB).
+    pub fn call_tool<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: Value,
+    ) -> impl Future<Output = Result<CallToolResult>> + Send + 'a {
+        self.call_tool_args(name, ToolArgs::Value(arguments), RequestOptions::new())
     }
 
     /// Calls a tool with per-call options (timeout, progress token).
@@ -467,13 +488,53 @@ impl Guard {
     ///
     /// # Cancel safety
     /// As [`request`](Self::request).
-    pub async fn call_tool_with(
-        &self,
-        name: &str,
+    pub fn call_tool_with<'a>(
+        &'a self,
+        name: &'a str,
         arguments: Value,
         options: RequestOptions,
+    ) -> impl Future<Output = Result<CallToolResult>> + Send + 'a {
+        self.call_tool_args(name, ToolArgs::Value(arguments), options)
+    }
+
+    /// Calls a tool with borrowed arguments: nothing is cloned or consumed, so the same map
+    /// can be sent again (the arguments are encoded straight from it).
+    ///
+    /// # Errors
+    /// As [`call_tool`](Self::call_tool).
+    ///
+    /// # Cancel safety
+    /// As [`request`](Self::request).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(guard: mcpmux::Guard) -> mcpmux::Result<()> {
+    /// let args = serde_json::json!({"query": "mcp"});
+    /// let args = args.as_object().expect("an object");
+    /// for _ in 0..3 {
+    ///     guard.call_tool_ref("search", args, mcpmux::RequestOptions::new()).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn call_tool_ref<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: &'a JsonObject,
+        options: RequestOptions,
+    ) -> impl Future<Output = Result<CallToolResult>> + Send + 'a {
+        self.call_tool_args(name, ToolArgs::Borrowed(arguments), options)
+    }
+
+    async fn call_tool_args(
+        &self,
+        name: &str,
+        arguments: ToolArgs<'_>,
+        options: RequestOptions,
     ) -> Result<CallToolResult> {
-        let arguments = tool_arguments(arguments)?;
+        let arguments = match arguments {
+            ToolArgs::Value(v) => ToolArgs::Owned(tool_arguments(v)?),
+            other => other,
+        };
         let meta = options.progress_token.clone().map(|token| {
             let mut m = JsonObject::new();
             m.insert(
@@ -490,7 +551,7 @@ impl Guard {
             let tools = Box::pin(self.tools_any()).await?;
             if let Some(tool) = tools.get(name) {
                 options.headers =
-                    crate::stateless::tool_param_headers(&tool.input_schema, arguments.as_ref());
+                    crate::stateless::tool_param_headers(&tool.input_schema, arguments.get());
             }
         }
         let tasks_possible = self
@@ -500,7 +561,7 @@ impl Guard {
             .contains_key("tasks");
         if tasks_possible && Box::pin(self.requires_task(name)).await {
             return Box::pin(async {
-                self.start_task(name, arguments, meta, None, options.clone())
+                self.start_task(name, arguments.into_owned(), meta, None, options.clone())
                     .await?
                     .wait()
                     .await
@@ -516,7 +577,7 @@ impl Guard {
                     frame,
                     id,
                     name,
-                    arguments.as_ref(),
+                    arguments.get(),
                     meta.as_ref(),
                 );
             });
@@ -535,7 +596,7 @@ impl Guard {
         } else {
             let params = CallToolParams {
                 name: name.to_owned(),
-                arguments,
+                arguments: arguments.into_owned(),
                 meta,
                 task: None,
             };
@@ -577,6 +638,35 @@ impl Guard {
 
     pub(crate) fn conn_arc(&self) -> Arc<ConnHandle> {
         self.conn.0.clone()
+    }
+}
+
+/// A call's arguments: taken over, or borrowed from the caller.
+enum ToolArgs<'a> {
+    /// As given to `call_tool`: checked (an object or `null`) when the call starts.
+    Value(Value),
+    Owned(Option<JsonObject>),
+    Borrowed(&'a JsonObject),
+}
+
+impl ToolArgs<'_> {
+    fn get(&self) -> Option<&JsonObject> {
+        match self {
+            ToolArgs::Value(Value::Object(a)) => Some(a),
+            ToolArgs::Value(_) => None,
+            ToolArgs::Owned(a) => a.as_ref(),
+            ToolArgs::Borrowed(a) => Some(a),
+        }
+    }
+
+    /// Owned arguments, for the cold paths that keep them (tasks, stateless MCP).
+    fn into_owned(self) -> Option<JsonObject> {
+        match self {
+            ToolArgs::Value(Value::Object(a)) => Some(a),
+            ToolArgs::Value(_) => None,
+            ToolArgs::Owned(a) => a,
+            ToolArgs::Borrowed(a) => Some(a.clone()),
+        }
     }
 }
 

@@ -392,3 +392,36 @@ async fn small_and_large_requests_interleaved_arrive_intact() {
         joined.unwrap();
     }
 }
+
+#[tokio::test]
+async fn borrowed_arguments_are_sent_as_is_and_stay_with_the_caller() {
+    let server = test_server().build().unwrap();
+    let guard = server.enter().await.unwrap();
+    let args = json!({"text": "a \"quoted\"\nline ✓"});
+    let map = args.as_object().unwrap();
+    for _ in 0..3 {
+        let r = guard
+            .call_tool_ref("echo", map, RequestOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(r.text(), "a \"quoted\"\nline ✓");
+    }
+    let r = server
+        .call_tool_ref(
+            "add",
+            json!({"a": 2, "b": 40}).as_object().unwrap(),
+            RequestOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.structured_content, Some(json!({"sum": 42})));
+    // Validation applies as for owned arguments.
+    let err = guard
+        .call_tool_ref("no-such-tool", map, RequestOptions::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.rpc_error().is_some() || err.to_string().contains("no-such-tool"),
+        "{err}"
+    );
+}
