@@ -29,5 +29,11 @@ fuzz_target!(|input: (u8, Vec<u16>, Vec<u8>)| {
     let max = usize::from(max) * 4 + 1;
     let mut cuts: Vec<usize> = cuts.into_iter().map(usize::from).collect();
     cuts.sort_unstable();
-    let _ = run(&data, &cuts, max);
+    let chunked = run(&data, &cuts, max);
+    // Below the cap, the events do not depend on how the bytes were split.
+    let whole = run(&data, &[], max);
+    let too_large = |events: &[String]| events.iter().any(|e| e.starts_with("Err"));
+    if !too_large(&chunked) && !too_large(&whole) {
+        assert_eq!(chunked, whole);
+    }
 });

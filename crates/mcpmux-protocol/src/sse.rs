@@ -59,6 +59,9 @@ pub struct EventTooLarge {
 pub struct SseParser {
     buf: Vec<u8>,
     pos: usize,
+    /// Where the search for the current line's end resumes (`pos..scan` holds no CR or LF), so
+    /// a long line arriving in many chunks is scanned once, not once per chunk.
+    scan: usize,
     max_event: usize,
     event: Option<String>,
     data: Option<Vec<u8>>,
@@ -80,6 +83,7 @@ impl SseParser {
         SseParser {
             buf: Vec::new(),
             pos: 0,
+            scan: 0,
             max_event: max_event.max(1),
             event: None,
             data: None,
@@ -104,8 +108,10 @@ impl SseParser {
         if self.pos > 0 && self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
+            self.scan = 0;
         } else if self.pos > 64 * 1024 {
             self.buf.drain(..self.pos);
+            self.scan -= self.pos;
             self.pos = 0;
         }
         self.buf.extend_from_slice(chunk);
@@ -115,7 +121,10 @@ impl SseParser {
     pub fn next_event(&mut self) -> Option<Result<SseEvent, EventTooLarge>> {
         loop {
             let rest = &self.buf[self.pos..];
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let from = self.scan.max(self.pos) - self.pos;
+            let found = memchr::memchr2(b'\n', b'\r', &rest[from..]).map(|i| from + i);
+            let Some(end) = found else {
+                self.scan = self.buf.len();
                 // No complete line: enforce the cap on the partial line too.
                 if self.block_len + rest.len() > self.max_event && !self.skipping {
                     let data_prefix = self.data_prefix(rest);
@@ -124,6 +133,7 @@ impl SseParser {
                     self.block_len = 0;
                     self.buf.clear();
                     self.pos = 0;
+                    self.scan = 0;
                     return Some(Err(EventTooLarge {
                         limit: self.max_event,
                         data_prefix,
@@ -132,6 +142,7 @@ impl SseParser {
                 if self.skipping {
                     self.buf.clear();
                     self.pos = 0;
+                    self.scan = 0;
                 }
                 return None;
             };
@@ -139,13 +150,18 @@ impl SseParser {
                 match rest.get(end + 1) {
                     Some(b'\n') => 2,
                     Some(_) => 1,
-                    None => return None, // a CR at the end: wait to see whether LF follows
+                    None => {
+                        // A CR at the end: wait to see whether LF follows.
+                        self.scan = self.pos + end;
+                        return None;
+                    }
                 }
             } else {
                 1
             };
             let line_start = self.pos;
             self.pos += end + term_len;
+            self.scan = self.pos;
             let line = &self.buf[line_start..line_start + end];
             if line.is_empty() {
                 if self.skipping {
@@ -171,14 +187,17 @@ impl SseParser {
                     data_prefix,
                 }));
             }
-            let mut line = line.to_vec();
+            let mut start = line_start;
             if self.first_line {
                 self.first_line = false;
                 if line.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                    line.drain(..3);
+                    start += 3;
                 }
             }
-            self.field(&line);
+            // The buffer is lent out for the field (no copy of the line), then put back.
+            let buf = std::mem::take(&mut self.buf);
+            self.field(&buf[start..line_start + end]);
+            self.buf = buf;
         }
     }
 
@@ -208,11 +227,12 @@ impl SseParser {
         self.reset_block();
         self.buf.clear();
         self.pos = 0;
+        self.scan = 0;
     }
 
     fn field(&mut self, line: &[u8]) {
-        if line[0] == b':' {
-            return; // comment
+        if line.first().is_none_or(|&b| b == b':') {
+            return; // a comment (or nothing left after a byte-order mark)
         }
         let (name, value) = match line.iter().position(|&b| b == b':') {
             Some(i) => {
@@ -253,10 +273,11 @@ impl SseParser {
         let had = self.has_field;
         let ev = SseEvent {
             event: self.event.take(),
-            data: self
-                .data
-                .take()
-                .map(|d| String::from_utf8_lossy(&d).into_owned()),
+            // Valid UTF-8 (the norm) is taken over as is; anything else is repaired.
+            data: self.data.take().map(|d| {
+                String::from_utf8(d)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            }),
             id: self.id.take(),
             retry: self.retry.take(),
         };
@@ -281,6 +302,30 @@ mod tests {
 
     fn all(p: &mut SseParser) -> Vec<Result<SseEvent, EventTooLarge>> {
         std::iter::from_fn(|| p.next_event()).collect()
+    }
+
+    #[test]
+    fn a_lone_byte_order_mark_line_is_not_a_panic() {
+        let mut p = SseParser::new(100);
+        p.push(b"\xEF\xBB\xBF\ndata: x\n\n");
+        let events = all(&mut p);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].as_ref().unwrap().data.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_long_line_in_many_chunks_is_found_once_complete() {
+        let mut p = SseParser::new(1 << 20);
+        let data = "y".repeat(200_000);
+        let input = format!("data: {data}\r\n\r\n");
+        for chunk in input.as_bytes().chunks(1000) {
+            p.push(chunk);
+            if let Some(ev) = p.next_event() {
+                assert_eq!(ev.unwrap().data.as_deref(), Some(data.as_str()));
+                return;
+            }
+        }
+        panic!("no event");
     }
 
     #[test]
