@@ -259,22 +259,11 @@ fn try_all(args: AllArgs) -> Result<(), String> {
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     let command = format!("cargo run --release -p mcpmux-bench -- {command}");
     let report = mcpmux_bench::run_plan(&plan, &command, &mut |cell| {
-        let rate = cell
-            .calls_per_s()
-            .map_or_else(|| "failed".to_owned(), |r| format!("{r:.0} calls/s"));
-        let (errors, first) = cell.errors();
-        let note = match first {
-            Some(e) if errors > 0 || !cell.is_ok() => format!(" — {errors} errors: {e}"),
-            _ => String::new(),
-        };
         eprintln!(
-            "{:5} {:9} {:17} {rate} ({} runs, peak RSS {:.1} MB, others' CPU {:.2} cores){note}",
+            "{:5} {:9} {}",
             cell.transport.name(),
             cell.workload,
-            cell.client.label(),
-            cell.runs.len(),
-            cell.peak_rss_mb().unwrap_or(0.0),
-            cell.foreign(),
+            cell.progress_line()
         );
     });
     let table = report.markdown();

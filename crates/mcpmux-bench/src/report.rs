@@ -97,6 +97,26 @@ impl Cell {
         self.foreign_cores.unwrap_or(0.0)
     }
 
+    /// How the cell went, in one line for progress output: the client, calls/s (or `failed`),
+    /// runs, peak RSS, others' CPU, and the first error if there was one.
+    pub fn progress_line(&self) -> String {
+        let rate = self
+            .calls_per_s()
+            .map_or_else(|| "failed".to_owned(), |r| format!("{r:.0} calls/s"));
+        let (errors, first) = self.errors();
+        let note = match first {
+            Some(e) if errors > 0 || !self.is_ok() => format!(" — {errors} errors: {e}"),
+            _ => String::new(),
+        };
+        format!(
+            "{:17} {rate} ({} runs, peak RSS {:.1} MB, others' CPU {:.2} cores){note}",
+            self.client.label(),
+            self.runs.len(),
+            self.peak_rss_mb().unwrap_or(0.0),
+            self.foreign(),
+        )
+    }
+
     /// Errors across all runs, and the first message.
     pub fn errors(&self) -> (u64, Option<&str>) {
         let n = self.runs.iter().map(|r| r.errors).sum();

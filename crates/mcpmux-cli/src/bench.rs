@@ -100,21 +100,7 @@ pub fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
         if quiet {
             return;
         }
-        let rate = cell
-            .calls_per_s()
-            .map_or_else(|| "failed".to_owned(), |r| format!("{r:.0} calls/s"));
-        let (errors, first) = cell.errors();
-        let note = match first {
-            Some(e) if errors > 0 || !cell.is_ok() => format!(" — {errors} errors: {e}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            io::stderr().lock(),
-            "{:17} {rate} ({} runs, peak RSS {:.1} MB){note}",
-            cell.client.label(),
-            cell.runs.len(),
-            cell.peak_rss_mb().unwrap_or(0.0),
-        );
+        let _ = writeln!(io::stderr().lock(), "{}", cell.progress_line());
     });
     let mut stdout = io::stdout().lock();
     if global.json {

@@ -117,6 +117,18 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
+/// Queues request `id`; from then on, the returned guard cancels it if the caller goes away.
+fn queue(conn: &ConnHandle, id: u64, request: Command) -> Result<CancelOnDrop<'_>> {
+    if !conn.send(request) {
+        return Err(conn.closed_error());
+    }
+    Ok(CancelOnDrop {
+        conn,
+        id,
+        reason: Some("the caller dropped the request"),
+    })
+}
+
 /// Sends one request and waits for its raw result.
 ///
 /// # Cancel safety
@@ -282,7 +294,7 @@ async fn send_plain(
     initialize: bool,
 ) -> Result<RawResult> {
     let (reply, rx) = oneshot::channel();
-    if !conn.send(Command::Request {
+    let request = Command::Request {
         id,
         frame,
         reply,
@@ -290,14 +302,8 @@ async fn send_plain(
         progress: None,
         headers,
         timeout: Some(timeout),
-    }) {
-        return Err(conn.closed_error());
-    }
-    let mut guard = CancelOnDrop {
-        conn,
-        id,
-        reason: Some("the caller dropped the request"),
     };
+    let mut guard = queue(conn, id, request)?;
     let outcome = rx.await;
     // Answered, timed out (the task already cancelled it) or the connection is gone.
     guard.reason = None;
@@ -326,7 +332,7 @@ async fn send_with_progress(
         }
         None => (None, None),
     };
-    if !conn.send(Command::Request {
+    let request = Command::Request {
         id,
         frame,
         reply,
@@ -334,14 +340,8 @@ async fn send_with_progress(
         progress,
         headers,
         timeout: None,
-    }) {
-        return Err(conn.closed_error());
-    }
-    let mut guard = CancelOnDrop {
-        conn,
-        id,
-        reason: Some("the caller dropped the request"),
     };
+    let mut guard = queue(conn, id, request)?;
     let start = tokio::time::Instant::now();
     let far = || start + Duration::from_secs(86_400 * 365);
     let mut deadline = start.checked_add(timeout).unwrap_or_else(far);
