@@ -27,6 +27,8 @@ use crate::config::{Config, TransportConfig};
 use crate::deadlines::Deadlines;
 use crate::error::{CloseReason, Error, Result};
 use crate::notification::ServerNotification;
+use crate::raw_result::RawResult;
+use crate::raw_result::span_of;
 use crate::recovery::{SessionState, Tracker};
 use crate::transport::{Event, OutKind, Outgoing, Transport};
 
@@ -59,77 +61,6 @@ impl Outcome {
             Outcome::TimedOut => Err(Error::timeout(method, timeout)),
         }
     }
-}
-
-/// A response's raw `result`: the received frame itself and where the result lies in it, so
-/// that routing a response to its caller copies nothing (a 1 MB result used to be copied once
-/// more here); or, from a batch, a copy.
-#[derive(Debug)]
-pub(crate) enum RawResult {
-    /// `frame[range]` is the result.
-    Frame {
-        frame: Vec<u8>,
-        range: std::ops::Range<usize>,
-        /// Whether the decoder validated the message. If not (routed by its shape alone,
-        /// `jsonrpc::fast_response`), a range that does not parse makes the parser decode the
-        /// whole frame, so shape routing never changes what a valid message means.
-        checked: bool,
-    },
-    /// A result copied out of a batch.
-    Owned(Box<RawValue>),
-}
-
-impl RawResult {
-    /// Parses the result as `T`.
-    pub(crate) fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
-        match self {
-            RawResult::Frame {
-                frame,
-                range,
-                checked,
-            } => {
-                let first = serde_json::from_slice(frame.get(range.clone()).unwrap_or_default());
-                match first {
-                    Err(_) if !checked => match decoded_result(frame) {
-                        Some(raw) => serde_json::from_str(raw.get()),
-                        None => first,
-                    },
-                    other => other,
-                }
-            }
-            RawResult::Owned(raw) => serde_json::from_str(raw.get()),
-        }
-    }
-
-    /// As an owned `RawValue` (one copy for a frame).
-    pub(crate) fn into_raw_value(self) -> Result<Box<RawValue>> {
-        match self {
-            RawResult::Owned(raw) => Ok(raw),
-            RawResult::Frame { .. } => {
-                let raw: Box<RawValue> = self
-                    .parse()
-                    .map_err(|e| Error::protocol_from("a malformed result", e))?;
-                Ok(raw)
-            }
-        }
-    }
-}
-
-/// The result of `frame` by the full decoder, if it is one successful response.
-fn decoded_result(frame: &[u8]) -> Option<Box<RawValue>> {
-    match decode(frame) {
-        Ok(Decoded::Single(Incoming::Response {
-            result: Ok(raw), ..
-        })) => Some(raw.to_owned()),
-        _ => None,
-    }
-}
-
-/// The range of `part` within `whole`, when `part` is a subslice of it.
-fn span_of(whole: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
-    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
-    let end = start.checked_add(part.len())?;
-    (end <= whole.len()).then_some(start..end)
 }
 
 /// Hashes request ids (sequential `u64`s) with one multiplication: SipHash, the default, costs

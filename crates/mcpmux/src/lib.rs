@@ -52,6 +52,7 @@ mod handler;
 mod lifecycle;
 mod listen;
 mod notification;
+mod raw_result;
 mod recovery;
 mod request;
 mod server;

@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connection::{Command, ConnHandle, RawResult};
+use crate::connection::{Command, ConnHandle};
 use crate::error::{Error, Result};
+use crate::raw_result::RawResult;
 
 /// Per-request settings that override the server's defaults.
 ///

@@ -601,7 +601,7 @@ impl Guard {
                 task: None,
             };
             let raw = Box::pin(self.request_raw(method, Some(&params), options)).await?;
-            crate::connection::RawResult::Owned(raw)
+            crate::raw_result::RawResult::Owned(raw)
         };
         let result: CallToolResult = request::parse_raw_result(method, &raw)?;
         drop(raw);
