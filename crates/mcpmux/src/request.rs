@@ -243,19 +243,21 @@ pub(crate) fn prepare<P: Serialize + ?Sized>(
     method: &str,
     params: Option<&P>,
 ) -> Result<Prepared> {
-    let id = conn.next_id();
-    let mut frame = Vec::with_capacity(128);
-    encode_request(&mut frame, &RequestId::Number(id as i64), method, params)
-        .map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))?;
-    Ok(Prepared { id, frame })
+    let prepared = prepare_with(conn, |id, frame| {
+        encode_request(frame, &RequestId::Number(id), method, params)
+    });
+    prepared.map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))
 }
 
 /// Numbers a request and lets `encode` write its line (a hand-written encoder's entry point).
-pub(crate) fn prepare_with(conn: &ConnHandle, encode: impl FnOnce(i64, &mut Vec<u8>)) -> Prepared {
+pub(crate) fn prepare_with<E>(
+    conn: &ConnHandle,
+    encode: impl FnOnce(i64, &mut Vec<u8>) -> std::result::Result<(), E>,
+) -> std::result::Result<Prepared, E> {
     let id = conn.next_id();
     let mut frame = Vec::with_capacity(128);
-    encode(id as i64, &mut frame);
-    Prepared { id, frame }
+    encode(id as i64, &mut frame)?;
+    Ok(Prepared { id, frame })
 }
 
 /// Queues a prepared request and waits for its raw result.

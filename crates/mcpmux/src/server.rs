@@ -580,7 +580,9 @@ impl Guard {
                     arguments.get(),
                     meta.as_ref(),
                 );
+                Ok::<(), std::convert::Infallible>(())
             });
+            let Ok(prepared) = prepared;
             drop((arguments, meta));
             let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
             request::send_prepared(

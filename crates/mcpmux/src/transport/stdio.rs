@@ -46,6 +46,9 @@ pub(crate) struct StdioTransport {
     wpos: usize,
     /// Bytes queued and not yet written.
     queued: usize,
+    /// A written coalescing chunk kept for the next small frames (no 64 KiB allocation per
+    /// write batch).
+    spare: Vec<u8>,
     /// Stdout closed, or the process exited: report `Closed` once this passes.
     closing_at: Option<Instant>,
     stdout_eof: bool,
@@ -66,6 +69,7 @@ impl StdioTransport {
             wqueue: VecDeque::new(),
             wpos: 0,
             queued: 0,
+            spare: Vec::new(),
             closing_at: None,
             stdout_eof: false,
             closed_reported: false,
@@ -89,7 +93,11 @@ impl StdioTransport {
                 last.extend_from_slice(&frame);
             }
             _ => {
-                let mut chunk = Vec::with_capacity(COALESCE.max(frame.len()));
+                let mut chunk = if self.spare.capacity() >= COALESCE {
+                    std::mem::take(&mut self.spare)
+                } else {
+                    Vec::with_capacity(COALESCE)
+                };
                 chunk.extend_from_slice(&frame);
                 self.wqueue.push_back(chunk);
             }
@@ -112,7 +120,12 @@ impl StdioTransport {
             }
             n -= left;
             self.wpos = 0;
-            self.wqueue.pop_front();
+            if let Some(mut chunk) = self.wqueue.pop_front()
+                && chunk.capacity() == COALESCE
+            {
+                chunk.clear();
+                self.spare = chunk;
+            }
         }
     }
 
