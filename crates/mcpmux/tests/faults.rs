@@ -779,7 +779,20 @@ async fn session_404_storm(kind: Kind) {
     }
     let stats = &rig.http().stats;
     let expired = stats.get(&stats.sessions_expired);
-    assert!(expired >= 5, "only {expired} sessions expired");
+    // How many sessions die depends on how many calls are in flight at each expiry, so only
+    // the bounds that hold for any timing are checked: a session serves at most 50 POSTs, so
+    // the answered calls fit in the expired sessions plus the live one; a failed call was
+    // rejected by 4 different sessions (each re-send carries a newer session id), and if none
+    // failed, 500 answered calls needed at least 9 expiries.
+    let answered = results.len() - failed;
+    assert!(
+        answered as u64 <= 50 * (expired + 1),
+        "{answered} calls answered by {expired} expired sessions and the live one"
+    );
+    assert!(
+        expired >= 4,
+        "only {expired} sessions expired ({failed} calls failed)"
+    );
     eprintln!("{kind:?}: 500 calls, {expired} session expiries, {failed} calls failed with 404");
     drop(guard);
     rig.finish(server).await;
