@@ -198,7 +198,8 @@ pub fn encode_tool_call(
             + meta.map_or(0, size_hint_object),
     );
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    out.extend_from_slice(id.to_string().as_bytes());
+    // serde_json formats integers in place (no `String` per call); a `Vec` write cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &id);
     out.extend_from_slice(b",\"method\":\"tools/call\",\"params\":{\"name\":");
     write_str(out, name);
     if let Some(arguments) = arguments {

@@ -244,18 +244,20 @@ pub(crate) fn prepare<P: Serialize + ?Sized>(
     params: Option<&P>,
 ) -> Result<Prepared> {
     let prepared = prepare_with(conn, |id, frame| {
+        frame.reserve(128);
         encode_request(frame, &RequestId::Number(id), method, params)
     });
     prepared.map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))
 }
 
-/// Numbers a request and lets `encode` write its line (a hand-written encoder's entry point).
+/// Numbers a request and lets `encode` write its line into an empty buffer (a hand-written
+/// encoder's entry point; it sizes the buffer, so the line is allocated once).
 pub(crate) fn prepare_with<E>(
     conn: &ConnHandle,
     encode: impl FnOnce(i64, &mut Vec<u8>) -> std::result::Result<(), E>,
 ) -> std::result::Result<Prepared, E> {
     let id = conn.next_id();
-    let mut frame = Vec::with_capacity(128);
+    let mut frame = Vec::new();
     encode(id as i64, &mut frame)?;
     Ok(Prepared { id, frame })
 }
