@@ -467,7 +467,7 @@ async fn requests_run_concurrently() {
     let slow = s
         .send_request(
             "tools/call",
-            json!({"name": "sleep", "arguments": {"ms": 400}}),
+            json!({"name": "sleep", "arguments": {"ms": 3000}}),
         )
         .await;
     let fast = s

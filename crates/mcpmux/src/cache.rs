@@ -215,11 +215,28 @@ mod tests {
         assert!(cache.peek().is_none(), "ttl 0 is immediately stale");
         assert_eq!(cache.last().as_deref(), Some(&1));
         cache
-            .get_or_fetch_ttl(|| async { Ok((2, Some(Duration::from_millis(30)))) })
+            .get_or_fetch_ttl(|| async { Ok((2, Some(Duration::from_secs(60)))) })
             .await
             .unwrap();
         assert_eq!(cache.peek().as_deref(), Some(&2));
+        cache
+            .get_or_fetch_ttl(|| async { Ok((3, Some(Duration::from_millis(30)))) })
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.peek().as_deref(),
+            Some(&2),
+            "still fresh: not refetched"
+        );
+        cache.invalidate();
+        cache
+            .get_or_fetch_ttl(|| async { Ok((3, Some(Duration::from_millis(30)))) })
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
-        assert!(cache.peek().is_none());
+        assert!(
+            cache.peek().is_none(),
+            "a 30 ms ttl has expired after 40 ms"
+        );
     }
 }

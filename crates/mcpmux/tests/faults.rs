@@ -569,6 +569,14 @@ async fn response_under_wrong_id(kind: Kind) {
     let rig = Rig::start(kind, &[], |_| {}).await;
     let server = rig.client(|b| b);
     let guard = enter(&server).await;
+    // Where the answer can only be missed, the call times out (2.5 s); where the transport
+    // can tell, it fails with its own error long before its 20 s timeout.
+    let (expected, timeout) = match kind {
+        Kind::Stdio | Kind::Legacy => (ErrorKind::Timeout, Duration::from_millis(2500)),
+        Kind::Sse => (ErrorKind::Http, Duration::from_secs(20)),
+        Kind::Json => (ErrorKind::Protocol, Duration::from_secs(20)),
+    };
+    let limit = Duration::from_secs(10);
     let mut set = JoinSet::new();
     spawn_call(
         &mut set,
@@ -576,17 +584,12 @@ async fn response_under_wrong_id(kind: Kind) {
         "wrong",
         "wrong_id",
         json!({}),
-        RequestOptions::new().timeout(Duration::from_millis(2500)),
+        RequestOptions::new().timeout(timeout),
     );
     spawn_echoes(&mut set, &guard, 20);
-    let results = join_all(set, Duration::from_secs(10)).await;
+    let results = join_all(set, Duration::from_secs(30)).await;
     assert_eq!(check_echoes(&results), 20);
     let (_, r, took) = results.iter().find(|(t, _, _)| t == "wrong").unwrap();
-    let (expected, limit) = match kind {
-        Kind::Stdio | Kind::Legacy => (ErrorKind::Timeout, Duration::from_secs(4)),
-        Kind::Sse => (ErrorKind::Http, Duration::from_millis(2400)),
-        Kind::Json => (ErrorKind::Protocol, Duration::from_secs(1)),
-    };
     assert_kind("wrong_id", r, &[expected]);
     assert!(*took < limit, "wrong_id failed after {took:?}");
     drop(guard);
@@ -662,7 +665,8 @@ async fn stdout_closed_server_keeps_running(extra: &[&str]) {
         let e = r.as_ref().unwrap_err();
         assert!(e.to_string().contains("closed its stdout"), "{tag}: {e}");
     }
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // Far below the calls' 30 s sleeps and 60 s timeout: nobody waited for them.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(is_running(pid) || proc_state(pid).is_none());
     drop(guard);
     assert!(
@@ -839,7 +843,14 @@ async fn sse_drop(kind: Kind, before_response: bool, event_ids: bool) {
                 RequestOptions::new(),
             );
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // All ten have reached the server (initialize, initialized and the ten POSTs) before
+        // the stream is cut: a POST arriving later would be refused, not lost with the stream.
+        let stats = &rig.http().stats;
+        assert!(
+            stats
+                .wait_for(Duration::from_secs(10), |s| s.get(&s.posts) >= 12)
+                .await
+        );
         let started = Instant::now();
         spawn_call(
             &mut set,
@@ -850,7 +861,8 @@ async fn sse_drop(kind: Kind, before_response: bool, event_ids: bool) {
             RequestOptions::new(),
         );
         let results = join_all(set, Duration::from_secs(10)).await;
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Far below the 30 s sleeps: the cut failed them at once.
+        assert!(started.elapsed() < Duration::from_secs(10));
         for (tag, r, _) in &results {
             if tag == "drop" && !before_response && r.is_ok() {
                 continue; // the response went out before the cut
@@ -897,7 +909,16 @@ async fn http_5xx_burst(kind: Kind) {
     let server = rig.client(|b| b);
     let guard = enter(&server).await;
     guard.ping().await.expect("ping");
-    tokio::time::sleep(Duration::from_millis(100)).await; // `initialized` has landed
+    // `initialized` has landed (initialize, initialized, ping), so no 503 goes to it.
+    let stats = &rig.http().stats;
+    assert!(
+        stats
+            .wait_for(Duration::from_secs(5), |s| s.get(&s.posts) >= 3)
+            .await
+    );
+    // Armed before the calls start (spread over 200 ms): all 25 go to tool calls, whatever
+    // the scheduling.
+    rig.http().fail_next_posts(25);
     let mut set = JoinSet::new();
     for i in 0..300 {
         let g = guard.clone();
@@ -910,8 +931,6 @@ async fn http_5xx_burst(kind: Kind) {
             (text, r, started.elapsed())
         });
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    rig.http().fail_next_posts(25);
     let results = join_all(set, Duration::from_secs(20)).await;
     let mut failed = 0;
     for (tag, r, _) in &results {

@@ -107,15 +107,15 @@ async fn roots_are_listed_and_updates_announced() {
             name: None,
         }])
         .unwrap();
-    // The server re-lists roots after list_changed; poll its view.
+    // The server re-lists roots after list_changed; poll its view (for up to about 10 s).
     let mut seen_b = false;
-    for _ in 0..50 {
+    for _ in 0..200 {
         let r = guard.call_tool("get-roots-list", json!({})).await.unwrap();
         if r.text().contains("project-b") {
             seen_b = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(seen_b, "the server never saw the new roots");
     let plain = everything().build().unwrap();
@@ -228,18 +228,19 @@ async fn structured_output_is_validated_and_progress_reaches_the_callback() {
     let r = guard
         .call_tool_with(
             "trigger-long-running-operation",
-            json!({"duration": 1, "steps": 4}),
+            // A step every 500 ms for 4 s: only the resets keep the 2 s timeout from firing.
+            json!({"duration": 4, "steps": 8}),
             RequestOptions::new()
                 .on_progress(move |_| {
                     counter.fetch_add(1, Ordering::SeqCst);
                 })
-                .timeout(Duration::from_millis(600))
+                .timeout(Duration::from_secs(2))
                 .reset_timeout_on_progress(Duration::from_secs(10)),
         )
         .await
         .unwrap();
     assert!(!r.is_error());
-    assert_eq!(updates.load(Ordering::SeqCst), 4);
+    assert_eq!(updates.load(Ordering::SeqCst), 8);
 }
 
 /// Subscriptions and the log level come back on a new connection without the caller redoing them.

