@@ -45,6 +45,8 @@ pub struct Stats {
     pub legacy_streams_closed: AtomicU64,
     /// Responses with a 5xx status (e.g. `fail_first_posts`).
     pub http_5xx: AtomicU64,
+    /// Redirects answered (`/moved`, `/moved-permanently`).
+    pub redirects: AtomicU64,
     /// Ids of the sessions ended by DELETE, in order.
     deleted: Mutex<Vec<String>>,
     /// `requestId`s of every `notifications/cancelled`, in order.

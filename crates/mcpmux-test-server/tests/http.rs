@@ -829,6 +829,35 @@ async fn fail_first_posts_gives_503s() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn moved_paths_redirect_to_mcp() {
+    let server = start(HttpOptions::default()).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for (path, status) in [
+        ("moved", StatusCode::TEMPORARY_REDIRECT),
+        ("moved-permanently", StatusCode::PERMANENT_REDIRECT),
+    ] {
+        let url = format!("{}/{path}", server.url_base);
+        for req in [
+            http.post(&url).body("{}"),
+            http.get(&url),
+            http.delete(&url),
+        ] {
+            let resp = within("redirect", req.send()).await.expect("send");
+            assert_eq!(resp.status(), status, "{path}");
+            assert_eq!(resp.headers()["location"], "/mcp", "{path}");
+        }
+    }
+    let s = &server.stats;
+    assert_eq!(count(s, &s.redirects), 6);
+    assert_eq!(count(s, &s.posts), 0);
+    server.shutdown().await;
+}
+
 /// Opens a legacy stream: returns it and the POST URL from its endpoint event.
 async fn legacy_open(http: &reqwest::Client, server: &HttpServer, url: &str) -> (Sse, String) {
     let resp = within(

@@ -69,6 +69,34 @@ async fn seed_over_streamable_http_json_responses_deletes_the_session() {
     );
 }
 
+/// An endpoint that moved (307) or moved permanently (308), e.g. a server mounted under a
+/// prefix: every request (POSTs with their bodies and session id, the GET stream, the DELETE)
+/// follows the redirect, in both response modes, and the session is deleted at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirected_endpoints_are_followed() {
+    for (path, json_mode) in [("moved", false), ("moved-permanently", true)] {
+        let http = server_with(|o| o.json_response = json_mode).await;
+        let server = client(&format!("{}/{path}", http.url_base), HttpMode::Auto);
+        seed(&server).await;
+        assert!(
+            http.stats
+                .wait_for(Duration::from_secs(5), |s| s.deletes.load(Ordering::SeqCst)
+                    == 1)
+                .await,
+            "{path}: the server saw no DELETE"
+        );
+        let s = &http.stats;
+        assert_eq!(s.get(&s.initializes), 1, "{path}");
+        // The client never learns `/mcp`: every POST (initialize, initialized, 100 calls) and
+        // the DELETE reached it through a redirect.
+        let redirects = s.get(&s.redirects);
+        assert!(
+            redirects >= 103 && redirects >= s.get(&s.posts) + s.get(&s.deletes),
+            "{path}: {redirects} redirects"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_over_stateless_streamable_http() {
     let http = server_with(|o| {

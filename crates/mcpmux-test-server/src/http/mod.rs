@@ -13,6 +13,8 @@
 //! - `GET /sse`: a legacy stream; first event `endpoint` with data
 //!   `/messages?sessionId=<id>`, then `message` events.
 //! - `POST /messages?sessionId=<id>`: legacy client messages → 202.
+//! - `/moved` (any method): 307 to `/mcp`; `/moved-permanently`: 308 to
+//!   `/mcp` (an endpoint that moved, or a server mounted under a prefix).
 //!
 //! Other methods on these paths answer 405, other paths 404.
 
@@ -36,7 +38,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -185,7 +187,30 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/sse", get(legacy::get))
         .route(legacy::MESSAGES_PATH, post(legacy::post))
+        .route("/moved", any(moved_temporarily))
+        .route("/moved-permanently", any(moved_permanently))
         .with_state(app)
+}
+
+/// `/moved`: 307 to `/mcp` (method and body kept by the client).
+async fn moved_temporarily(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    moved(&app, StatusCode::TEMPORARY_REDIRECT)
+}
+
+/// `/moved-permanently`: 308 to `/mcp`.
+async fn moved_permanently(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    moved(&app, StatusCode::PERMANENT_REDIRECT)
+}
+
+fn moved(app: &App, status: StatusCode) -> Response {
+    app.stats.bump(&app.stats.redirects);
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        axum::http::header::LOCATION,
+        axum::http::HeaderValue::from_static("/mcp"),
+    );
+    response
 }
 
 /// Accepts connections until the crash switch flips; dropping (aborting)
