@@ -266,8 +266,11 @@ impl Handler {
 
     /// Handles a notification from the client.
     fn handle_notification(&self, method: &str, params: &Value) {
+        if method == "notifications/initialized" {
+            self.stats.bump(&self.stats.initialized);
+            return;
+        }
         if method != "notifications/cancelled" {
-            // notifications/initialized and anything else: nothing to do.
             return;
         }
         let Some(id) = params.get("requestId") else {
@@ -302,6 +305,9 @@ impl Handler {
         params: Value,
         sink: &Sink,
     ) -> Option<Value> {
+        if method == "tools/call" {
+            self.stats.bump(&self.stats.tool_calls);
+        }
         if method == "tools/call"
             && self.opts.fault_tools
             && let Some(answer) = crate::fault_tools::call(self, sink, &id, &params).await

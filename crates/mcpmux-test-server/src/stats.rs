@@ -13,11 +13,17 @@ use crate::handler::lock;
 ///
 /// Read a counter with `stats.posts.load(Ordering::SeqCst)` (or [`Stats::get`]);
 /// wait for a condition with [`Stats::wait_for`]. Only the HTTP transport
-/// counts anything but [`Stats::initializes`] and [`Stats::cancelled_ids`].
+/// counts anything but [`Stats::initializes`], [`Stats::initialized`],
+/// [`Stats::tool_calls`] and [`Stats::cancelled_ids`].
 #[derive(Debug, Default)]
 pub struct Stats {
     /// `initialize` requests received (any transport, any session).
     pub initializes: AtomicU64,
+    /// `notifications/initialized` received (any transport, any session).
+    pub initialized: AtomicU64,
+    /// `tools/call` requests received (any transport, any session), counted
+    /// when the request starts.
+    pub tool_calls: AtomicU64,
     /// HTTP POSTs received (`/mcp` and `/messages`), including the ones
     /// answered with an error status.
     pub posts: AtomicU64,

@@ -355,6 +355,8 @@ async fn initialize_session_and_sse_answers() {
 
     let s = &server.stats;
     assert_eq!(count(s, &s.initializes), 1);
+    assert_eq!(count(s, &s.initialized), 1);
+    assert_eq!(count(s, &s.tool_calls), 1);
     assert_eq!(count(s, &s.sessions_created), 1);
     assert_eq!(count(s, &s.posts), 4);
     assert_eq!(count(s, &s.sse_streams_closed_by_client), 0);
