@@ -43,6 +43,7 @@ async fn main() -> mcpmux::Result<()> {
 #![deny(unused_must_use)]
 
 mod cache;
+mod call;
 mod config;
 mod connection;
 mod deadlines;

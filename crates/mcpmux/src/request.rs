@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connection::{Command, ConnHandle};
+use crate::connection::{Command, ConnHandle, Outcome};
 use crate::error::{Error, Result};
 use crate::raw_result::RawResult;
 
@@ -89,6 +89,12 @@ impl RequestOptions {
             self.progress_token = Some(RequestId::String(format!("mcpmux-progress-{n}")));
         }
         self
+    }
+
+    /// Whether progress is routed to this caller (a callback, or timeouts reset by progress):
+    /// then the caller keeps the timer.
+    pub(crate) fn routes_progress(&self) -> bool {
+        self.on_progress.is_some() || self.reset_up_to.is_some()
     }
 
     /// Each progress notification restarts the timeout, but the request never runs longer than
@@ -276,8 +282,7 @@ pub(crate) async fn send_prepared(
     options: Option<&RequestOptions>,
     initialize: bool,
 ) -> Result<RawResult> {
-    let wants_progress =
-        options.is_some_and(|o| o.on_progress.is_some() || o.reset_up_to.is_some());
+    let wants_progress = options.is_some_and(RequestOptions::routes_progress);
     match options {
         Some(options) if wants_progress => {
             Box::pin(send_with_progress(
@@ -293,11 +298,27 @@ pub(crate) async fn send_prepared(
 async fn send_plain(
     conn: &ConnHandle,
     method: &str,
-    Prepared { id, frame }: Prepared,
+    prepared: Prepared,
     headers: Vec<(String, String)>,
     timeout: Duration,
     initialize: bool,
 ) -> Result<RawResult> {
+    let mut waiting = queue_plain(conn, prepared, headers, timeout, initialize)?;
+    std::future::poll_fn(|cx| waiting.poll_result(cx, method)).await
+}
+
+/// Queues a prepared request whose timeout the connection task keeps (no progress routed to
+/// the caller); the returned [`Waiting`] is polled for its result.
+///
+/// # Errors
+/// Closed when the connection is gone.
+pub(crate) fn queue_plain(
+    conn: &ConnHandle,
+    Prepared { id, frame }: Prepared,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+    initialize: bool,
+) -> Result<Waiting<'_>> {
     let (reply, rx) = oneshot::channel();
     let request = Command::Request {
         id,
@@ -308,13 +329,32 @@ async fn send_plain(
         headers,
         timeout: Some(timeout),
     };
-    let mut guard = queue(conn, id, request)?;
-    let outcome = rx.await;
-    // Answered, timed out (the task already cancelled it) or the connection is gone.
-    guard.reason = None;
-    match outcome {
-        Ok(outcome) => outcome.into_result(method, timeout),
-        Err(_) => Err(conn.closed_error()),
+    let guard = queue(conn, id, request)?;
+    Ok(Waiting { rx, guard, timeout })
+}
+
+/// A queued request waiting for its outcome: all a caller holds per call (dropping it before
+/// the outcome cancels the request).
+pub(crate) struct Waiting<'a> {
+    rx: oneshot::Receiver<Outcome>,
+    guard: CancelOnDrop<'a>,
+    timeout: Duration,
+}
+
+impl Waiting<'_> {
+    /// Polls for the raw result of a request of `method`.
+    pub(crate) fn poll_result(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        method: &str,
+    ) -> std::task::Poll<Result<RawResult>> {
+        let outcome = std::task::ready!(std::pin::Pin::new(&mut self.rx).poll(cx));
+        // Answered, timed out (the task already cancelled it) or the connection is gone.
+        self.guard.reason = None;
+        std::task::Poll::Ready(match outcome {
+            Ok(outcome) => outcome.into_result(method, self.timeout),
+            Err(_) => Err(self.guard.conn.closed_error()),
+        })
     }
 }
 

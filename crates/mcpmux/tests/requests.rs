@@ -362,8 +362,9 @@ async fn the_call_future_stays_small() {
     let call = guard.call_tool("echo", json!({"text": "x"}));
     let size = size_of(&call);
     eprintln!("Guard::call_tool future: {size} bytes");
+    // 160 bytes (a hand-written future, `call.rs`); the `async fn` it replaced was 904.
     assert!(
-        size <= 1024,
+        size <= 256,
         "Guard::call_tool's future grew to {size} bytes"
     );
     assert_eq!(call.await.unwrap().text(), "x");
