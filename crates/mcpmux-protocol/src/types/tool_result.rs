@@ -81,20 +81,20 @@ impl<'de> Deserialize<'de> for Content {
                 f.write_str("a content block object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content, A::Error> {
-                let mut tag: Option<Value> = None;
+                // Borrowed when it can be: no allocation for the common tags.
+                let mut tag: Option<Cow<'de, str>> = None;
                 let mut text: Option<Value> = None;
                 let mut rest = JsonObject::new();
                 // Bounded by the input: each iteration consumes one entry.
                 while let Some(Key(key)) = map.next_key()? {
                     match key.as_ref() {
                         "type" if tag.is_none() => {
-                            // Borrowed when it can be: no allocation for the common tags.
                             let Key(t) = map.next_value::<Key<'de>>()?;
                             if t == "text" && text.is_none() {
                                 // `type` first, as SDKs write it: read the rest directly.
                                 return text_block(map, rest);
                             }
-                            tag = Some(Value::String(t.into_owned()));
+                            tag = Some(t);
                         }
                         "text" if text.is_none() => text = Some(map.next_value()?),
                         _ => {
@@ -104,12 +104,12 @@ impl<'de> Deserialize<'de> for Content {
                     }
                 }
                 match (tag, text) {
-                    (Some(Value::String(t)), Some(Value::String(text))) if t == "text" => {
+                    (Some(t), Some(Value::String(text))) if t == "text" => {
                         Ok(Content::Text(TextContent { text, extra: rest }))
                     }
                     (tag, text) => {
                         if let Some(t) = tag {
-                            rest.insert("type".to_owned(), t);
+                            rest.insert("type".to_owned(), Value::String(t.into_owned()));
                         }
                         if let Some(t) = text {
                             rest.insert("text".to_owned(), t);
