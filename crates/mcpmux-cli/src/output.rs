@@ -174,7 +174,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// Merges per-server list results into `(server, item)` rows; a server whose listing failed is
-/// warned about (`what`: "prompts", "resources") and makes the outcome [`Code::Failed`].
+/// warned about (`what`: "prompts", "resources") and makes the outcome [`Code::Failed`](crate::exit::Code::Failed).
 pub fn merge_lists<T>(
     lists: Vec<(String, Result<Vec<T>, mcpmux::Error>)>,
     what: &str,

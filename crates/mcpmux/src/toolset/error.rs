@@ -140,7 +140,8 @@ impl fmt::Display for CallError {
     }
 }
 
-/// The message already holds the causes (see [`chain`]), so there is no `source()`.
+/// The message already holds the causes (joined by `chain` in this module), so there is no
+/// `source()`.
 impl std::error::Error for CallError {}
 
 /// An error and its causes, joined by `: `, skipping a cause the text before already contains.
