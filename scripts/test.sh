@@ -31,3 +31,5 @@ bash scripts/fuzz.sh
 
 step "doctests"
 cargo test --workspace --locked --doc
+step "cargo doc with warnings as errors (the library crates: no broken or private links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude mcpmux-cli --no-deps --locked
