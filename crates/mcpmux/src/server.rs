@@ -552,19 +552,24 @@ impl Guard {
     ) -> Result<request::Waiting<'a>> {
         arguments.check()?;
         let meta = progress_meta(options);
+        let prepared = self.prepare_tool_call(name, arguments, meta.as_ref());
+        let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
+        request::queue_plain(&self.conn, prepared, Vec::new(), timeout, false)
+    }
+
+    /// Numbers and encodes a `tools/call` request (`mcpmux_protocol::write`: cannot fail).
+    fn prepare_tool_call(
+        &self,
+        name: &str,
+        arguments: &ToolArgs<'_>,
+        meta: Option<&JsonObject>,
+    ) -> request::Prepared {
         let prepared = request::prepare_with(&self.conn, |id, frame| {
-            mcpmux_protocol::write::encode_tool_call(
-                frame,
-                id,
-                name,
-                arguments.get(),
-                meta.as_ref(),
-            );
+            mcpmux_protocol::write::encode_tool_call(frame, id, name, arguments.get(), meta);
             Ok::<(), std::convert::Infallible>(())
         });
         let Ok(prepared) = prepared;
-        let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-        request::queue_plain(&self.conn, prepared, Vec::new(), timeout, false)
+        prepared
     }
 
     /// Whether a result needs the (asynchronous) structured-output check.
@@ -626,17 +631,7 @@ impl Guard {
         let raw = if self.conn.stateless().is_none() {
             // Encode now and drop the arguments before the wait: 10,000 calls in flight then
             // hold 10,000 encoded frames, not frames plus argument maps.
-            let prepared = request::prepare_with(&self.conn, |id, frame| {
-                mcpmux_protocol::write::encode_tool_call(
-                    frame,
-                    id,
-                    name,
-                    arguments.get(),
-                    meta.as_ref(),
-                );
-                Ok::<(), std::convert::Infallible>(())
-            });
-            let Ok(prepared) = prepared;
+            let prepared = self.prepare_tool_call(name, &arguments, meta.as_ref());
             drop((arguments, meta));
             let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
             request::send_prepared(

@@ -46,14 +46,7 @@ async fn seed_over_streamable_http_sse_responses_deletes_the_session() {
     let server = client(&http.url_mcp, HttpMode::Streamable);
     seed(&server).await;
     // The last guard left: the session is deleted.
-    assert!(
-        http.stats
-            .wait_for(Duration::from_secs(5), |s| s.deletes.load(Ordering::SeqCst)
-                == 1)
-            .await,
-        "the server saw no DELETE"
-    );
-    assert_eq!(http.stats.initializes.load(Ordering::SeqCst), 1);
+    assert_one_session_deleted(&http, "sse").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,12 +54,18 @@ async fn seed_over_streamable_http_json_responses_deletes_the_session() {
     let http = server_with(|o| o.json_response = true).await;
     let server = client(&http.url_mcp, HttpMode::Auto);
     seed(&server).await;
+    assert_one_session_deleted(&http, "json").await;
+}
+
+/// One session was initialized, and it was deleted (waits for the DELETE).
+async fn assert_one_session_deleted(http: &HttpServer, what: &str) {
+    let s = &http.stats;
     assert!(
-        http.stats
-            .wait_for(Duration::from_secs(5), |s| s.deletes.load(Ordering::SeqCst)
-                == 1)
-            .await
+        s.wait_for(Duration::from_secs(5), |s| s.get(&s.deletes) == 1)
+            .await,
+        "{what}: the server saw no DELETE"
     );
+    assert_eq!(s.get(&s.initializes), 1, "{what}");
 }
 
 /// An endpoint that moved (307) or moved permanently (308), e.g. a server mounted under a
@@ -78,15 +77,8 @@ async fn redirected_endpoints_are_followed() {
         let http = server_with(|o| o.json_response = json_mode).await;
         let server = client(&format!("{}/{path}", http.url_base), HttpMode::Auto);
         seed(&server).await;
-        assert!(
-            http.stats
-                .wait_for(Duration::from_secs(5), |s| s.deletes.load(Ordering::SeqCst)
-                    == 1)
-                .await,
-            "{path}: the server saw no DELETE"
-        );
+        assert_one_session_deleted(&http, path).await;
         let s = &http.stats;
-        assert_eq!(s.get(&s.initializes), 1, "{path}");
         // The client never learns `/mcp`: every POST (initialize, initialized, 100 calls) and
         // the DELETE reached it through a redirect.
         let redirects = s.get(&s.redirects);
