@@ -22,7 +22,14 @@ pub(super) struct StreamEnd {
 }
 
 /// Whether `data` is (or, in a batch, contains) the response to request `id`.
+///
+/// A successful response in a usual member order is recognised by its shape, as the
+/// connection routes it (`jsonrpc::fast_response`; its caller parses the result): decoding it
+/// here too parsed every answer twice.
 pub(super) fn answers(data: &[u8], id: u64) -> bool {
+    if let Some((rid, _)) = mcpmux_protocol::jsonrpc::fast_response(data) {
+        return rid == id;
+    }
     let is = |m: &Incoming<'_>| matches!(m, Incoming::Response { id: rid, .. } if rid.as_u64() == Some(id));
     match decode(data) {
         Ok(Decoded::Single(m)) => is(&m),
