@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use mcpmux::{HttpMode, Server};
+use mcpmux::{HttpMode, RequestOptions, Server};
 use mcpmux_test_server::{HttpOptions, HttpServer, start_http};
 use rand::Rng;
 use serde_json::json;
@@ -358,6 +358,34 @@ async fn cancellation_and_progress_work_as_on_stdio() {
         .unwrap();
     assert_eq!(r.text(), "done");
     assert_eq!(*steps.lock().unwrap(), vec![1.0, 2.0, 3.0]);
+}
+
+/// A call's future sends nothing until it is first polled: one dropped unpolled never reaches
+/// the server, and neither it nor the calls after it are disturbed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_future_dropped_unpolled_sends_nothing() {
+    let http = server_with(|o| o.json_response = true).await;
+    let server = client(&http.url_mcp, HttpMode::Streamable);
+    let guard = server.enter().await.unwrap();
+    let args = json!({"text": "never"});
+    let unpolled = [
+        guard.call_tool("echo", args.clone()),
+        guard.call_tool("echo", args.clone()),
+    ];
+    drop(unpolled);
+    drop(guard.call_tool_ref("echo", args.as_object().unwrap(), RequestOptions::new()));
+    let r = guard
+        .call_tool("echo", json!({"text": "sent"}))
+        .await
+        .unwrap();
+    assert_eq!(r.text(), "sent");
+    let s = &http.stats;
+    assert_eq!(
+        s.get(&s.tool_calls),
+        1,
+        "only the awaited call reached the server"
+    );
+    assert!(s.cancelled_ids().is_empty(), "nothing to cancel");
 }
 
 #[tokio::test]
