@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::time::Instant;
 
 use futures_util::StreamExt as _;
-use mcpmux::{CallErrorKind, CallToolResult, Toolset};
+use mcpmux::{CallToolResult, Toolset};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -236,13 +236,12 @@ async fn one(
             })
         }
         Ok(result) => Ok(result),
-        Err(e) => Err(Failed::new(kind_name(e.kind()), e.to_string())),
+        Err(e) => Err(Failed::new(
+            crate::exit::error_kind(&e),
+            crate::exit::chain(&anyhow::Error::new(e)),
+        )),
     };
     (id, outcome)
-}
-
-fn kind_name(kind: CallErrorKind) -> &'static str {
-    kind.as_str()
 }
 
 /// One output line, fields in the documented order.

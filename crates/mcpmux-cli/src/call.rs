@@ -82,7 +82,8 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
             });
         }
         guard
-            .call_tool_with(tool, Value::Object(arguments), options)
+            .call_tool(tool, arguments)
+            .options(options)
             .await
             .map_err(|e| exit::call_failed(e, &label))
     }

@@ -25,6 +25,29 @@ impl Code {
     }
 }
 
+/// The `error.kind` of a failed call in `mcpmux batch`'s output, a documented contract:
+/// `server_error`, `timeout`, `cancelled`, `closed`, `connect`, `spawn`, `protocol`,
+/// `unknown_tool`, `invalid_input` or `denied`. The one place that maps the library's
+/// [`mcpmux::ErrorKind`] to it.
+pub fn error_kind(error: &mcpmux::Error) -> &'static str {
+    use mcpmux::ErrorKind;
+    match error.kind() {
+        ErrorKind::UnknownTool => "unknown_tool",
+        ErrorKind::Denied => "denied",
+        ErrorKind::Spawn => "spawn",
+        // Any other failure to start or initialize the server.
+        _ if error.is_connect() => "connect",
+        ErrorKind::Rpc => "server_error",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Cancelled => "cancelled",
+        ErrorKind::Closed => "closed",
+        ErrorKind::InvalidInput => "invalid_input",
+        ErrorKind::Protocol => "protocol",
+        // HTTP failures, an open circuit, and kinds added later: the server is unreachable.
+        _ => "connect",
+    }
+}
+
 /// Prints a warning, `mcpmux: MESSAGE`, on stderr.
 pub fn warn(message: &str) {
     let _ = writeln!(io::stderr().lock(), "mcpmux: {message}");

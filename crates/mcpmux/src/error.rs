@@ -34,6 +34,10 @@ pub enum ErrorKind {
     /// An HTTP request failed (connection refused, an error status, a stream lost for good);
     /// see [`Error::http_status`].
     Http,
+    /// A [`Toolset`](crate::Toolset) has no tool of that name (or its filter hides it).
+    UnknownTool,
+    /// The [`Toolset`](crate::Toolset)'s approval hook denied the call.
+    Denied,
 }
 
 impl ErrorKind {
@@ -49,7 +53,15 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::Http => "http",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::UnknownTool => "unknown_tool",
+            ErrorKind::Denied => "denied",
         }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -100,14 +112,20 @@ impl fmt::Display for CloseReason {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     kind: ErrorKind,
     message: String,
     rpc: Option<ErrorObject>,
     close: Option<Arc<CloseReason>>,
     http_status: Option<u16>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// The server the failed operation was for, when known.
+    server: Option<Arc<str>>,
+    /// Whether it failed while connecting (spawn, handshake), not during a request.
+    connecting: bool,
+    /// Each server that failed to start, for a toolset's strict start.
+    failures: Vec<(String, Error)>,
 }
 
 /// An mcpmux error: cheap to clone (one pointer), with a kind you can branch on.
@@ -146,9 +164,77 @@ impl Error {
                 rpc,
                 close,
                 http_status: None,
-                source,
+                source: source.map(Arc::from),
+                server: None,
+                connecting: false,
+                failures: Vec::new(),
             }),
         }
+    }
+
+    /// This error with one more detail set (copied once if the error is shared).
+    fn with(mut self, set: impl FnOnce(&mut Inner)) -> Self {
+        set(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// The same error, for `server` (kept when one is already set).
+    pub(crate) fn for_server(self, server: &str) -> Self {
+        if self.inner.server.is_some() {
+            return self;
+        }
+        self.with(|i| i.server = Some(server.into()))
+    }
+
+    /// `server` could not be started or initialized: the cause's kind, marked as a connect
+    /// failure, with a message naming the server.
+    pub(crate) fn unavailable_server(server: &str, cause: &Error) -> Self {
+        // The message carries the cause and its chain (no `source()`, so nothing repeats).
+        let message = format!("server `{server}` is not available: {}", chain(cause));
+        Error::build(
+            cause.kind(),
+            message,
+            cause.inner.rpc.clone(),
+            cause.inner.close.clone(),
+            None,
+        )
+        .with(|i| {
+            i.server = Some(server.into());
+            i.connecting = true;
+            i.http_status = cause.inner.http_status;
+        })
+    }
+
+    /// Several servers failed to start (a toolset's strict start): the first failure's kind.
+    pub(crate) fn startup(failures: Vec<(String, Error)>) -> Self {
+        let names: Vec<String> = failures
+            .iter()
+            .map(|(n, e)| format!("`{n}`: {}", chain(e)))
+            .collect();
+        let kind = failures
+            .first()
+            .map_or(ErrorKind::Unavailable, |(_, e)| e.kind());
+        let message = format!(
+            "{} server(s) failed to start: {}",
+            failures.len(),
+            names.join("; ")
+        );
+        Error::build(kind, message, None, None, None).with(|i| {
+            i.connecting = true;
+            i.failures = failures;
+        })
+    }
+
+    /// No tool of that name.
+    pub(crate) fn unknown_tool(server: Option<&str>, message: impl Into<String>) -> Self {
+        Error::build(ErrorKind::UnknownTool, message.into(), None, None, None)
+            .with(|i| i.server = server.map(Into::into))
+    }
+
+    /// The approval hook said no.
+    pub(crate) fn denied(server: &str, message: impl Into<String>) -> Self {
+        Error::build(ErrorKind::Denied, message.into(), None, None, None)
+            .with(|i| i.server = Some(server.into()))
     }
 
     pub(crate) fn closed(reason: Arc<CloseReason>) -> Self {
@@ -203,11 +289,8 @@ impl Error {
         status: Option<u16>,
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        let mut e = Error::build(ErrorKind::Http, message.into(), None, None, source);
-        if let Some(inner) = Arc::get_mut(&mut e.inner) {
-            inner.http_status = status;
-        }
-        e
+        Error::build(ErrorKind::Http, message.into(), None, None, source)
+            .with(|i| i.http_status = status)
     }
 
     pub(crate) fn cancelled(message: String) -> Self {
@@ -299,14 +382,35 @@ impl Error {
     pub fn close_reason(&self) -> Option<&CloseReason> {
         self.inner.close.as_deref()
     }
+
+    /// The server the failed operation was for, when known (a [`Toolset`](crate::Toolset)'s
+    /// errors name it).
+    pub fn server(&self) -> Option<&str> {
+        self.inner.server.as_deref()
+    }
+
+    /// Whether the server could not be started or initialized (as opposed to a request that
+    /// failed on a working connection).
+    pub fn is_connect(&self) -> bool {
+        self.inner.connecting
+    }
+
+    /// Each server that failed to start, with its error, when a
+    /// [`ToolsetBuilder::strict`](crate::ToolsetBuilder::strict) start failed; empty otherwise.
+    pub fn failures(&self) -> &[(String, Error)] {
+        &self.inner.failures
+    }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("kind", &self.inner.kind)
-            .field("message", &self.inner.message)
-            .finish()
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(server) = &self.inner.server {
+            d.field("server", server);
+        }
+        d.finish()
     }
 }
 
@@ -323,6 +427,21 @@ impl std::error::Error for Error {
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
+}
+
+/// An error and its causes, joined by `: `, skipping a cause the text before already contains.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
 }
 
 /// `Result` with [`Error`].

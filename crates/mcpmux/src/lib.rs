@@ -14,11 +14,21 @@ SIGKILL, and the process reaped.
 - [`Server::stdio`] → [`ServerBuilder`] → [`Server`]: the handle. Nothing runs until first use.
 - [`Server::enter`] → [`Guard`]: one user of the shared connection; calls go through it (or
   through the handle, which holds an implicit guard per call).
-- [`Guard::call_tool`], [`Guard::list_tools`], [`Guard::request`]: requests, multiplexed by id on
-  the one connection. Dropping a request's future sends `notifications/cancelled`.
+- [`Guard::call_tool`] → [`CallTool`], a request builder (`.timeout()`, `.on_progress()`,
+  `.meta()`, then `.await`); [`Guard::list_tools`], [`Guard::tools`] (cached),
+  [`Guard::request`]: requests, multiplexed by id on the one connection. Dropping a request's
+  future sends `notifications/cancelled`.
+- [`Toolset`]: many servers as one set of tools for an agent: name prefixes, filters, cached
+  lists, function definitions for LLM APIs ([`Toolset::export`]), parallel calls
+  ([`Toolset::call_many`]), an approval hook.
 - [`Server::notifications`]: progress, log and list-changed notifications, bounded.
-- [`Error`]: one error type; [`Error::kind`] tells closed / timeout / server error / protocol /
-  spawn apart without parsing text.
+- [`Error`]: the one error type, of the library and the toolset alike; [`Error::kind`] tells
+  closed / timeout / server error / protocol / spawn / unknown tool / denied apart without
+  parsing text, [`Error::server`] names the server.
+- [`protocol`]: the MCP message types (the wire plumbing stays in `mcpmux-protocol`).
+
+The crate's layers, and where a message enters, is routed and leaves, are drawn in
+ARCHITECTURE.md at the repository root.
 
 # Example
 
@@ -42,49 +52,51 @@ async fn main() -> mcpmux::Result<()> {
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![deny(unused_must_use)]
 
-mod cache;
-mod call;
-mod config;
+// The layers, each importing only those below it (ARCHITECTURE.md; `scripts/layers.py` checks).
+mod builder;
 mod connection;
-mod deadlines;
 mod error;
 mod features;
 mod handler;
-mod lifecycle;
-mod listen;
 mod notification;
-mod raw_result;
-mod recovery;
 mod request;
 mod server;
-mod skills;
-mod stateless;
-mod tasks;
+mod session;
 mod toolset;
 mod transport;
 
-pub use config::{
-    DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_REQUEST_TIMEOUT, HttpMode,
-    INHERITED_ENV, ServerBuilder,
-};
+pub use builder::ServerBuilder;
 pub use error::{CloseReason, Error, ErrorKind, Result};
-pub use features::ToolList;
+pub use features::skills::{LoadedSkill, SKILLS_EXTENSION, SkillEntry, SkillFile};
+pub use features::tasks::TaskHandle;
+pub use features::tools::ToolList;
+pub use features::tools::call::{CallTool, CallToolFuture, ToolArguments};
 pub use handler::{ElicitationHandler, HandlerFuture, SamplingHandler};
-pub use listen::{ListenFilter, Subscription};
 pub use notification::{Notifications, Received, ServerNotification};
-pub use recovery::{Health, HealthState, ReconnectPolicy};
 pub use request::RequestOptions;
-pub use server::{Guard, Server};
-pub use skills::{LoadedSkill, SKILLS_EXTENSION, SkillEntry, SkillFile};
-pub use tasks::TaskHandle;
+pub use server::{Guard, Request, Server};
+pub use session::listen::{ListenFilter, Subscription};
+pub use session::recovery::{Health, HealthState, ReconnectPolicy};
+pub use session::{DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use toolset::{
-    Approval, ApprovalFuture, ApprovalHook, ApprovalRequest, CallError, CallErrorKind,
-    DEFAULT_SEPARATOR, ExportedTools, Part, Provider, ToolCall, ToolFilter, ToolInfo, ToolOutput,
-    ToolRef, Toolset, ToolsetBuilder, ToolsetError, export_tools,
+    Approval, ApprovalFuture, ApprovalHook, ApprovalRequest, DEFAULT_SEPARATOR, ExportedTools,
+    Part, Provider, ToolCall, ToolFilter, ToolInfo, ToolOutput, ToolRef, Toolset, ToolsetBuilder,
+    ToolsetCall, export_tools,
 };
+pub use transport::DEFAULT_MAX_MESSAGE_SIZE;
+pub use transport::http::HttpMode;
+pub use transport::process::INHERITED_ENV;
 
-/// The protocol types, re-exported.
-pub use mcpmux_protocol as protocol;
+/// The MCP message types: requests' parameters and results, content, capabilities, ids and
+/// protocol versions, as `mcpmux-protocol` defines them.
+///
+/// The wire plumbing of that crate (the decoder, the line framer, the SSE parser, the fast-path
+/// scanners and writers) is not re-exported: it is low-level, public there for benchmarks and
+/// fuzzers, and not part of this crate's API.
+pub mod protocol {
+    pub use mcpmux_protocol::types::*;
+    pub use mcpmux_protocol::{ErrorObject, ProtocolVersion, RequestId};
+}
 pub use mcpmux_protocol::{CallToolResult, Content, InitializeResult, ProtocolVersion, Tool};
 
 #[allow(dead_code)]

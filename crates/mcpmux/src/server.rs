@@ -1,29 +1,40 @@
 //! [`Server`], the cheap cloneable handle, and [`Guard`], one user of its shared connection.
 
-use std::ffi::OsString;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mcpmux_protocol::{
-    CallToolParams, CallToolResult, InitializeResult, JsonObject, ListToolsResult, PaginatedParams,
-    ProtocolVersion, Tool, methods,
-};
+use mcpmux_protocol::{InitializeResult, ProtocolVersion, methods};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-use crate::config::{Config, ServerBuilder};
-use crate::connection::ConnHandle;
+use crate::connection::ConnSettings;
 use crate::error::{Error, Result};
 use crate::notification::{Notifications, ServerNotification};
-use crate::recovery::{Health, SessionState, Tracker};
 use crate::request::{self, RequestOptions};
+use crate::session::recovery::{Health, SessionState, Tracker, retryable};
+use crate::session::{Session, SessionSettings};
+use crate::transport::TransportSettings;
+
+/// Everything a [`Server`] handle's connections need, split by the layer that uses it and
+/// shared by every connection the handle opens (built by `ServerBuilder`).
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) transport: Arc<TransportSettings>,
+    pub(crate) conn: Arc<ConnSettings>,
+    pub(crate) session: Arc<SessionSettings>,
+    pub(crate) notification_capacity: usize,
+}
 
 #[derive(Debug)]
 struct Inner {
-    config: Arc<Config>,
-    /// The current connection, if any; handed to the next `enter()` while it accepts users.
-    slot: Mutex<Option<Arc<ConnHandle>>>,
+    config: Config,
+    /// The current session, if any; handed to the next `enter()` while it accepts users.
+    slot: Mutex<Option<Arc<Session>>>,
     notifications: broadcast::Sender<ServerNotification>,
     tracker: Arc<Tracker>,
     session: Arc<SessionState>,
@@ -67,35 +78,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts building a handle on a stdio server: `program` is run directly (no shell).
-    ///
-    /// ```
-    /// let server = mcpmux::Server::stdio("npx").args(["-y", "some-mcp-server"]).build();
-    /// assert!(server.is_ok());
-    /// ```
-    pub fn stdio(program: impl Into<OsString>) -> ServerBuilder {
-        ServerBuilder::stdio(program.into())
-    }
-
-    /// Starts building a handle on an HTTP server at `url`: Streamable HTTP, falling back to
-    /// legacy HTTP+SSE if the server refuses it (see [`HttpMode`](crate::HttpMode)).
-    ///
-    /// ```
-    /// let server = mcpmux::Server::http("http://127.0.0.1:8000/mcp")
-    ///     .bearer_token("secret")
-    ///     .build();
-    /// assert!(server.is_ok());
-    /// assert!(mcpmux::Server::http("not a url").build().is_err());
-    /// ```
-    pub fn http(url: &str) -> ServerBuilder {
-        ServerBuilder::http(url)
-    }
-
     pub(crate) fn from_config(config: Config) -> Self {
         let (notifications, _) = broadcast::channel(config.notification_capacity);
         Server {
             inner: Arc::new(Inner {
-                config: Arc::new(config),
+                config,
                 slot: Mutex::new(None),
                 notifications,
                 tracker: Arc::default(),
@@ -106,7 +93,7 @@ impl Server {
 
     /// The server's name (for logs and errors).
     pub fn name(&self) -> &str {
-        &self.inner.config.name
+        &self.inner.config.session.name
     }
 
     /// Joins the shared connection, opening it (spawn + `initialize`) if there is none.
@@ -121,15 +108,19 @@ impl Server {
     /// # Cancel safety
     /// Cancel safe: dropping the future leaves the connection; if nobody else uses it, it closes.
     pub async fn enter(&self) -> Result<Guard> {
-        let policy = self.inner.config.reconnect;
+        let policy = self.inner.config.session.reconnect;
         let mut attempt = 1;
         loop {
             self.inner.tracker.check_circuit(self.name())?;
             // Counted as a user from here on, so a dropped `enter` future leaves cleanly.
             let result = match self.acquire() {
                 Ok(conn) => {
-                    let conn = User(conn);
-                    conn.0.wait_ready().await.map(|init| Guard { conn, init })
+                    let session = User(conn);
+                    session
+                        .0
+                        .wait_ready()
+                        .await
+                        .map(|init| Guard { session, init })
                 }
                 Err(e) => {
                     self.inner.tracker.connect_failed(&e, &policy);
@@ -138,7 +129,7 @@ impl Server {
             };
             match result {
                 Ok(guard) => return Ok(guard),
-                Err(e) if attempt < policy.max_attempts && crate::recovery::retryable(&e) => {
+                Err(e) if attempt < policy.max_attempts && retryable(&e) => {
                     let wait = policy.delay(attempt);
                     tracing::debug!(server = %self.name(), attempt, ?wait, "connect failed ({e}); retrying");
                     tokio::time::sleep(wait).await;
@@ -157,29 +148,32 @@ impl Server {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .is_some_and(|c| !c.is_closed() && c.is_ready());
+            .is_some_and(|s| !s.conn.is_closed() && s.is_ready());
         self.inner.tracker.snapshot(connected)
     }
 
-    fn acquire(&self) -> Result<Arc<ConnHandle>> {
+    fn acquire(&self) -> Result<Arc<Session>> {
         let mut slot = self
             .inner
             .slot
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(conn) = slot.as_ref()
-            && conn.try_acquire()
+        if let Some(session) = slot.as_ref()
+            && session.conn.try_acquire()
         {
-            return Ok(conn.clone());
+            return Ok(session.clone());
         }
-        let conn = ConnHandle::start(
-            self.inner.config.clone(),
+        let config = &self.inner.config;
+        let session = Session::start(
+            config.session.clone(),
+            config.conn.clone(),
+            &config.transport,
             self.inner.notifications.clone(),
             self.inner.tracker.clone(),
             self.inner.session.clone(),
         )?;
-        *slot = Some(conn.clone());
-        Ok(conn)
+        *slot = Some(session.clone());
+        Ok(session)
     }
 
     /// Closes the current connection now and waits until it has shut down (process reaped).
@@ -197,20 +191,20 @@ impl Server {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(conn) = conn {
-            conn.close();
-            conn.terminated().await;
+        if let Some(session) = conn {
+            session.conn.close();
+            session.conn.terminated().await;
         }
     }
 
-    /// Replaces the roots offered to the server (see [`ServerBuilder::roots`]) and tells a live
+    /// Replaces the roots offered to the server (see [`ServerBuilder::roots`](crate::ServerBuilder::roots)) and tells a live
     /// connection with `notifications/roots/list_changed`.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) if the handle was built
     /// without roots.
     pub fn set_roots(&self, roots: Vec<mcpmux_protocol::Root>) -> Result<()> {
-        let Some(shared) = &self.inner.config.handlers.roots else {
+        let Some(shared) = &self.inner.config.session.handlers.roots else {
             return Err(Error::invalid(
                 "this server handle was built without roots (ServerBuilder::roots)",
             ));
@@ -222,10 +216,10 @@ impl Server {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if let Some(conn) = conn
-            && !conn.is_closed()
+        if let Some(session) = conn
+            && !session.conn.is_closed()
         {
-            let _ = request::notify(&conn, methods::ROOTS_LIST_CHANGED, None::<&()>);
+            let _ = session.notify(methods::ROOTS_LIST_CHANGED, None::<&()>);
         }
         Ok(())
     }
@@ -236,47 +230,6 @@ impl Server {
         Notifications {
             rx: self.inner.notifications.subscribe(),
         }
-    }
-
-    /// Calls a tool through an implicit guard held for the duration of the call.
-    ///
-    /// See [`Guard::call_tool`].
-    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult> {
-        self.enter().await?.call_tool(name, arguments).await
-    }
-
-    /// Calls a tool with per-call options through an implicit guard. See [`Guard::call_tool_with`].
-    pub async fn call_tool_with(
-        &self,
-        name: &str,
-        arguments: Value,
-        options: RequestOptions,
-    ) -> Result<CallToolResult> {
-        self.enter()
-            .await?
-            .call_tool_with(name, arguments, options)
-            .await
-    }
-
-    /// Calls a tool with borrowed arguments (see [`Guard::call_tool_ref`]), entering for the call.
-    ///
-    /// # Errors
-    /// As [`call_tool`](Self::call_tool).
-    pub async fn call_tool_ref(
-        &self,
-        name: &str,
-        arguments: &serde_json::Map<String, Value>,
-        options: RequestOptions,
-    ) -> Result<CallToolResult> {
-        self.enter()
-            .await?
-            .call_tool_ref(name, arguments, options)
-            .await
-    }
-
-    /// Lists every tool (all pages) through an implicit guard. See [`Guard::list_tools`].
-    pub async fn list_tools(&self) -> Result<Vec<Tool>> {
-        self.enter().await?.list_tools().await
     }
 
     /// Pings the server through an implicit guard.
@@ -295,40 +248,33 @@ impl Server {
 #[derive(Debug)]
 #[must_use = "the connection closes when the last guard is dropped"]
 pub struct Guard {
-    conn: User,
+    session: User,
     init: Arc<InitializeResult>,
 }
 
-/// One counted user of a connection; leaving is its `Drop`.
+/// One counted user of a session's connection; leaving is its `Drop`.
 #[derive(Debug)]
-struct User(Arc<ConnHandle>);
-
-impl std::ops::Deref for User {
-    type Target = ConnHandle;
-    fn deref(&self) -> &ConnHandle {
-        &self.0
-    }
-}
+struct User(Arc<Session>);
 
 impl Clone for User {
     fn clone(&self) -> Self {
         // A live user keeps the count above zero, so the connection cannot have closed its door
         // for idleness; if it died, calls fail with its close reason anyway.
-        self.0.add_user();
+        self.0.conn.add_user();
         User(self.0.clone())
     }
 }
 
 impl Drop for User {
     fn drop(&mut self) {
-        self.0.release();
+        self.0.conn.release();
     }
 }
 
 impl Clone for Guard {
     fn clone(&self) -> Self {
         Guard {
-            conn: self.conn.clone(),
+            session: self.session.clone(),
             init: self.init.clone(),
         }
     }
@@ -348,23 +294,37 @@ impl Guard {
 
     /// The server process's id (stdio servers only).
     pub fn process_id(&self) -> Option<u32> {
-        self.conn.pid()
+        self.session.0.conn.pid()
     }
 
     /// Whether this connection has closed (or is closing); calls on it then fail.
     pub fn is_closed(&self) -> bool {
-        self.conn.is_closed()
+        self.session.0.conn.is_closed()
     }
 
     /// Resolves once this connection has shut down completely (process reaped).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only waits.
     pub async fn closed(&self) {
-        self.conn.terminated().await;
+        self.session.0.conn.terminated().await;
     }
 
-    /// Sends a request and parses its result as `R`.
+    /// Sends a request and parses its result as `R`; set per-request options on the returned
+    /// builder, then `.await` it.
     ///
     /// `params` is serialized as the request's `params`; for a method without parameters use
     /// [`request_raw`](Self::request_raw) with `None`.
+    ///
+    /// ```no_run
+    /// # async fn f(guard: mcpmux::Guard) -> mcpmux::Result<()> {
+    /// use std::time::Duration;
+    /// let result: serde_json::Value = guard
+    ///     .request("tools/list", &serde_json::json!({}))
+    ///     .timeout(Duration::from_secs(5))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// Timeout, closed, RPC (the server's JSON-RPC error), protocol (a result that does not parse
@@ -373,18 +333,12 @@ impl Guard {
     /// # Cancel safety
     /// Dropping the future cancels the request: it is removed from the connection and the server
     /// is sent `notifications/cancelled` (it may still complete the work).
-    pub async fn request<P, R>(
-        &self,
-        method: &str,
-        params: &P,
-        options: RequestOptions,
-    ) -> Result<R>
+    pub fn request<'a, P, R>(&'a self, method: &'a str, params: &'a P) -> Request<'a, P, R>
     where
-        P: Serialize + ?Sized,
-        R: DeserializeOwned,
+        P: Serialize + ?Sized + Sync,
+        R: DeserializeOwned + Send + 'a,
     {
-        let raw = self.request_raw(method, Some(params), options).await?;
-        request::parse_result(method, &raw)
+        Request::new(self, method, Some(params))
     }
 
     /// Sends a request and returns its raw JSON result, unparsed.
@@ -394,31 +348,15 @@ impl Guard {
     ///
     /// # Cancel safety
     /// As [`request`](Self::request).
-    pub async fn request_raw<P>(
-        &self,
-        method: &str,
-        params: Option<&P>,
-        options: RequestOptions,
-    ) -> Result<Box<serde_json::value::RawValue>>
+    pub fn request_raw<'a, P>(
+        &'a self,
+        method: &'a str,
+        params: Option<&'a P>,
+    ) -> Request<'a, P, Box<RawValue>>
     where
-        P: Serialize + ?Sized,
+        P: Serialize + ?Sized + Sync,
     {
-        let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-        if self.conn.stateless().is_none() {
-            return request::send(&self.conn, method, params, timeout, Some(&options), false).await;
-        }
-        // Stateless MCP: the server may answer `input_required`; fulfil and retry.
-        let value = params
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(|e| Error::invalid_input(format!("could not encode {method} parameters"), e))?
-            .unwrap_or(Value::Null);
-        let conn = &self.conn;
-        let options = &options;
-        crate::stateless::round_trips(&conn.config.handlers, value, |p| async move {
-            request::send(conn, method, Some(&p), timeout, Some(options), false).await
-        })
-        .await
+        Request::new(self, method, params)
     }
 
     /// Sends a notification.
@@ -426,7 +364,7 @@ impl Guard {
     /// # Errors
     /// Closed if the connection is gone; invalid input if `params` do not serialize.
     pub fn notify<P: Serialize + ?Sized>(&self, method: &str, params: Option<&P>) -> Result<()> {
-        request::notify(&self.conn, method, params)
+        self.session.0.notify(method, params)
     }
 
     /// Sends `ping` and waits for the answer (on a stateless 2026-07-28 connection, which has no
@@ -438,316 +376,99 @@ impl Guard {
     /// # Cancel safety
     /// As [`request`](Self::request).
     pub async fn ping(&self) -> Result<()> {
-        // Stateless MCP (2026-07-28) removed `ping`; `server/discover` is the cheap round trip.
-        let method = if self.conn.stateless().is_some() {
-            mcpmux_protocol::stateless::DISCOVER
-        } else {
-            methods::PING
-        };
-        let _: Value = request::parse_result(
-            method,
-            &self
-                .request_raw(method, None::<&()>, RequestOptions::new())
-                .await?,
-        )?;
+        let method = self.session().dialect().ping_method();
+        let _: Value = self
+            .request_raw(method, None::<&()>)
+            .await
+            .and_then(|raw| request::parse_result(method, &raw))?;
         Ok(())
     }
 
-    /// Calls a tool. A tool that fails reports it in the result (`isError`, see
-    /// [`CallToolResult::is_error`]), not as an `Err`.
-    ///
-    /// `arguments` must be a JSON object (or `null` for none).
-    ///
-    /// # Errors
-    /// As [`request`](Self::request); invalid input if `arguments` is not an object.
-    ///
-    /// # Cancel safety
-    /// As [`request`](Self::request).
-    ///
-    /// # Examples
-    /// ```no_run
-    /// # async fn f(guard: mcpmux::Guard) -> mcpmux::Result<()> {
-    /// let r = guard.call_tool("add", serde_json::json!({"a": 1, "b": 2})).await?;
-    /// assert_eq!(r.structured_content, Some(serde_json::json!({"sum": 3})));
-    /// # Ok(()) }
-    /// ```
-    // A plain `fn` returning the hand-written call future (`call.rs`, 160 bytes; a test keeps
-    // it ≤ 256): an `async fn` would keep room for every nested future.
-    pub fn call_tool<'a>(
-        &'a self,
-        name: &'a str,
-        arguments: Value,
-    ) -> impl Future<Output = Result<CallToolResult>> + Send + 'a {
-        crate::call::CallTool::new(
-            self,
-            name,
-            ToolArgs::Value(arguments),
-            RequestOptions::new(),
-        )
+    /// The session this guard uses.
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session.0
     }
+}
 
-    /// Calls a tool with per-call options (timeout, progress token).
-    ///
-    /// # Errors
-    /// As [`call_tool`](Self::call_tool).
-    ///
-    /// # Cancel safety
-    /// As [`request`](Self::request).
-    pub fn call_tool_with<'a>(
-        &'a self,
-        name: &'a str,
-        arguments: Value,
-        options: RequestOptions,
-    ) -> impl Future<Output = Result<CallToolResult>> + Send + 'a {
-        crate::call::CallTool::new(self, name, ToolArgs::Value(arguments), options)
+/// A request being built: [`Guard::request`] and [`Guard::request_raw`]. Set options, then
+/// `.await` it (nothing is sent before).
+///
+/// # Cancel safety
+/// Dropping the awaited future cancels the request (`notifications/cancelled`).
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Request<'a, P: ?Sized, R> {
+    guard: &'a Guard,
+    method: &'a str,
+    params: Option<&'a P>,
+    options: RequestOptions,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<P: ?Sized, R> std::fmt::Debug for Request<'_, P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
+}
 
-    /// Calls a tool with borrowed arguments: nothing is cloned or consumed, so the same map
-    /// can be sent again (the arguments are encoded straight from it).
-    ///
-    /// # Errors
-    /// As [`call_tool`](Self::call_tool).
-    ///
-    /// # Cancel safety
-    /// As [`request`](Self::request).
-    ///
-    /// # Examples
-    /// ```no_run
-    /// # async fn f(guard: mcpmux::Guard) -> mcpmux::Result<()> {
-    /// let args = serde_json::json!({"query": "mcp"});
-    /// let args = args.as_object().expect("an object");
-    /// for _ in 0..3 {
-    ///     guard.call_tool_ref("search", args, mcpmux::RequestOptions::new()).await?;
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn call_tool_ref<'a>(
-        &'a self,
-        name: &'a str,
-        arguments: &'a JsonObject,
-        options: RequestOptions,
-    ) -> impl Future<Output = Result<CallToolResult>> + Send + 'a {
-        crate::call::CallTool::new(self, name, ToolArgs::Borrowed(arguments), options)
-    }
-
-    /// Whether a call with these options takes the common path ([`crate::call`]): a session
-    /// (not stateless MCP), a server without tasks, no progress callback.
-    pub(crate) fn is_plain_call(&self, options: &RequestOptions) -> bool {
-        self.conn.stateless().is_none()
-            && !options.routes_progress()
-            && !self
-                .initialize_result()
-                .capabilities
-                .extra
-                .contains_key("tasks")
-    }
-
-    /// The common path's start: checks and encodes the arguments (then no longer needed) and
-    /// queues the request; the connection task keeps its timeout.
-    pub(crate) fn queue_plain_call<'a>(
-        &'a self,
-        name: &str,
-        arguments: &ToolArgs<'_>,
-        options: &RequestOptions,
-    ) -> Result<request::Waiting<'a>> {
-        arguments.check()?;
-        let meta = progress_meta(options);
-        let prepared = self.prepare_tool_call(name, arguments, meta.as_ref());
-        let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-        request::queue_plain(&self.conn, prepared, Vec::new(), timeout, false)
-    }
-
-    /// Numbers and encodes a `tools/call` request (`mcpmux_protocol::write`: cannot fail).
-    fn prepare_tool_call(
-        &self,
-        name: &str,
-        arguments: &ToolArgs<'_>,
-        meta: Option<&JsonObject>,
-    ) -> request::Prepared {
-        let prepared = request::prepare_with(&self.conn, |id, frame| {
-            mcpmux_protocol::write::encode_tool_call(frame, id, name, arguments.get(), meta);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        let Ok(prepared) = prepared;
-        prepared
-    }
-
-    /// Whether a result needs the (asynchronous) structured-output check.
-    pub(crate) fn needs_output_check(&self, result: &CallToolResult) -> bool {
-        self.conn.config.validate_output
-            && result.structured_content.is_some()
-            && !result.is_error()
-    }
-
-    /// The synchronous output check: a tool with an output schema must return structured
-    /// content (when validation is on).
-    pub(crate) fn check_missing_output(&self, name: &str, result: &CallToolResult) -> Result<()> {
-        if self.conn.config.validate_output {
-            self.check_missing_structured_output(name, result)
-        } else {
-            Ok(())
+impl<'a, P: Serialize + ?Sized + Sync, R> Request<'a, P, R> {
+    fn new(guard: &'a Guard, method: &'a str, params: Option<&'a P>) -> Self {
+        Request {
+            guard,
+            method,
+            params,
+            options: RequestOptions::new(),
+            result: PhantomData,
         }
     }
 
-    /// Any tool call (tasks, stateless MCP, progress callbacks included); the common case
-    /// takes [`crate::call::CallTool`]'s own path instead.
-    pub(crate) async fn call_tool_general(
-        &self,
-        name: &str,
-        arguments: ToolArgs<'_>,
-        options: RequestOptions,
-    ) -> Result<CallToolResult> {
-        let arguments = match arguments {
-            ToolArgs::Value(v) => ToolArgs::Owned(tool_arguments(v)?),
-            other => other,
-        };
-        let meta = progress_meta(&options);
-        let mut options = options;
-        if self.conn.stateless().is_some() {
-            // Mirror `x-mcp-header` parameters into `Mcp-Param-*` headers (from the cached list).
-            // Boxed: a cold path kept out of every call's future (which stays small and cheap
-            // to spawn; BENCHMARKS.md measured the cost of a large one).
-            let tools = Box::pin(self.tools_any()).await?;
-            if let Some(tool) = tools.get(name) {
-                options.headers =
-                    crate::stateless::tool_param_headers(&tool.input_schema, arguments.get());
+    request::option_setters!();
+
+    /// Sends it and waits for the raw result.
+    async fn send_raw(self) -> Result<Box<RawValue>> {
+        let session = self.guard.session();
+        match self.options.request_meta() {
+            None => {
+                session
+                    .request(self.method, self.params, &self.options)
+                    .await
+            }
+            Some(meta) => {
+                // `_meta` joins the caller's params (an object, or none).
+                let mut params = match self.params.map(serde_json::to_value).transpose() {
+                    Ok(Some(Value::Object(m))) => m,
+                    Ok(_) => serde_json::Map::new(),
+                    Err(e) => {
+                        return Err(Error::invalid_input(
+                            format!("could not encode {} parameters", self.method),
+                            e,
+                        ));
+                    }
+                };
+                params.insert("_meta".to_owned(), Value::Object(meta));
+                session
+                    .request(self.method, Some(&params), &self.options)
+                    .await
             }
         }
-        let tasks_possible = self
-            .initialize_result()
-            .capabilities
-            .extra
-            .contains_key("tasks");
-        if tasks_possible && Box::pin(self.requires_task(name)).await {
-            return Box::pin(async {
-                self.start_task(name, arguments.into_owned(), meta, None, options.clone())
-                    .await?
-                    .wait()
-                    .await
-            })
-            .await;
-        }
-        let method = methods::TOOLS_CALL;
-        let raw = if self.conn.stateless().is_none() {
-            // Encode now and drop the arguments before the wait: 10,000 calls in flight then
-            // hold 10,000 encoded frames, not frames plus argument maps.
-            let prepared = self.prepare_tool_call(name, &arguments, meta.as_ref());
-            drop((arguments, meta));
-            let timeout = options.timeout.unwrap_or(self.conn.config.request_timeout);
-            request::send_prepared(
-                &self.conn,
-                method,
-                prepared,
-                Vec::new(),
-                timeout,
-                Some(&options),
-                false,
-            )
-            .await?
-        } else {
-            let params = CallToolParams {
-                name: name.to_owned(),
-                arguments: arguments.into_owned(),
-                meta,
-                task: None,
-            };
-            let raw = Box::pin(self.request_raw(method, Some(&params), options)).await?;
-            crate::raw_result::RawResult::Owned(raw)
-        };
-        let result: CallToolResult = request::parse_raw_result(method, &raw)?;
-        drop(raw);
-        if self.needs_output_check(&result) {
-            // May fetch and compile schemas: boxed, off the common path.
-            Box::pin(self.check_structured_output(name, &result)).await?;
-        } else {
-            self.check_missing_output(name, &result)?;
-        }
-        Ok(result)
-    }
-
-    /// Lists one page of tools.
-    ///
-    /// # Errors
-    /// As [`request`](Self::request).
-    ///
-    /// # Cancel safety
-    /// As [`request`](Self::request).
-    pub async fn list_tools_page(&self, cursor: Option<String>) -> Result<ListToolsResult> {
-        self.request(
-            methods::TOOLS_LIST,
-            &PaginatedParams { cursor },
-            RequestOptions::new(),
-        )
-        .await
-    }
-
-    pub(crate) fn conn(&self) -> &ConnHandle {
-        &self.conn
-    }
-
-    pub(crate) fn conn_arc(&self) -> Arc<ConnHandle> {
-        self.conn.0.clone()
     }
 }
 
-/// `_meta` with the progress token, when the caller set one.
-fn progress_meta(options: &RequestOptions) -> Option<JsonObject> {
-    options.progress_token.clone().map(|token| {
-        let mut m = JsonObject::new();
-        m.insert(
-            "progressToken".to_owned(),
-            serde_json::to_value(token).unwrap_or(Value::Null),
-        );
-        m
-    })
-}
+impl<'a, P, R> IntoFuture for Request<'a, P, R>
+where
+    P: Serialize + ?Sized + Sync,
+    R: DeserializeOwned + Send + 'a,
+{
+    type Output = Result<R>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<R>> + Send + 'a>>;
 
-/// A call's arguments: taken over, or borrowed from the caller.
-pub(crate) enum ToolArgs<'a> {
-    /// As given to `call_tool`: checked (an object or `null`) when the call starts.
-    Value(Value),
-    Owned(Option<JsonObject>),
-    Borrowed(&'a JsonObject),
-}
-
-impl ToolArgs<'_> {
-    /// Invalid input unless the arguments are an object or `null` (as [`tool_arguments`]).
-    fn check(&self) -> Result<()> {
-        match self {
-            ToolArgs::Value(v) if !(v.is_object() || v.is_null()) => Err(Error::invalid(format!(
-                "tool arguments must be a JSON object, not {v}"
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    fn get(&self) -> Option<&JsonObject> {
-        match self {
-            ToolArgs::Value(Value::Object(a)) => Some(a),
-            ToolArgs::Value(_) => None,
-            ToolArgs::Owned(a) => a.as_ref(),
-            ToolArgs::Borrowed(a) => Some(a),
-        }
-    }
-
-    /// Owned arguments, for the cold paths that keep them (tasks, stateless MCP).
-    fn into_owned(self) -> Option<JsonObject> {
-        match self {
-            ToolArgs::Value(Value::Object(a)) => Some(a),
-            ToolArgs::Value(_) => None,
-            ToolArgs::Owned(a) => a,
-            ToolArgs::Borrowed(a) => Some(a.clone()),
-        }
-    }
-}
-
-/// Tool arguments as the wire wants them: a JSON object, or none for `null`.
-pub(crate) fn tool_arguments(arguments: Value) -> Result<Option<JsonObject>> {
-    match arguments {
-        Value::Object(map) => Ok(Some(map)),
-        Value::Null => Ok(None),
-        other => Err(Error::invalid(format!(
-            "tool arguments must be a JSON object, not {other}"
-        ))),
+    fn into_future(self) -> Self::IntoFuture {
+        let method = self.method;
+        Box::pin(async move {
+            let raw = self.send_raw().await?;
+            request::parse_result(method, &raw)
+        })
     }
 }

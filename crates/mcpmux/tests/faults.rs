@@ -267,7 +267,7 @@ fn spawn_call(
     let (g, tag) = (guard.clone(), tag.into());
     set.spawn(async move {
         let started = Instant::now();
-        let r = g.call_tool_with(tool, args, options).await;
+        let r = g.call_tool(tool, args).options(options).await;
         (tag, r, started.elapsed())
     });
 }

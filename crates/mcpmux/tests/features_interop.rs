@@ -226,10 +226,11 @@ async fn structured_output_is_validated_and_progress_reaches_the_callback() {
     let updates = Arc::new(AtomicUsize::new(0));
     let counter = updates.clone();
     let r = guard
-        .call_tool_with(
-            "trigger-long-running-operation",
-            // A step every 500 ms for 4 s: only the resets keep the 2 s timeout from firing.
+        .call_tool(
+            "trigger-long-running-operation", // A step every 500 ms for 4 s: only the resets keep the 2 s timeout from firing.
             json!({"duration": 4, "steps": 8}),
+        )
+        .options(
             RequestOptions::new()
                 .on_progress(move |_| {
                     counter.fetch_add(1, Ordering::SeqCst);

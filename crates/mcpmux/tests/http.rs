@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use mcpmux::{HttpMode, RequestOptions, Server};
+use mcpmux::{HttpMode, Server};
 use mcpmux_test_server::{HttpOptions, HttpServer, start_http};
 use rand::Rng;
 use serde_json::json;
@@ -348,9 +348,8 @@ async fn cancellation_and_progress_work_as_on_stdio() {
     let steps = Arc::new(Mutex::new(Vec::new()));
     let seen = steps.clone();
     let r = guard
-        .call_tool_with(
-            "progress",
-            json!({"steps": 3, "ms": 10}),
+        .call_tool("progress", json!({"steps": 3, "ms": 10}))
+        .options(
             mcpmux::RequestOptions::new()
                 .on_progress(move |p| seen.lock().unwrap().push(p.progress)),
         )
@@ -373,7 +372,7 @@ async fn a_call_future_dropped_unpolled_sends_nothing() {
         guard.call_tool("echo", args.clone()),
     ];
     drop(unpolled);
-    drop(guard.call_tool_ref("echo", args.as_object().unwrap(), RequestOptions::new()));
+    drop(guard.call_tool("echo", args.as_object().unwrap()));
     let r = guard
         .call_tool("echo", json!({"text": "sent"}))
         .await

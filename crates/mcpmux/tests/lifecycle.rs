@@ -150,7 +150,7 @@ fn runtime_shutdown_kills_the_server() {
     let guard = rt.block_on(server.enter()).unwrap();
     let pid = guard.process_id().unwrap();
     let grandchild = rt
-        .block_on(guard.call_tool("spawn_grandchild", json!({})))
+        .block_on(guard.call_tool("spawn_grandchild", json!({})).into_future())
         .unwrap();
     let gpid = grandchild.structured_content.unwrap()["pid"]
         .as_u64()

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -83,20 +84,14 @@ async fn a_request_timeout_fails_the_call_and_cancels_it_on_the_server() {
     assert!(started.elapsed() < Duration::from_secs(2));
     // A per-call override beats the default, both ways.
     let err = guard
-        .call_tool_with(
-            "sleep",
-            json!({"ms": 1000}),
-            RequestOptions::new().timeout(Duration::from_millis(50)),
-        )
+        .call_tool("sleep", json!({"ms": 1000}))
+        .options(RequestOptions::new().timeout(Duration::from_millis(50)))
         .await
         .unwrap_err(); // id 3
     assert!(err.is_timeout());
     let ok = guard
-        .call_tool_with(
-            "sleep",
-            json!({"ms": 300}),
-            RequestOptions::new().timeout(Duration::from_secs(5)),
-        )
+        .call_tool("sleep", json!({"ms": 300}))
+        .options(RequestOptions::new().timeout(Duration::from_secs(5)))
         .await; // id 4
     assert!(ok.is_ok());
     assert_eq!(cancelled_ids(&guard).await, vec![json!(2), json!(3)]);
@@ -156,7 +151,7 @@ async fn tool_errors_and_rpc_errors_are_distinct() {
     assert!(err.is_rpc(), "{err}");
     assert_eq!(err.rpc_error().unwrap().code, -32602);
     let err = guard
-        .request::<_, Value>("no/such/method", &json!({}), RequestOptions::new())
+        .request::<_, Value>("no/such/method", &json!({}))
         .await
         .unwrap_err();
     assert_eq!(err.rpc_error().unwrap().code, -32601);
@@ -203,11 +198,8 @@ async fn progress_and_log_notifications_reach_subscribers() {
     let mut sub = server.notifications();
     let guard = server.enter().await.unwrap();
     let r = guard
-        .call_tool_with(
-            "progress",
-            json!({"steps": 3, "ms": 5}),
-            RequestOptions::new().progress_token("tok"),
-        )
+        .call_tool("progress", json!({"steps": 3, "ms": 5}))
+        .options(RequestOptions::new().progress_token("tok"))
         .await
         .unwrap();
     assert_eq!(r.text(), "done");
@@ -308,11 +300,8 @@ async fn mixed_timeouts_on_one_connection_each_end_at_their_own_deadline() {
             };
             let t = Instant::now();
             let r = g
-                .call_tool_with(
-                    "sleep",
-                    json!({ "ms": ms }),
-                    RequestOptions::new().timeout(Duration::from_millis(timeout)),
-                )
+                .call_tool("sleep", json!({ "ms": ms }))
+                .options(RequestOptions::new().timeout(Duration::from_millis(timeout)))
                 .await;
             (i, timeout, t.elapsed(), r)
         });
@@ -359,7 +348,7 @@ async fn the_call_future_stays_small() {
     }
     let server = test_server().build().unwrap();
     let guard = server.enter().await.unwrap();
-    let call = guard.call_tool("echo", json!({"text": "x"}));
+    let call = guard.call_tool("echo", json!({"text": "x"})).into_future();
     let size = size_of(&call);
     eprintln!("Guard::call_tool future: {size} bytes");
     // 160 bytes (a hand-written future, `call.rs`); the `async fn` it replaced was 904.
@@ -401,26 +390,16 @@ async fn borrowed_arguments_are_sent_as_is_and_stay_with_the_caller() {
     let args = json!({"text": "a \"quoted\"\nline ✓"});
     let map = args.as_object().unwrap();
     for _ in 0..3 {
-        let r = guard
-            .call_tool_ref("echo", map, RequestOptions::new())
-            .await
-            .unwrap();
+        let r = guard.call_tool("echo", map).await.unwrap();
         assert_eq!(r.text(), "a \"quoted\"\nline ✓");
     }
     let r = server
-        .call_tool_ref(
-            "add",
-            json!({"a": 2, "b": 40}).as_object().unwrap(),
-            RequestOptions::new(),
-        )
+        .call_tool("add", json!({"a": 2, "b": 40}).as_object().unwrap())
         .await
         .unwrap();
     assert_eq!(r.structured_content, Some(json!({"sum": 42})));
     // Validation applies as for owned arguments.
-    let err = guard
-        .call_tool_ref("no-such-tool", map, RequestOptions::new())
-        .await
-        .unwrap_err();
+    let err = guard.call_tool("no-such-tool", map).await.unwrap_err();
     assert!(
         err.rpc_error().is_some() || err.to_string().contains("no-such-tool"),
         "{err}"

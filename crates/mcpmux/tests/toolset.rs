@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use mcpmux::{
-    Approval, ApprovalRequest, CallErrorKind, Provider, Server, ToolCall, ToolFilter, ToolOutput,
+    Approval, ApprovalRequest, ErrorKind, Provider, Server, ToolCall, ToolFilter, ToolOutput,
     Toolset,
 };
 use serde_json::json;
@@ -49,13 +49,13 @@ async fn prefixed_names_filters_and_calls() {
         .unwrap();
     assert_eq!(r.structured_content, Some(json!({"sum": 3})));
     let e = toolset.call("b_crash", json!({})).await.unwrap_err();
-    assert_eq!(e.kind(), CallErrorKind::UnknownTool);
+    assert_eq!(e.kind(), ErrorKind::UnknownTool);
     let e = toolset.call("b.crash", json!({})).await.unwrap_err();
     assert!(e.to_string().contains("excluded"), "{e}");
     let e = toolset.call("nope", json!({})).await.unwrap_err();
     assert_eq!(e.kind().as_str(), "unknown_tool");
     let e = toolset.call("a_echo", json!([1])).await.unwrap_err();
-    assert_eq!(e.kind(), CallErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
     // A tool error is a result, not an error.
     let r = toolset
         .call("a_fail", json!({"message": "m"}))
@@ -183,7 +183,7 @@ async fn approval_hook_allows_and_denies() {
         .call("t_crash", json!({"code": 1}))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), CallErrorKind::Denied);
+    assert_eq!(e.kind(), ErrorKind::Denied);
     assert!(e.to_string().contains("crashing is not allowed"), "{e}");
     // The denied call was never sent: the server is still up.
     assert_eq!(
@@ -220,7 +220,7 @@ async fn call_many_keeps_request_order_and_isolates_failures() {
     assert_eq!(results[1].as_ref().unwrap().text(), "fast");
     assert_eq!(
         results[2].as_ref().unwrap_err().kind(),
-        CallErrorKind::UnknownTool
+        ErrorKind::UnknownTool
     );
     assert_eq!(results[3].as_ref().unwrap().text(), "4");
     assert!(results[4].as_ref().unwrap().is_error());
@@ -262,7 +262,7 @@ async fn a_failing_server_is_reported_unless_strict() {
         .call("broken.anything", json!({}))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), CallErrorKind::Spawn);
+    assert_eq!(e.kind(), ErrorKind::Spawn);
     assert!(
         e.to_string().contains("could not start `/nonexistent/mcp`"),
         "{e}"
@@ -301,11 +301,7 @@ async fn exported_names_lead_back_to_the_tool() {
             ("srv", "echo")
         );
         let r = toolset
-            .call_ref(
-                &target,
-                json!({"text": "back"}),
-                mcpmux::RequestOptions::new(),
-            )
+            .call_target(&target, json!({"text": "back"}))
             .await
             .unwrap();
         assert_eq!(r.text(), "back");

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::features::ToolList;
-use crate::toolset::error::ToolsetError;
+use crate::error::{Error, Result};
+use crate::features::tools::ToolList;
 use crate::toolset::filter::ToolFilter;
 
 /// One offered tool: its prefixed name, and where it is.
@@ -32,7 +32,7 @@ impl Catalog {
         filters: &[&ToolFilter],
         lists: Vec<Option<ToolList>>,
         separator: &str,
-    ) -> Result<Catalog, ToolsetError> {
+    ) -> Result<Catalog> {
         let mut slots: Vec<Slot> = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
         for (member, list) in lists.iter().enumerate() {
@@ -48,7 +48,7 @@ impl Catalog {
                         .as_ref()
                         .and_then(|l| l[..].get(o.index))
                         .map_or("?", |t| t.name.as_str());
-                    return Err(ToolsetError::new(format!(
+                    return Err(Error::invalid(format!(
                         "tool name conflict: `{name}` is both server `{}`'s tool `{other_tool}` and \
                          server `{}`'s tool `{}`; choose another separator or exclude one of them",
                         names[o.member], names[member], tool.name

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::Tool;
-use crate::toolset::error::ToolsetError;
+use crate::error::Result;
 use crate::toolset::names::{self, NameRules};
 
 /// A model API whose tool format [`export_tools`] writes.
@@ -129,9 +129,9 @@ impl ExportedTools {
 ///     "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
 /// }]));
 /// assert_eq!(out.resolve("web_v2_search").unwrap().tool, "search");
-/// # Ok::<(), mcpmux::ToolsetError>(())
+/// # Ok::<(), mcpmux::Error>(())
 /// ```
-pub fn export_tools(provider: Provider, tools: &[ToolInfo]) -> Result<ExportedTools, ToolsetError> {
+pub fn export_tools(provider: Provider, tools: &[ToolInfo]) -> Result<ExportedTools> {
     let wanted: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     let api_names = names::assign(provider.rules(), &wanted)?;
     let mut definitions = Vec::with_capacity(tools.len());

@@ -9,7 +9,6 @@
 
 mod approval;
 mod catalog;
-mod error;
 mod export;
 mod filter;
 mod gemini;
@@ -23,13 +22,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::StreamExt as _;
 use serde_json::Value;
 
+use crate::CallToolResult;
+use crate::error::{Error, Result};
 use crate::request::RequestOptions;
 use crate::server::{Guard, Server};
-use crate::{CallToolResult, Error};
 
 pub use approval::{Approval, ApprovalFuture, ApprovalHook, ApprovalRequest};
 use catalog::Catalog;
-pub use error::{CallError, CallErrorKind, ToolsetError};
 pub use export::{ExportedTools, Provider, ToolInfo, ToolRef, export_tools};
 pub use filter::ToolFilter;
 pub use output::{Part, ToolOutput};
@@ -231,15 +230,15 @@ impl ToolsetBuilder {
     ///
     /// # Cancel safety
     /// Dropping the future leaves every server it entered.
-    pub async fn build(self) -> Result<Toolset, ToolsetError> {
+    pub async fn build(self) -> Result<Toolset> {
         for (i, (name, _, _)) in self.servers.iter().enumerate() {
             if name.is_empty() || name.contains('.') {
-                return Err(ToolsetError::new(format!(
+                return Err(Error::invalid(format!(
                     "invalid server name `{name}`: it may not be empty or contain `.`"
                 )));
             }
             if self.servers[..i].iter().any(|(n, _, _)| n == name) {
-                return Err(ToolsetError::new(format!("two servers are named `{name}`")));
+                return Err(Error::invalid(format!("two servers are named `{name}`")));
             }
         }
         let started =
@@ -271,7 +270,7 @@ impl ToolsetBuilder {
             });
         }
         if self.strict && !failures.is_empty() {
-            return Err(ToolsetError::startup(failures));
+            return Err(Error::startup(failures));
         }
         let catalog = build_catalog(&members, lists, &self.separator)?;
         Ok(Toolset {
@@ -289,7 +288,7 @@ fn build_catalog(
     members: &[Member],
     lists: Vec<Option<crate::ToolList>>,
     separator: &str,
-) -> Result<Catalog, ToolsetError> {
+) -> Result<Catalog> {
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
     let filters: Vec<&ToolFilter> = members.iter().map(|m| &m.filter).collect();
     Catalog::build(&names, &filters, lists, separator)
@@ -353,7 +352,7 @@ impl Toolset {
     }
 
     /// The name map, rebuilt if a server's cached tool list changed since.
-    async fn catalog(&self) -> Result<Arc<Catalog>, ToolsetError> {
+    async fn catalog(&self) -> Result<Arc<Catalog>> {
         let fresh = futures_util::future::join_all(self.inner.members.iter().map(|m| async move {
             match m.live_guard().await {
                 Some(Err(e)) => {
@@ -407,7 +406,7 @@ impl Toolset {
     ///
     /// # Errors
     /// A refreshed list introduced a name conflict.
-    pub async fn tools(&self) -> Result<Vec<ToolInfo>, ToolsetError> {
+    pub async fn tools(&self) -> Result<Vec<ToolInfo>> {
         let catalog = self.catalog().await?;
         Ok(catalog
             .slots
@@ -426,7 +425,7 @@ impl Toolset {
     ///
     /// # Errors
     /// As [`tools`](Self::tools).
-    pub async fn export(&self, provider: Provider) -> Result<ExportedTools, ToolsetError> {
+    pub async fn export(&self, provider: Provider) -> Result<ExportedTools> {
         export_tools(provider, &self.tools().await?)
     }
 
@@ -434,35 +433,28 @@ impl Toolset {
     /// (split at the first `.`).
     ///
     /// # Errors
-    /// [`CallErrorKind::UnknownTool`] if neither matches an offered tool.
-    pub async fn resolve(&self, name: &str) -> Result<ToolRef, CallError> {
-        let catalog = self
-            .catalog()
-            .await
-            .map_err(|e| CallError::new(CallErrorKind::Protocol, None, e.to_string()))?;
+    /// [`ErrorKind::UnknownTool`](crate::ErrorKind::UnknownTool) if neither matches an offered
+    /// tool.
+    pub async fn resolve(&self, name: &str) -> Result<ToolRef> {
+        let catalog = self.catalog().await.map_err(refresh_failed)?;
         self.resolve_in(&catalog, name)
     }
 
-    fn resolve_in(&self, catalog: &Catalog, name: &str) -> Result<ToolRef, CallError> {
+    fn resolve_in(&self, catalog: &Catalog, name: &str) -> Result<ToolRef> {
         if let Some(slot) = catalog.get(name) {
             return Ok(self.tool_ref(catalog, slot));
         }
         let Some((server, tool)) = name.split_once('.') else {
-            return Err(CallError::new(
-                CallErrorKind::UnknownTool,
-                None,
-                format!("unknown tool `{name}`"),
-            ));
+            return Err(Error::unknown_tool(None, format!("unknown tool `{name}`")));
         };
         let Some((member, m)) = self.member(server) else {
-            return Err(CallError::new(
-                CallErrorKind::UnknownTool,
+            return Err(Error::unknown_tool(
                 None,
                 format!("unknown tool `{name}`: there is no server `{server}`"),
             ));
         };
         if let Some(failure) = &m.failure {
-            return Err(CallError::from_connect(server, failure));
+            return Err(Error::unavailable_server(server, failure));
         }
         match catalog.find(member, tool) {
             Some(slot) => Ok(self.tool_ref(catalog, slot)),
@@ -475,8 +467,7 @@ impl Toolset {
                 } else {
                     "the server has no such tool"
                 };
-                Err(CallError::new(
-                    CallErrorKind::UnknownTool,
+                Err(Error::unknown_tool(
                     Some(server),
                     format!("unknown tool `{name}`: {why}"),
                 ))
@@ -495,39 +486,26 @@ impl Toolset {
         }
     }
 
-    /// Calls a tool by its prefixed name (or `server.tool`).
+    /// Calls a tool by its prefixed name (or `server.tool`); per-call options go on the
+    /// returned [`ToolsetCall`], then `.await` it.
     ///
     /// # Errors
-    /// A [`CallError`]: unknown tool, denied by the approval hook, the server unavailable, or
-    /// the call's own failure (timeout, closed, server error, ...). A tool that reports failure
-    /// (`isError`) is an `Ok` result.
+    /// An [`Error`] naming the server ([`Error::server`]):
+    /// [`ErrorKind::UnknownTool`](crate::ErrorKind::UnknownTool),
+    /// [`ErrorKind::Denied`](crate::ErrorKind::Denied) by the
+    /// approval hook, the server unavailable ([`Error::is_connect`]), or the call's own failure
+    /// (timeout, closed, server error, ...). A tool that reports failure (`isError`) is an `Ok`
+    /// result.
     ///
     /// # Cancel safety
     /// Dropping the future cancels the call (`notifications/cancelled`).
-    pub async fn call(&self, name: &str, arguments: Value) -> Result<CallToolResult, CallError> {
-        self.call_with(name, arguments, RequestOptions::new()).await
-    }
-
-    /// [`call`](Self::call) with per-call options (timeout, progress).
-    ///
-    /// # Errors
-    /// As [`call`](Self::call).
-    ///
-    /// # Cancel safety
-    /// As [`call`](Self::call).
-    pub async fn call_with(
-        &self,
-        name: &str,
-        arguments: Value,
-        options: RequestOptions,
-    ) -> Result<CallToolResult, CallError> {
-        let catalog = self
-            .catalog()
-            .await
-            .map_err(|e| CallError::new(CallErrorKind::Protocol, None, e.to_string()))?;
-        let target = self.resolve_in(&catalog, name)?;
-        self.call_resolved(&catalog, &target, arguments, options)
-            .await
+    pub fn call<'a>(&'a self, name: &'a str, arguments: Value) -> ToolsetCall<'a> {
+        ToolsetCall {
+            toolset: self,
+            target: Named::Name(name),
+            arguments,
+            options: RequestOptions::new(),
+        }
     }
 
     /// Calls `tool` of `server` directly (as [`resolve`](Self::resolve) or
@@ -538,17 +516,26 @@ impl Toolset {
     ///
     /// # Cancel safety
     /// As [`call`](Self::call).
-    pub async fn call_ref(
+    pub fn call_target<'a>(&'a self, target: &'a ToolRef, arguments: Value) -> ToolsetCall<'a> {
+        ToolsetCall {
+            toolset: self,
+            target: Named::Ref(target),
+            arguments,
+            options: RequestOptions::new(),
+        }
+    }
+
+    async fn run_call(
         &self,
-        target: &ToolRef,
+        target: Named<'_>,
         arguments: Value,
         options: RequestOptions,
-    ) -> Result<CallToolResult, CallError> {
-        let catalog = self
-            .catalog()
-            .await
-            .map_err(|e| CallError::new(CallErrorKind::Protocol, None, e.to_string()))?;
-        let target = self.resolve_in(&catalog, &format!("{}.{}", target.server, target.tool))?;
+    ) -> Result<CallToolResult> {
+        let catalog = self.catalog().await.map_err(refresh_failed)?;
+        let target = match target {
+            Named::Name(name) => self.resolve_in(&catalog, name)?,
+            Named::Ref(r) => self.resolve_in(&catalog, &format!("{}.{}", r.server, r.tool))?,
+        };
         self.call_resolved(&catalog, &target, arguments, options)
             .await
     }
@@ -559,32 +546,31 @@ impl Toolset {
         target: &ToolRef,
         arguments: Value,
         options: RequestOptions,
-    ) -> Result<CallToolResult, CallError> {
+    ) -> Result<CallToolResult> {
         let server = target.server.as_str();
         let Some((member, m)) = self.member(server) else {
-            return Err(CallError::new(
-                CallErrorKind::UnknownTool,
+            return Err(Error::unknown_tool(
                 None,
                 format!("there is no server `{server}`"),
             ));
         };
         let guard = match m.live_guard().await {
             Some(Ok(g)) => g,
-            Some(Err(e)) => return Err(CallError::from_connect(server, &e)),
+            Some(Err(e)) => return Err(Error::unavailable_server(server, &e)),
             None => {
                 let failure = m
                     .failure
                     .clone()
                     .unwrap_or_else(|| Error::invalid("the server did not start"));
-                return Err(CallError::from_connect(server, &failure));
+                return Err(Error::unavailable_server(server, &failure));
             }
         };
         if !(arguments.is_object() || arguments.is_null()) {
-            return Err(CallError::new(
-                CallErrorKind::InvalidInput,
-                Some(server),
-                format!("the arguments of `{}` must be a JSON object", target.name),
-            ));
+            return Err(Error::invalid(format!(
+                "the arguments of `{}` must be a JSON object",
+                target.name
+            ))
+            .for_server(server));
         }
         if let Some(hook) = &self.inner.approval {
             let tool = catalog
@@ -599,18 +585,18 @@ impl Toolset {
                     arguments: arguments.clone(),
                 };
                 if let Approval::Deny(reason) = hook.check(request).await {
-                    return Err(CallError::new(
-                        CallErrorKind::Denied,
-                        Some(server),
+                    return Err(Error::denied(
+                        server,
                         format!("call of `{}` denied: {reason}", target.name),
                     ));
                 }
             }
         }
         guard
-            .call_tool_with(&target.tool, arguments, options)
+            .call_tool(&target.tool, arguments)
+            .options(options)
             .await
-            .map_err(|e| CallError::from_call(server, e))
+            .map_err(|e| e.for_server(server))
     }
 
     /// Runs a batch of calls concurrently across servers, at most `limit` at once (`None`: no
@@ -619,11 +605,7 @@ impl Toolset {
     ///
     /// # Cancel safety
     /// Dropping the future cancels every call still in flight.
-    pub async fn call_many<I>(
-        &self,
-        calls: I,
-        limit: Option<usize>,
-    ) -> Vec<Result<CallToolResult, CallError>>
+    pub async fn call_many<I>(&self, calls: I, limit: Option<usize>) -> Vec<Result<CallToolResult>>
     where
         I: IntoIterator<Item = ToolCall>,
     {
@@ -634,4 +616,48 @@ impl Toolset {
             .collect()
             .await
     }
+}
+
+/// What a [`ToolsetCall`] calls.
+#[derive(Debug, Clone, Copy)]
+enum Named<'a> {
+    Name(&'a str),
+    Ref(&'a ToolRef),
+}
+
+/// A call being built: [`Toolset::call`] or [`Toolset::call_target`]. Set per-call options,
+/// then `.await` it.
+///
+/// # Cancel safety
+/// Dropping the awaited future cancels the call (`notifications/cancelled`).
+#[derive(Debug)]
+#[must_use = "a tool call does nothing until it is awaited"]
+pub struct ToolsetCall<'a> {
+    toolset: &'a Toolset,
+    target: Named<'a>,
+    arguments: Value,
+    options: RequestOptions,
+}
+
+impl ToolsetCall<'_> {
+    crate::request::option_setters!();
+}
+
+impl<'a> std::future::IntoFuture for ToolsetCall<'a> {
+    type Output = Result<CallToolResult>;
+    type IntoFuture =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<CallToolResult>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(
+            self.toolset
+                .run_call(self.target, self.arguments, self.options),
+        )
+    }
+}
+
+/// A catalog that could not be rebuilt during a call (a refreshed list brought a name
+/// conflict): the server broke the toolset's naming, reported as a protocol error.
+fn refresh_failed(e: Error) -> Error {
+    Error::protocol(e.to_string())
 }

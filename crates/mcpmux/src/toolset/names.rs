@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::toolset::error::ToolsetError;
+use crate::error::{Error, Result};
 
 /// The longest function name any supported API accepts.
 pub(crate) const MAX_NAME: usize = 64;
@@ -69,7 +69,7 @@ fn hashed(rules: NameRules, original: &str, salt: u32) -> String {
 /// Assigns an API name to each of `names` (same order): a valid name is kept; others are cleaned
 /// (`.` → `_`, ...), and shortened with a hash suffix when too long or when the cleaned name is
 /// taken. Valid names are claimed first, so a valid name never changes because of another.
-pub(crate) fn assign(rules: NameRules, names: &[&str]) -> Result<Vec<String>, ToolsetError> {
+pub(crate) fn assign(rules: NameRules, names: &[&str]) -> Result<Vec<String>> {
     let mut taken: HashSet<String> = HashSet::new();
     let mut out: Vec<Option<String>> = vec![None; names.len()];
     for (i, n) in names.iter().enumerate() {
@@ -91,7 +91,7 @@ pub(crate) fn assign(rules: NameRules, names: &[&str]) -> Result<Vec<String>, To
         while taken.contains(&candidate) {
             salt += 1;
             if salt > 1000 {
-                return Err(ToolsetError::new(format!(
+                return Err(Error::invalid(format!(
                     "cannot find a unique API name for tool `{n}`"
                 )));
             }

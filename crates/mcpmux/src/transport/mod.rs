@@ -9,7 +9,28 @@ pub(crate) mod http;
 pub(crate) mod process;
 pub(crate) mod stdio;
 
-use crate::error::{CloseReason, Error};
+use std::sync::Arc;
+
+use crate::error::{CloseReason, Error, Result};
+
+/// Default maximum size of one incoming message.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
+
+/// What every transport needs to know: the server's name (for logs) and the message size cap,
+/// plus the settings of the transport itself.
+#[derive(Debug, Clone)]
+pub(crate) struct TransportSettings {
+    pub(crate) name: Arc<str>,
+    pub(crate) max_message_size: usize,
+    pub(crate) kind: TransportKind,
+}
+
+/// How a server is reached.
+#[derive(Debug, Clone)]
+pub(crate) enum TransportKind {
+    Stdio(process::StdioSettings),
+    Http(http::HttpSettings),
+}
 
 /// What an outgoing frame is, so transports that care (HTTP) can treat it right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +104,30 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
+    /// Opens the transport: spawns the process, or prepares the HTTP client (the first message
+    /// connects).
+    ///
+    /// # Errors
+    /// A spawn failure, at once.
+    pub(crate) fn open(settings: &Arc<TransportSettings>) -> Result<Transport> {
+        Ok(match &settings.kind {
+            TransportKind::Stdio(stdio) => {
+                Transport::Stdio(stdio::StdioTransport::spawn(settings.clone(), stdio)?)
+            }
+            TransportKind::Http(http) => {
+                Transport::Http(http::HttpTransport::new(settings.clone(), http)?)
+            }
+        })
+    }
+
+    /// The server process's id (stdio).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match self {
+            Transport::Stdio(t) => Some(t.pid()),
+            Transport::Http(_) => None,
+        }
+    }
+
     /// Queues a frame for sending.
     pub(crate) fn send(&mut self, out: Outgoing) {
         match self {

@@ -6,7 +6,9 @@
 //! without finishing its shutdown (its runtime shut down), its `Drop` sends SIGKILL to the group.
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::io;
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -20,8 +22,40 @@ use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, INHERITED_ENV, ShutdownTimeouts, StdioConfig};
+use super::TransportSettings;
 use crate::error::{Error, Result};
+
+/// Environment variables a stdio server inherits by default; everything else must be set
+/// explicitly with `ServerBuilder::env` or allowed with `ServerBuilder::inherit_env`.
+pub const INHERITED_ENV: &[&str] = &[
+    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR",
+    "TZ",
+];
+
+/// How to start a stdio server: program, arguments, environment and working directory.
+#[derive(Debug, Clone)]
+pub(crate) struct StdioSettings {
+    pub(crate) program: OsString,
+    pub(crate) args: Vec<OsString>,
+    /// Variables to set (`Some`) or remove (`None`), applied after the inherited ones.
+    pub(crate) env: Vec<(OsString, Option<OsString>)>,
+    pub(crate) inherit_all_env: bool,
+    pub(crate) cwd: Option<PathBuf>,
+    pub(crate) shutdown: ShutdownTimeouts,
+    /// Longest stderr line kept (longer ones are cut).
+    pub(crate) stderr_line_max: usize,
+    /// How many of the last stderr lines are kept for error messages.
+    pub(crate) stderr_tail_lines: usize,
+}
+
+/// Timeouts of the stdio shutdown sequence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShutdownTimeouts {
+    /// How long to wait for the process to exit after closing its stdin.
+    pub(crate) after_stdin_close: Duration,
+    /// How long to wait after SIGTERM before SIGKILL.
+    pub(crate) after_sigterm: Duration,
+}
 
 /// A spawned server process, split into the parts the connection task drives.
 #[derive(Debug)]
@@ -96,7 +130,7 @@ impl StderrTail {
 }
 
 /// Spawns the configured server. Must be called inside a tokio runtime.
-pub(crate) fn spawn(config: &Config, stdio: &StdioConfig) -> Result<Spawned> {
+pub(crate) fn spawn(config: &TransportSettings, stdio: &StdioSettings) -> Result<Spawned> {
     let program_display = stdio.program.to_string_lossy().into_owned();
     let mut cmd = CommandWrap::with_new(&stdio.program, |c| {
         c.args(&stdio.args);
@@ -141,8 +175,8 @@ pub(crate) fn spawn(config: &Config, stdio: &StdioConfig) -> Result<Spawned> {
         stderr,
         tail.clone(),
         config.name.clone(),
-        config.stderr_line_max,
-        config.stderr_tail_lines,
+        stdio.stderr_line_max,
+        stdio.stderr_tail_lines,
     ));
     tracing::debug!(server = %config.name, pid, "spawned server process");
     Ok(Spawned {

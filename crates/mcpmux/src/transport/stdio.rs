@@ -15,9 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::time::Instant;
 
-use super::process::{self, Process};
-use super::{Event, Outgoing};
-use crate::config::{Config, StdioConfig};
+use super::process::{self, Process, ShutdownTimeouts, StdioSettings};
+use super::{Event, Outgoing, TransportSettings};
 use crate::error::{CloseReason, Result};
 
 /// Frames at least this large are queued as encoded instead of copied into a shared chunk.
@@ -34,7 +33,8 @@ const SETTLE_AFTER_EOF: Duration = Duration::from_millis(250);
 /// A running stdio server.
 #[derive(Debug)]
 pub(crate) struct StdioTransport {
-    config: Arc<Config>,
+    config: Arc<TransportSettings>,
+    shutdown: ShutdownTimeouts,
     stdin: Option<ChildStdin>,
     stdout: ChildStdout,
     process: Process,
@@ -57,11 +57,12 @@ pub(crate) struct StdioTransport {
 
 impl StdioTransport {
     /// Spawns the server process.
-    pub(crate) fn spawn(config: Arc<Config>, stdio: &StdioConfig) -> Result<Self> {
+    pub(crate) fn spawn(config: Arc<TransportSettings>, stdio: &StdioSettings) -> Result<Self> {
         let spawned = process::spawn(&config, stdio)?;
         Ok(StdioTransport {
             framer: LineFramer::new(config.max_message_size),
             config,
+            shutdown: stdio.shutdown,
             stdin: Some(spawned.stdin),
             stdout: spawned.stdout,
             process: spawned.process,
@@ -222,7 +223,7 @@ impl StdioTransport {
             .await;
         }
         self.process
-            .shutdown(self.stdin.take(), self.config.shutdown)
+            .shutdown(self.stdin.take(), self.shutdown)
             .await;
         tracing::debug!(server = %self.config.name, status = ?self.process.exit_status, "server process shut down");
     }

@@ -87,7 +87,7 @@ pub async fn wait_not_running(pid: u32, limit: Duration) -> bool {
 }
 
 /// Bounds a test step so a hang fails instead of blocking the suite.
-pub async fn bounded<F: std::future::Future>(what: &str, limit: Duration, f: F) -> F::Output {
+pub async fn bounded<F: std::future::IntoFuture>(what: &str, limit: Duration, f: F) -> F::Output {
     match tokio::time::timeout(limit, f).await {
         Ok(v) => v,
         Err(_) => panic!("{what} did not finish within {limit:?}"),

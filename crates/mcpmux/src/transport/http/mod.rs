@@ -19,8 +19,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 
-use super::{Event, OutKind, Outgoing};
-use crate::config::{Config, HttpConfig, HttpMode};
+use super::{Event, OutKind, Outgoing, TransportSettings};
 use crate::error::{CloseReason, Error, Result};
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
@@ -28,6 +27,50 @@ pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
 const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A request rejected by this many expired sessions in a row fails instead of looping.
 const MAX_REPLAYS: u32 = 3;
+
+/// Which HTTP transport to speak to a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum HttpMode {
+    /// Try Streamable HTTP; if the server answers the initialize POST with 400, 404 or 405, fall
+    /// back to the legacy HTTP+SSE transport on the same URL (the spec's backwards
+    /// compatibility procedure).
+    #[default]
+    Auto,
+    /// Streamable HTTP (MCP 2025-03-26 and later) only.
+    Streamable,
+    /// The legacy HTTP+SSE transport (MCP 2024-11-05) only.
+    Sse,
+}
+
+/// How to reach an HTTP server.
+#[derive(Clone)]
+pub(crate) struct HttpSettings {
+    pub(crate) url: reqwest::Url,
+    pub(crate) mode: HttpMode,
+    /// Extra headers on every request (the bearer token among them, marked sensitive).
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) client: Option<reqwest::Client>,
+    pub(crate) accept_invalid_certs: bool,
+    pub(crate) max_concurrency: Option<usize>,
+    /// Reconnect attempts for a dropped SSE stream before its callers get an error.
+    pub(crate) max_reconnects: u32,
+    /// Wait before the first reconnect when the server sent no `retry:`.
+    pub(crate) default_retry: Duration,
+}
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may be secrets: names only.
+        f.debug_struct("HttpSettings")
+            .field("url", &self.url.as_str())
+            .field("mode", &self.mode)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("max_concurrency", &self.max_concurrency)
+            .field("max_reconnects", &self.max_reconnects)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Reports from the per-message tasks to the transport.
 #[derive(Debug)]
@@ -55,8 +98,8 @@ const STREAM_SETTLE_LIMIT: Duration = Duration::from_secs(1);
 /// State the tasks share.
 #[derive(Debug)]
 struct Ctx {
-    config: Arc<Config>,
-    http: HttpConfig,
+    config: Arc<TransportSettings>,
+    http: HttpSettings,
     client: reqwest::Client,
     session: Mutex<Option<String>>,
     protocol_version: Mutex<Option<String>>,
@@ -165,7 +208,7 @@ pub(crate) fn default_client(accept_invalid_certs: bool) -> Result<reqwest::Clie
 
 impl HttpTransport {
     /// Prepares the transport; nothing is sent until the first message.
-    pub(crate) fn new(config: Arc<Config>, http: &HttpConfig) -> Result<Self> {
+    pub(crate) fn new(config: Arc<TransportSettings>, http: &HttpSettings) -> Result<Self> {
         let client = match &http.client {
             Some(c) => c.clone(),
             None => default_client(http.accept_invalid_certs)?,

@@ -1,110 +1,23 @@
-//! The caller's side of a request: encode, queue, await with a timeout, cancel on drop.
+//! Request plumbing, the caller's side of one request: number and encode it, queue it on the
+//! connection, wait for its outcome (the connection keeps the timeout, or the caller does when
+//! progress may restart it), and cancel it when the caller goes away.
+//!
+//! Nothing here knows which protocol dialect is spoken: the session layer frames stateless
+//! requests and hands their headers down as plain values.
+
+mod options;
 
 use std::time::Duration;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use mcpmux_protocol::{ProgressParams, ProgressToken, RequestId, encode_request};
+use mcpmux_protocol::{ProgressParams, RequestId, encode_request};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connection::{Command, ConnHandle, Outcome};
+use crate::connection::{Command, ConnHandle, Outcome, RawResult};
 use crate::error::{Error, Result};
-use crate::raw_result::RawResult;
-
-/// Per-request settings that override the server's defaults.
-///
-/// ```
-/// use std::time::Duration;
-/// let opts = mcpmux::RequestOptions::new().timeout(Duration::from_secs(5)).progress_token("job-1");
-/// # let _ = opts;
-/// ```
-#[derive(Clone, Default)]
-#[must_use]
-pub struct RequestOptions {
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) progress_token: Option<ProgressToken>,
-    pub(crate) on_progress: Option<ProgressCallback>,
-    /// With progress: each notification restarts the timeout, up to this total.
-    pub(crate) reset_up_to: Option<Duration>,
-    /// Extra HTTP headers (stateless MCP's `Mcp-Param-*`).
-    pub(crate) headers: Vec<(String, String)>,
-}
-
-/// A per-call progress callback.
-pub(crate) type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
-
-impl std::fmt::Debug for RequestOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestOptions")
-            .field("timeout", &self.timeout)
-            .field("progress_token", &self.progress_token)
-            .field("on_progress", &self.on_progress.is_some())
-            .field("reset_up_to", &self.reset_up_to)
-            .finish()
-    }
-}
-
-/// Progress tokens chosen by mcpmux when a callback is set without an explicit token.
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
-
-impl RequestOptions {
-    /// Defaults: the server's request timeout, no progress token.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// This request's timeout, instead of the server's default. On expiry the request is
-    /// cancelled on the server too (`notifications/cancelled`).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Ask the server for progress notifications tagged with this token (`_meta.progressToken`);
-    /// they arrive on [`Server::notifications`](crate::Server::notifications).
-    pub fn progress_token(mut self, token: impl Into<ProgressToken>) -> Self {
-        self.progress_token = Some(token.into());
-        self
-    }
-
-    /// Calls `callback` with each progress notification for this request (in this task, as
-    /// the notifications arrive). A progress token is chosen if none was set. The channel to the
-    /// callback is bounded: if the callback is slower than the server, old updates are dropped.
-    ///
-    /// ```
-    /// let opts = mcpmux::RequestOptions::new()
-    ///     .on_progress(|p| eprintln!("{}/{:?} {}", p.progress, p.total, p.message.unwrap_or_default()));
-    /// # let _ = opts;
-    /// ```
-    pub fn on_progress(
-        mut self,
-        callback: impl Fn(ProgressParams) + Send + Sync + 'static,
-    ) -> Self {
-        self.on_progress = Some(Arc::new(callback));
-        if self.progress_token.is_none() {
-            let n = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-            self.progress_token = Some(RequestId::String(format!("mcpmux-progress-{n}")));
-        }
-        self
-    }
-
-    /// Whether progress is routed to this caller (a callback, or timeouts reset by progress):
-    /// then the caller keeps the timer.
-    pub(crate) fn routes_progress(&self) -> bool {
-        self.on_progress.is_some() || self.reset_up_to.is_some()
-    }
-
-    /// Each progress notification restarts the timeout, but the request never runs longer than
-    /// `max_total` in all. Needs a progress token (set by [`on_progress`](Self::on_progress) or
-    /// [`progress_token`](Self::progress_token)).
-    pub fn reset_timeout_on_progress(mut self, max_total: Duration) -> Self {
-        self.reset_up_to = Some(max_total);
-        self
-    }
-}
+pub use options::RequestOptions;
+pub(crate) use options::option_setters;
 
 /// Sends `notifications/cancelled` for a request whose caller went away before its response.
 struct CancelOnDrop<'a> {
@@ -142,80 +55,8 @@ fn queue(conn: &ConnHandle, id: u64, request: Command) -> Result<CancelOnDrop<'_
 /// Dropping the future before it completes removes the request from the connection and, unless
 /// it is `initialize`, sends `notifications/cancelled` to the server (which may still finish the
 /// work).
-pub(crate) async fn send<P: Serialize + ?Sized>(
-    conn: &ConnHandle,
-    method: &str,
-    params: Option<&P>,
-    timeout: Duration,
-    options: Option<&RequestOptions>,
-    initialize: bool,
-) -> Result<Box<RawValue>> {
-    if let Some(stateless) = conn.stateless().cloned() {
-        let value = params.map(serde_json::to_value).transpose().map_err(|e| {
-            Error::invalid_input(format!("could not encode {method} parameters"), e)
-        })?;
-        let (framed, mut headers) = stateless.frame(method, value, conn.session.log_level());
-        if let Some(o) = options {
-            headers.extend(o.headers.iter().cloned());
-        }
-        return send_framed(conn, method, &framed, headers, timeout, options).await;
-    }
-    send_once(
-        conn,
-        method,
-        params,
-        Vec::new(),
-        timeout,
-        options,
-        initialize,
-    )
-    .await
-}
-
-/// Sends already-framed stateless params; retries once when the server answers -32022
-/// (unsupported protocol version) but lists ours as supported.
-pub(crate) async fn send_framed(
-    conn: &ConnHandle,
-    method: &str,
-    params: &serde_json::Value,
-    headers: Vec<(String, String)>,
-    timeout: Duration,
-    options: Option<&RequestOptions>,
-) -> Result<Box<RawValue>> {
-    let first = send_once(
-        conn,
-        method,
-        Some(params),
-        headers.clone(),
-        timeout,
-        options,
-        false,
-    )
-    .await;
-    match &first {
-        Err(e)
-            if e.rpc_error().is_some_and(|r| {
-                r.code == mcpmux_protocol::stateless::UNSUPPORTED_PROTOCOL_VERSION
-                    && r.data
-                        .as_ref()
-                        .and_then(|d| d.get("supported"))
-                        .and_then(|s| s.as_array())
-                        .is_some_and(|v| {
-                            v.iter().any(|s| {
-                                s.as_str()
-                                    == Some(mcpmux_protocol::ProtocolVersion::STATELESS.as_str())
-                            })
-                        })
-            }) =>
-        {
-            send_once(conn, method, Some(params), headers, timeout, options, false).await
-        }
-        _ => first,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
-async fn send_once<P: Serialize + ?Sized>(
+pub(crate) async fn send<P: Serialize + ?Sized>(
     conn: &ConnHandle,
     method: &str,
     params: Option<&P>,

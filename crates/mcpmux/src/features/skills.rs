@@ -13,7 +13,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::request::RequestOptions;
 use crate::server::Guard;
 
 /// The extension's id, as servers advertise it under `capabilities.extensions`.
@@ -169,9 +168,7 @@ impl Guard {
             if let Some(c) = cursor.take() {
                 params.insert("cursor".into(), Value::String(c));
             }
-            let page: ListSkillsResult = self
-                .request(SKILLS_LIST, &params, RequestOptions::new())
-                .await?;
+            let page: ListSkillsResult = self.request(SKILLS_LIST, &params).await?;
             all.extend(page.skills);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),

@@ -1,6 +1,6 @@
 //! `subscriptions/listen` (stateless MCP, 2026-07-28): a long-lived request whose stream
 //! carries the notifications the client asked for. It replaces `resources/subscribe` and the
-//! HTTP GET stream; on a stateless connection, [`Guard::subscribe_resource`] manages one for
+//! HTTP GET stream; on a stateless connection, `Guard::subscribe_resource` manages one for
 //! you.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,10 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-use crate::connection::ConnHandle;
-use crate::error::Result;
-use crate::request;
-use crate::server::Guard;
+use super::Session;
+use crate::request::RequestOptions;
 
 /// `subscriptions/listen`.
 pub(crate) const LISTEN: &str = "subscriptions/listen";
@@ -71,16 +69,17 @@ impl Drop for Subscription {
     }
 }
 
-/// Opens a listen request on `conn` without counting as a user of it.
-fn open(conn: Arc<ConnHandle>, filter: ListenFilter) -> Subscription {
+/// Opens a listen request on `session` without counting as a user of it.
+pub(crate) fn open(session: Arc<Session>, filter: ListenFilter) -> Subscription {
     let task = tokio::spawn(async move {
         let params = ListenParams {
             notifications: &filter,
         };
         // The stream lives until it is cancelled or the connection ends; its end is logged.
-        let r = request::send(&conn, LISTEN, Some(&params), Duration::MAX, None, false).await;
+        let options = RequestOptions::new().timeout(Duration::MAX);
+        let r = session.request(LISTEN, Some(&params), &options).await;
         if let Err(e) = r {
-            tracing::debug!(server = %conn.config.name, "subscriptions/listen ended: {e}");
+            tracing::debug!(server = %session.name(), "subscriptions/listen ended: {e}");
         }
     });
     Subscription { task }
@@ -94,23 +93,12 @@ pub(crate) struct Managed {
 
 impl Managed {
     /// Replaces the managed stream with one for `uris` (none: closes it).
-    pub(crate) fn refresh(&self, conn: &Arc<ConnHandle>, uris: Vec<String>) {
-        let next = (!uris.is_empty()).then(|| open(conn.clone(), ListenFilter::all_lists(uris)));
+    pub(crate) fn refresh(&self, session: &Arc<Session>, uris: Vec<String>) {
+        let next = (!uris.is_empty()).then(|| open(session.clone(), ListenFilter::all_lists(uris)));
         let old = std::mem::replace(
             &mut *self.current.lock().unwrap_or_else(PoisonError::into_inner),
             next,
         );
         drop(old);
-    }
-}
-
-impl Guard {
-    /// Opens a `subscriptions/listen` stream (stateless MCP) for the notifications in `filter`.
-    ///
-    /// # Errors
-    /// None today; reserved for validation. Failures of the stream itself are logged when it
-    /// ends.
-    pub fn listen(&self, filter: ListenFilter) -> Result<Subscription> {
-        Ok(open(self.conn_arc(), filter))
     }
 }

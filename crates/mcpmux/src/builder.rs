@@ -1,4 +1,5 @@
-//! How a server is reached and how its connection behaves: the builder and its settings.
+//! [`ServerBuilder`]: how a server is reached and how its connection behaves, checked once and
+//! split into the settings each layer reads.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -7,114 +8,58 @@ use std::time::Duration;
 
 use mcpmux_protocol::{Implementation, ProtocolVersion};
 
+use crate::connection::ConnSettings;
 use crate::error::Result;
-use crate::server::Server;
+use crate::handler::Handlers;
+use crate::server::{Config, Server};
+use crate::session::recovery::ReconnectPolicy;
+use crate::session::{DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, SessionSettings};
+use crate::transport::http::{HttpMode, HttpSettings};
+use crate::transport::process::{ShutdownTimeouts, StdioSettings};
+use crate::transport::{DEFAULT_MAX_MESSAGE_SIZE, TransportKind, TransportSettings};
 
-/// Environment variables a stdio server inherits by default; everything else must be set
-/// explicitly with [`ServerBuilder::env`] or allowed with [`ServerBuilder::inherit_env`].
-pub const INHERITED_ENV: &[&str] = &[
-    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR",
-    "TZ",
-];
-
-/// How to start a stdio server: program, arguments, environment and working directory.
-#[derive(Debug, Clone)]
-pub(crate) struct StdioConfig {
-    pub(crate) program: OsString,
-    pub(crate) args: Vec<OsString>,
-    /// Variables to set (`Some`) or remove (`None`), applied after the inherited ones.
-    pub(crate) env: Vec<(OsString, Option<OsString>)>,
-    pub(crate) inherit_all_env: bool,
-    pub(crate) cwd: Option<PathBuf>,
+/// The settings as the setters collect them.
+#[derive(Debug)]
+struct Draft {
+    name: Arc<str>,
+    transport: TransportKind,
+    client_info: Implementation,
+    protocol_version: Option<ProtocolVersion>,
+    initialize_timeout: Duration,
+    request_timeout: Duration,
+    idle_linger: Option<Duration>,
+    max_message_size: usize,
+    notification_capacity: usize,
+    handlers: Handlers,
+    validate_output: bool,
+    reconnect: ReconnectPolicy,
 }
 
-/// Timeouts of the stdio shutdown sequence.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ShutdownTimeouts {
-    /// How long to wait for the process to exit after closing its stdin.
-    pub(crate) after_stdin_close: Duration,
-    /// How long to wait after SIGTERM before SIGKILL.
-    pub(crate) after_sigterm: Duration,
-}
+impl Server {
+    /// Starts building a handle on a stdio server: `program` is run directly (no shell).
+    ///
+    /// ```
+    /// let server = mcpmux::Server::stdio("npx").args(["-y", "some-mcp-server"]).build();
+    /// assert!(server.is_ok());
+    /// ```
+    pub fn stdio(program: impl Into<OsString>) -> ServerBuilder {
+        ServerBuilder::stdio(program.into())
+    }
 
-/// Which HTTP transport to speak to a URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum HttpMode {
-    /// Try Streamable HTTP; if the server answers the initialize POST with 400, 404 or 405, fall
-    /// back to the legacy HTTP+SSE transport on the same URL (the spec's backwards
-    /// compatibility procedure).
-    #[default]
-    Auto,
-    /// Streamable HTTP (MCP 2025-03-26 and later) only.
-    Streamable,
-    /// The legacy HTTP+SSE transport (MCP 2024-11-05) only.
-    Sse,
-}
-
-/// How to reach an HTTP server.
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) url: reqwest::Url,
-    pub(crate) mode: HttpMode,
-    /// Extra headers on every request (the bearer token among them, marked sensitive).
-    pub(crate) headers: reqwest::header::HeaderMap,
-    pub(crate) client: Option<reqwest::Client>,
-    pub(crate) accept_invalid_certs: bool,
-    pub(crate) max_concurrency: Option<usize>,
-    /// Reconnect attempts for a dropped SSE stream before its callers get an error.
-    pub(crate) max_reconnects: u32,
-    /// Wait before the first reconnect when the server sent no `retry:`.
-    pub(crate) default_retry: Duration,
-}
-
-impl std::fmt::Debug for HttpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Header values may be secrets: names only.
-        f.debug_struct("HttpConfig")
-            .field("url", &self.url.as_str())
-            .field("mode", &self.mode)
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .field("max_concurrency", &self.max_concurrency)
-            .field("max_reconnects", &self.max_reconnects)
-            .finish_non_exhaustive()
+    /// Starts building a handle on an HTTP server at `url`: Streamable HTTP, falling back to
+    /// legacy HTTP+SSE if the server refuses it (see [`HttpMode`](crate::HttpMode)).
+    ///
+    /// ```
+    /// let server = mcpmux::Server::http("http://127.0.0.1:8000/mcp")
+    ///     .bearer_token("secret")
+    ///     .build();
+    /// assert!(server.is_ok());
+    /// assert!(mcpmux::Server::http("not a url").build().is_err());
+    /// ```
+    pub fn http(url: &str) -> ServerBuilder {
+        ServerBuilder::http(url)
     }
 }
-
-/// How a server is reached.
-#[derive(Debug, Clone)]
-pub(crate) enum TransportConfig {
-    Stdio(StdioConfig),
-    Http(HttpConfig),
-}
-
-/// Everything a connection needs, shared by every connection a [`Server`] opens.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) name: Arc<str>,
-    pub(crate) transport: TransportConfig,
-    pub(crate) client_info: Implementation,
-    /// `None`: negotiate (probe `server/discover`, else `initialize` with the latest version).
-    pub(crate) protocol_version: Option<ProtocolVersion>,
-    pub(crate) initialize_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) idle_linger: Option<Duration>,
-    pub(crate) max_message_size: usize,
-    pub(crate) stderr_line_max: usize,
-    pub(crate) stderr_tail_lines: usize,
-    pub(crate) shutdown: ShutdownTimeouts,
-    pub(crate) notification_capacity: usize,
-    pub(crate) handlers: crate::handler::Handlers,
-    pub(crate) validate_output: bool,
-    pub(crate) reconnect: crate::ReconnectPolicy,
-}
-
-/// Default per-request timeout.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default timeout for spawning and initializing a connection.
-pub const DEFAULT_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default maximum size of one incoming message.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
 /// Builds a [`Server`] handle. Created by [`Server::stdio`].
 ///
@@ -133,7 +78,7 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct ServerBuilder {
-    config: Config,
+    config: Draft,
     /// The first setter error, reported by `build()`.
     error: Option<crate::Error>,
 }
@@ -146,12 +91,18 @@ impl ServerBuilder {
             .unwrap_or_else(|| "server".to_owned());
         Self::with_transport(
             name,
-            TransportConfig::Stdio(StdioConfig {
+            TransportKind::Stdio(StdioSettings {
                 program,
                 args: Vec::new(),
                 env: Vec::new(),
                 inherit_all_env: false,
                 cwd: None,
+                shutdown: ShutdownTimeouts {
+                    after_stdin_close: Duration::from_secs(2),
+                    after_sigterm: Duration::from_secs(2),
+                },
+                stderr_line_max: 4096,
+                stderr_tail_lines: 20,
             }),
         )
     }
@@ -177,7 +128,7 @@ impl ServerBuilder {
         let name = parsed.host_str().unwrap_or("server").to_owned();
         let mut b = Self::with_transport(
             name,
-            TransportConfig::Http(HttpConfig {
+            TransportKind::Http(HttpSettings {
                 url: parsed,
                 mode: HttpMode::Auto,
                 headers: reqwest::header::HeaderMap::new(),
@@ -192,10 +143,10 @@ impl ServerBuilder {
         b
     }
 
-    fn with_transport(name: String, transport: TransportConfig) -> Self {
+    fn with_transport(name: String, transport: TransportKind) -> Self {
         ServerBuilder {
             error: None,
-            config: Config {
+            config: Draft {
                 name: name.into(),
                 transport,
                 client_info: Implementation::new("mcpmux", env!("CARGO_PKG_VERSION")),
@@ -204,16 +155,10 @@ impl ServerBuilder {
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 idle_linger: None,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-                stderr_line_max: 4096,
-                stderr_tail_lines: 20,
-                shutdown: ShutdownTimeouts {
-                    after_stdin_close: Duration::from_secs(2),
-                    after_sigterm: Duration::from_secs(2),
-                },
                 notification_capacity: 1024,
-                handlers: crate::handler::Handlers::default(),
+                handlers: Handlers::default(),
                 validate_output: true,
-                reconnect: crate::ReconnectPolicy::default(),
+                reconnect: ReconnectPolicy::default(),
             },
         }
     }
@@ -224,23 +169,23 @@ impl ServerBuilder {
         }
     }
 
-    fn stdio_mut(&mut self, setter: &str) -> Option<&mut StdioConfig> {
-        if !matches!(self.config.transport, TransportConfig::Stdio(_)) {
+    fn stdio_mut(&mut self, setter: &str) -> Option<&mut StdioSettings> {
+        if !matches!(self.config.transport, TransportKind::Stdio(_)) {
             self.fail(invalid(format!("{setter}() applies to stdio servers only")));
         }
         match &mut self.config.transport {
-            TransportConfig::Stdio(s) => Some(s),
-            TransportConfig::Http(_) => None,
+            TransportKind::Stdio(s) => Some(s),
+            TransportKind::Http(_) => None,
         }
     }
 
-    fn http_mut(&mut self, setter: &str) -> Option<&mut HttpConfig> {
-        if !matches!(self.config.transport, TransportConfig::Http(_)) {
+    fn http_mut(&mut self, setter: &str) -> Option<&mut HttpSettings> {
+        if !matches!(self.config.transport, TransportKind::Http(_)) {
             self.fail(invalid(format!("{setter}() applies to HTTP servers only")));
         }
         match &mut self.config.transport {
-            TransportConfig::Http(h) => Some(h),
-            TransportConfig::Stdio(_) => None,
+            TransportKind::Http(h) => Some(h),
+            TransportKind::Stdio(_) => None,
         }
     }
 
@@ -286,7 +231,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Inherit this process's whole environment instead of the allow-list [`INHERITED_ENV`].
+    /// Inherit this process's whole environment instead of the allow-list [`INHERITED_ENV`](crate::INHERITED_ENV).
     ///
     /// Off by default: an MCP server is often third-party code, and secrets live in environment
     /// variables.
@@ -409,7 +354,7 @@ impl ServerBuilder {
     }
 
     /// How to reconnect after failures (default [`ReconnectPolicy::default`](crate::ReconnectPolicy)).
-    pub fn reconnect(mut self, policy: crate::ReconnectPolicy) -> Self {
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.config.reconnect = policy;
         self
     }
@@ -466,10 +411,13 @@ impl ServerBuilder {
         after_stdin_close: Duration,
         after_sigterm: Duration,
     ) -> Self {
-        self.config.shutdown = ShutdownTimeouts {
-            after_stdin_close,
-            after_sigterm,
-        };
+        // Only stdio servers have a process to shut down.
+        if let TransportKind::Stdio(s) = &mut self.config.transport {
+            s.shutdown = ShutdownTimeouts {
+                after_stdin_close,
+                after_sigterm,
+            };
+        }
         self
     }
 
@@ -489,7 +437,7 @@ impl ServerBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if let TransportConfig::Http(h) = &mut self.config.transport
+        if let TransportKind::Http(h) = &mut self.config.transport
             && h.client.is_none()
         {
             // One pooled client per handle, shared by all its connections.
@@ -504,7 +452,7 @@ impl ServerBuilder {
             )?);
         }
         let c = &self.config;
-        if let TransportConfig::Stdio(s) = &c.transport
+        if let TransportKind::Stdio(s) = &c.transport
             && s.program.is_empty()
         {
             return Err(invalid("the server command is empty"));
@@ -514,7 +462,31 @@ impl ServerBuilder {
                 "max_message_size and notification_capacity must be at least 1",
             ));
         }
-        Ok(Server::from_config(self.config))
+        let d = self.config;
+        Ok(Server::from_config(Config {
+            transport: Arc::new(TransportSettings {
+                name: d.name.clone(),
+                max_message_size: d.max_message_size,
+                kind: d.transport,
+            }),
+            conn: Arc::new(ConnSettings {
+                name: d.name.clone(),
+                idle_linger: d.idle_linger,
+                max_message_size: d.max_message_size,
+                handlers: d.handlers.clone(),
+            }),
+            session: Arc::new(SessionSettings {
+                name: d.name,
+                client_info: d.client_info,
+                protocol_version: d.protocol_version,
+                initialize_timeout: d.initialize_timeout,
+                request_timeout: d.request_timeout,
+                handlers: d.handlers,
+                validate_output: d.validate_output,
+                reconnect: d.reconnect,
+            }),
+            notification_capacity: d.notification_capacity,
+        }))
     }
 }
 

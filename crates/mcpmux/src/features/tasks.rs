@@ -6,11 +6,11 @@ use mcpmux_protocol::{
     CallToolParams, CallToolResult, CreateTaskResult, JsonObject, ListTasksResult, Task,
     TaskIdParams, TaskMetadata, TaskStatus, methods,
 };
-use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::request::RequestOptions;
 use crate::server::Guard;
+use serde_json::Value;
 
 /// Poll interval when the server suggests none.
 const DEFAULT_POLL: Duration = Duration::from_secs(1);
@@ -114,28 +114,6 @@ impl Drop for TaskHandle {
 }
 
 impl Guard {
-    /// Whether `name` must run as a task (the server supports tasks and the tool says
-    /// `execution.taskSupport: "required"`).
-    pub(crate) async fn requires_task(&self, name: &str) -> bool {
-        if !self
-            .initialize_result()
-            .capabilities
-            .extra
-            .contains_key("tasks")
-        {
-            return false;
-        }
-        let Ok(tools) = self.tools_any().await else {
-            return false;
-        };
-        tools
-            .get(name)
-            .and_then(|t| t.extra.get("execution"))
-            .and_then(|e| e.get("taskSupport"))
-            .and_then(Value::as_str)
-            == Some("required")
-    }
-
     pub(crate) async fn start_task(
         &self,
         name: &str,
@@ -153,7 +131,8 @@ impl Guard {
             }),
         };
         let created: CreateTaskResult = self
-            .request(methods::TOOLS_CALL, &params, options.clone())
+            .request(methods::TOOLS_CALL, &params)
+            .options(options.clone())
             .await?;
         Ok(TaskHandle {
             guard: self.clone(),
@@ -185,7 +164,7 @@ impl Guard {
         arguments: Value,
         ttl: Option<Duration>,
     ) -> Result<TaskHandle> {
-        let arguments = crate::server::tool_arguments(arguments)?;
+        let arguments = super::tool_arguments(arguments)?;
         self.start_task(name, arguments, None, ttl, RequestOptions::new())
             .await
     }
@@ -200,7 +179,6 @@ impl Guard {
             &TaskIdParams {
                 task_id: task_id.to_owned(),
             },
-            RequestOptions::new(),
         )
         .await
     }
@@ -220,8 +198,8 @@ impl Guard {
             &TaskIdParams {
                 task_id: task_id.to_owned(),
             },
-            options.clone(),
         )
+        .options(options.clone())
         .await
     }
 
@@ -235,7 +213,6 @@ impl Guard {
             &TaskIdParams {
                 task_id: task_id.to_owned(),
             },
-            RequestOptions::new(),
         )
         .await
     }
@@ -245,7 +222,7 @@ impl Guard {
     /// # Errors
     /// As [`Guard::request`].
     pub async fn list_tasks(&self) -> Result<Vec<Task>> {
-        crate::features::walk(
+        super::walk(
             methods::TASKS_LIST,
             |c| self.page::<ListTasksResult>(methods::TASKS_LIST, c),
             |r| (r.tasks, r.next_cursor),

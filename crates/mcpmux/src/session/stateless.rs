@@ -1,7 +1,9 @@
 //! Stateless MCP (2026-07-28) on the client side: negotiation through `server/discover`, the
-//! `_meta` and headers every request carries, and multi-round-trip requests.
+//! `_meta` and headers every request carries, and multi-round-trip requests. The
+//! [`Dialect`](super::dialect::Dialect) decides when these apply.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mcpmux_protocol::stateless::{
     DISCOVER, DiscoverResult, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION,
@@ -10,13 +12,14 @@ use mcpmux_protocol::stateless::{
 use mcpmux_protocol::{
     ErrorObject, Implementation, InitializeResult, JsonObject, ProtocolVersion, methods,
 };
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::config::Config;
+use super::{Session, SessionSettings};
 use crate::connection::ConnHandle;
 use crate::error::{Error, Result};
 use crate::handler::Handlers;
-use crate::request;
+use crate::request::{self, RequestOptions};
 
 /// `_meta` key with the log level a stateless request asks for.
 const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
@@ -33,7 +36,7 @@ pub(crate) struct Stateless {
 }
 
 impl Stateless {
-    pub(crate) fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &SessionSettings) -> Self {
         let version = ProtocolVersion::STATELESS.as_str();
         let mut meta = JsonObject::new();
         meta.insert(META_PROTOCOL_VERSION.into(), Value::String(version.into()));
@@ -86,6 +89,53 @@ impl Stateless {
         }
         (Value::Object(obj), headers)
     }
+
+    /// Frames and sends one request; retries once when the server answers -32022
+    /// (unsupported protocol version) but lists ours as supported.
+    pub(crate) async fn send(
+        &self,
+        conn: &ConnHandle,
+        method: &str,
+        params: Option<Value>,
+        log_level: Option<mcpmux_protocol::LoggingLevel>,
+        timeout: Duration,
+        options: Option<&RequestOptions>,
+    ) -> Result<Box<RawValue>> {
+        let (framed, mut headers) = self.frame(method, params, log_level);
+        if let Some(o) = options {
+            headers.extend(o.headers.iter().cloned());
+        }
+        let first = request::send(
+            conn,
+            method,
+            Some(&framed),
+            headers.clone(),
+            timeout,
+            options,
+            false,
+        )
+        .await;
+        match &first {
+            Err(e) if e.rpc_error().is_some_and(supports_stateless_retry) => {
+                request::send(
+                    conn,
+                    method,
+                    Some(&framed),
+                    headers,
+                    timeout,
+                    options,
+                    false,
+                )
+                .await
+            }
+            _ => first,
+        }
+    }
+}
+
+/// A -32022 (unsupported protocol version) whose `data.supported` lists ours.
+fn supports_stateless_retry(err: &ErrorObject) -> bool {
+    err.code == UNSUPPORTED_PROTOCOL_VERSION && supports_stateless(err)
 }
 
 /// The `Mcp-Param-*` headers for a call of a tool with this input schema.
@@ -108,67 +158,54 @@ pub(crate) fn tool_param_headers(
 /// Probes `server/discover`. `Ok(None)` means "not a stateless server": fall back to
 /// `initialize`. The result is validated before it is trusted (some servers answer any unknown
 /// method with an empty result).
-pub(crate) async fn discover(
-    conn: &ConnHandle,
+pub(super) async fn discover(
+    session: &Session,
     strict: bool,
-) -> Result<Option<Arc<InitializeResult>>> {
-    let probe = Stateless::new(&conn.config);
+) -> Result<Option<(Arc<InitializeResult>, Stateless)>> {
+    let settings = &session.settings;
+    let probe = Stateless::new(settings);
     let timeout = if strict {
-        conn.config.initialize_timeout
+        settings.initialize_timeout
     } else {
-        conn.config
-            .initialize_timeout
-            .min(std::time::Duration::from_secs(5))
+        settings.initialize_timeout.min(Duration::from_secs(5))
     };
-    let mut retried = false;
-    loop {
-        let (params, headers) = probe.frame(DISCOVER, None, None);
-        let r = request::send_framed(conn, DISCOVER, &params, headers, timeout, None).await;
-        let raw = match r {
-            Ok(raw) => raw,
-            Err(e) => {
-                if let Some(err) = e.rpc_error()
-                    && err.code == UNSUPPORTED_PROTOCOL_VERSION
-                    && !retried
-                    && supports_stateless(err)
-                {
-                    retried = true; // the server does speak our version: ask again
-                    continue;
-                }
-                if strict {
-                    return Err(e);
-                }
-                tracing::debug!(server = %conn.config.name, "server/discover failed ({e}); using initialize");
-                return Ok(None);
-            }
-        };
-        let parsed: Option<DiscoverResult> = serde_json::from_str(raw.get()).ok();
-        let ok = parsed
-            .as_ref()
-            .is_some_and(|d| d.supported_versions.iter().any(|v| v == probe.version));
-        let Some(d) = parsed.filter(|_| ok) else {
-            if strict {
-                return Err(Error::protocol(format!(
-                    "server/discover did not offer {}: {}",
-                    probe.version,
-                    raw.get()
-                )));
-            }
-            tracing::debug!(server = %conn.config.name, "server/discover result is not usable; using initialize");
+    let r = probe
+        .send(&session.conn, DISCOVER, None, None, timeout, None)
+        .await;
+    let raw = match r {
+        Ok(raw) => raw,
+        Err(e) if strict => return Err(e),
+        Err(e) => {
+            tracing::debug!(server = %settings.name, "server/discover failed ({e}); using initialize");
             return Ok(None);
-        };
-        conn.set_stateless(Arc::new(probe));
-        let server_info = d
-            .server_info()
-            .unwrap_or_else(|| Implementation::new("unknown", ""));
-        return Ok(Some(Arc::new(InitializeResult {
-            protocol_version: ProtocolVersion::STATELESS.as_str().to_owned(),
-            capabilities: d.capabilities,
-            server_info,
-            instructions: d.instructions,
-            extra: d.extra,
-        })));
-    }
+        }
+    };
+    let parsed: Option<DiscoverResult> = serde_json::from_str(raw.get()).ok();
+    let ok = parsed
+        .as_ref()
+        .is_some_and(|d| d.supported_versions.iter().any(|v| v == probe.version));
+    let Some(d) = parsed.filter(|_| ok) else {
+        if strict {
+            return Err(Error::protocol(format!(
+                "server/discover did not offer {}: {}",
+                probe.version,
+                raw.get()
+            )));
+        }
+        tracing::debug!(server = %settings.name, "server/discover result is not usable; using initialize");
+        return Ok(None);
+    };
+    let server_info = d
+        .server_info()
+        .unwrap_or_else(|| Implementation::new("unknown", ""));
+    let result = Arc::new(InitializeResult {
+        protocol_version: ProtocolVersion::STATELESS.as_str().to_owned(),
+        capabilities: d.capabilities,
+        server_info,
+        instructions: d.instructions,
+        extra: d.extra,
+    });
+    Ok(Some((result, probe)))
 }
 
 fn supports_stateless(err: &ErrorObject) -> bool {

@@ -1,0 +1,257 @@
+//! The connection: one actor task that owns a server's transport, and the handles that talk to
+//! it.
+//!
+//! Callers talk to the task through [`ConnHandle`], over an unbounded channel of [`Command`]s.
+//! The task ([`task`]) multiplexes any number of requests on the transport: it writes frames,
+//! routes responses back by id, answers the server's requests and forwards notifications
+//! ([`inbound`]), times requests out ([`deadlines`]), and runs the shutdown sequence. It exits
+//! when the last user leaves ([`Command::Idle`] after the count reached zero), when every
+//! handle is dropped (the channel closes), on [`Command::Close`], or when the transport dies.
+//!
+//! This layer knows nothing of MCP sessions: no handshake, no caches, no protocol dialect. What
+//! the layer above must hear of (a notification, a renewed HTTP session, a lost connection) it
+//! tells an [`Observer`].
+
+mod deadlines;
+mod inbound;
+pub(crate) mod raw_result;
+mod task;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mcpmux_protocol::{ErrorObject, ProgressParams, RequestId};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::error::{CloseReason, Error, Result};
+use crate::handler::Handlers;
+use crate::notification::ServerNotification;
+use crate::transport::Transport;
+pub(crate) use raw_result::RawResult;
+
+/// Bit set in [`ConnShared::users`] once the connection accepts no new users.
+const CLOSED: usize = 1 << (usize::BITS - 1);
+
+/// What the connection needs to know beyond its transport.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnSettings {
+    /// The server's name, for logs.
+    pub(crate) name: Arc<str>,
+    /// Keep the connection this long after its last user left (`None`: close at once).
+    pub(crate) idle_linger: Option<Duration>,
+    /// The message size cap (for the oversized-message error).
+    pub(crate) max_message_size: usize,
+    /// Who answers the server's requests (sampling, elicitation, roots).
+    pub(crate) handlers: Handlers,
+}
+
+/// What the layer above hears from the connection task. Called on the task itself: it must
+/// not block.
+pub(crate) trait Observer: Send + Sync + std::fmt::Debug + 'static {
+    /// A notification arrived (before it is broadcast to subscribers).
+    fn notified(&self, method: &str);
+    /// The transport replaced an expired HTTP session: the requests that re-create the user's
+    /// session state on the new one (sent at once, their answers dropped).
+    fn session_renewed(&self) -> Vec<(&'static str, serde_json::Value)>;
+    /// The server side went away (not a close the client asked for).
+    fn lost(&self, error: &Error);
+}
+
+/// What a request's caller receives.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The raw `result`.
+    Ok(RawResult),
+    /// The server's JSON-RPC error.
+    Rpc(ErrorObject),
+    /// The connection failed the request.
+    Err(Error),
+    /// The request ran past its timeout (the task has already cancelled it on the server).
+    TimedOut,
+}
+
+impl Outcome {
+    /// The caller's result for a request of `method` sent with `timeout`.
+    pub(crate) fn into_result(self, method: &str, timeout: Duration) -> Result<RawResult> {
+        match self {
+            Outcome::Ok(raw) => Ok(raw),
+            Outcome::Rpc(err) => Err(Error::rpc(method, err)),
+            Outcome::Err(err) => Err(err),
+            Outcome::TimedOut => Err(Error::timeout(method, timeout)),
+        }
+    }
+}
+
+/// Messages from handles to the connection task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Send a request frame and route its response to `reply`.
+    Request {
+        id: u64,
+        frame: Vec<u8>,
+        reply: oneshot::Sender<Outcome>,
+        /// `initialize` is never cancelled (the spec forbids it) and opens HTTP sessions.
+        initialize: bool,
+        /// Where to route `notifications/progress` carrying this token.
+        progress: Option<(RequestId, mpsc::Sender<ProgressParams>)>,
+        /// Extra HTTP headers (stateless MCP), handed down as plain values.
+        headers: Vec<(String, String)>,
+        /// The task fails the request with [`Outcome::TimedOut`] (and cancels it) this long
+        /// after taking it; `None` when the caller keeps its own timer.
+        timeout: Option<Duration>,
+    },
+    /// Send a notification frame.
+    Notify { frame: Vec<u8>, initialized: bool },
+    /// The caller of request `id` is gone (dropped, or timed out).
+    Cancel { id: u64, reason: &'static str },
+    /// The user count dropped to zero.
+    Idle,
+    /// Close now ([`crate::Server::close`]).
+    Close,
+    /// A handler task finished answering the server's request `id`.
+    Respond { id: RequestId, frame: Vec<u8> },
+}
+
+/// State shared between the task and every handle of one connection.
+#[derive(Debug)]
+struct ConnShared {
+    /// Number of users (guards), plus the [`CLOSED`] bit.
+    users: AtomicUsize,
+    next_id: AtomicU64,
+    close_reason: OnceLock<Arc<CloseReason>>,
+    terminated: watch::Sender<bool>,
+}
+
+impl ConnShared {
+    fn try_acquire(&self) -> bool {
+        let mut cur = self.users.load(Ordering::Acquire);
+        loop {
+            if cur & CLOSED != 0 {
+                return false;
+            }
+            match self.users.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Closes the door if nobody is inside; true if it did.
+    fn try_close_idle(&self) -> bool {
+        self.users
+            .compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn mark_closed(&self) {
+        self.users.fetch_or(CLOSED, Ordering::AcqRel);
+    }
+}
+
+/// A handle on one connection: the command sender, the shared state and the user count.
+///
+/// Every session (and so every guard) holds one. Dropping all of them closes the channel, which
+/// also ends the task.
+#[derive(Debug)]
+pub(crate) struct ConnHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    shared: Arc<ConnShared>,
+    pid: Option<u32>,
+}
+
+impl ConnHandle {
+    /// Starts the connection task on an opened transport; the caller becomes its first user.
+    pub(crate) fn start(
+        settings: Arc<ConnSettings>,
+        transport: Transport,
+        notifications: broadcast::Sender<ServerNotification>,
+        observer: Arc<dyn Observer>,
+    ) -> ConnHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(ConnShared {
+            users: AtomicUsize::new(1),
+            next_id: AtomicU64::new(1),
+            close_reason: OnceLock::new(),
+            terminated: watch::Sender::new(false),
+        });
+        let pid = transport.pid();
+        task::spawn(
+            task::Parts {
+                rx,
+                self_tx: tx.downgrade(),
+                shared: shared.clone(),
+                settings,
+                notifications,
+                observer,
+            },
+            transport,
+        );
+        ConnHandle { tx, shared, pid }
+    }
+
+    /// Joins this connection as one more user, unless it is closing or closed.
+    pub(crate) fn try_acquire(&self) -> bool {
+        self.shared.try_acquire()
+    }
+
+    /// Joins unconditionally (cloning an existing user).
+    pub(crate) fn add_user(&self) {
+        self.shared.users.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Leaves; the last user to leave tells the task. Never blocks, works on any thread.
+    pub(crate) fn release(&self) {
+        let prev = self.shared.users.fetch_sub(1, Ordering::AcqRel);
+        if prev & !CLOSED == 1 {
+            let _ = self.tx.send(Command::Idle);
+        }
+    }
+
+    /// The server process's id (stdio).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.users.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Resolves once the task has finished (process reaped, every request answered).
+    pub(crate) async fn terminated(&self) {
+        let mut rx = self.shared.terminated.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Asks the task to close now.
+    pub(crate) fn close(&self) {
+        self.shared.mark_closed();
+        let _ = self.tx.send(Command::Close);
+    }
+
+    /// The error for a connection that is gone, with its recorded reason.
+    pub(crate) fn closed_error(&self) -> Error {
+        let reason = self
+            .shared
+            .close_reason
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(CloseReason::new("the connection task has ended")));
+        Error::closed(reason)
+    }
+
+    /// The next request id.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Queues a command; `false` if the task is gone.
+    pub(crate) fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+}

@@ -1,0 +1,54 @@
+//! Prompts: lists (cached) and filled-in prompts.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mcpmux_protocol::{GetPromptParams, GetPromptResult, ListPromptsResult, Prompt, methods};
+
+use super::walk;
+use crate::error::Result;
+use crate::server::Guard;
+
+impl Guard {
+    /// Lists every prompt (all pages).
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn list_prompts(&self) -> Result<Vec<Prompt>> {
+        walk(
+            methods::PROMPTS_LIST,
+            |c| self.page::<ListPromptsResult>(methods::PROMPTS_LIST, c),
+            |r| (r.prompts, r.next_cursor),
+        )
+        .await
+    }
+
+    /// The prompts, from this connection's cache (dropped by
+    /// `notifications/prompts/list_changed`).
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn prompts(&self) -> Result<Arc<Vec<Prompt>>> {
+        self.session()
+            .caches()
+            .prompts
+            .get_or_fetch(|| self.list_prompts())
+            .await
+    }
+
+    /// Gets a prompt filled in with `arguments`.
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: BTreeMap<String, String>,
+    ) -> Result<GetPromptResult> {
+        let params = GetPromptParams {
+            name: name.to_owned(),
+            arguments: (!arguments.is_empty()).then_some(arguments),
+        };
+        self.request(methods::PROMPTS_GET, &params).await
+    }
+}

@@ -1,0 +1,88 @@
+//! Resources: lists (cached), templates, reads and subscriptions.
+
+use std::sync::Arc;
+
+use mcpmux_protocol::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
+    ResourceTemplate, UriParams, methods,
+};
+
+use super::walk;
+use crate::error::Result;
+use crate::server::Guard;
+
+impl Guard {
+    /// Lists every resource (all pages).
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn list_resources(&self) -> Result<Vec<Resource>> {
+        walk(
+            methods::RESOURCES_LIST,
+            |c| self.page::<ListResourcesResult>(methods::RESOURCES_LIST, c),
+            |r| (r.resources, r.next_cursor),
+        )
+        .await
+    }
+
+    /// The resources, from this connection's cache (dropped by
+    /// `notifications/resources/list_changed`).
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn resources(&self) -> Result<Arc<Vec<Resource>>> {
+        self.session()
+            .caches()
+            .resources
+            .get_or_fetch(|| self.list_resources())
+            .await
+    }
+
+    /// Lists every resource template (all pages).
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>> {
+        walk(
+            methods::RESOURCE_TEMPLATES_LIST,
+            |c| self.page::<ListResourceTemplatesResult>(methods::RESOURCE_TEMPLATES_LIST, c),
+            |r| (r.resource_templates, r.next_cursor),
+        )
+        .await
+    }
+
+    /// Reads a resource.
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult> {
+        self.request(
+            methods::RESOURCES_READ,
+            &UriParams {
+                uri: uri.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Subscribes to updates of a resource (`notifications/resources/updated` then arrives on
+    /// [`Server::notifications`](crate::Server::notifications)); restored on every later
+    /// connection. On a stateless 2026-07-28 connection a managed `subscriptions/listen`
+    /// stream carries the updates.
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn subscribe_resource(&self, uri: &str) -> Result<()> {
+        let session = self.session();
+        session.dialect().subscribe(session, uri, true).await
+    }
+
+    /// Ends a subscription.
+    ///
+    /// # Errors
+    /// As [`Guard::request`].
+    pub async fn unsubscribe_resource(&self, uri: &str) -> Result<()> {
+        let session = self.session();
+        session.dialect().subscribe(session, uri, false).await
+    }
+}

@@ -1,0 +1,85 @@
+//! The handshake, run once per connection in its own task: `server/discover` (stateless MCP,
+//! 2026-07-28) or `initialize` + `notifications/initialized`, which picks the session's
+//! [`Dialect`]; then the session state of earlier connections is restored.
+
+use std::sync::Arc;
+
+use mcpmux_protocol::{InitializeParams, InitializeResult, JsonObject, ProtocolVersion, methods};
+
+use super::Session;
+use super::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::request;
+
+/// Runs the handshake and publishes the outcome to every waiting `enter()`. On failure the
+/// connection is closed.
+pub(super) async fn run(session: Arc<Session>) {
+    let outcome = handshake(&session).await;
+    match &outcome {
+        Ok(_) => {
+            session.tracker().connected();
+            session.dialect().restore(&session).await;
+        }
+        Err(e) => {
+            tracing::debug!(server = %session.name(), "initialize failed: {e}");
+            session
+                .tracker()
+                .connect_failed(e, &session.settings.reconnect);
+            session.conn.close();
+        }
+    }
+    session.publish_ready(outcome);
+}
+
+async fn handshake(session: &Session) -> Result<Arc<InitializeResult>> {
+    let settings = &session.settings;
+    let offered = match settings.protocol_version {
+        Some(v) if v.is_stateless() => {
+            let (result, stateless) = super::stateless::discover(session, true)
+                .await?
+                .ok_or_else(|| Error::protocol("server/discover did not negotiate a version"))?;
+            session.set_dialect(Dialect::Stateless(stateless));
+            return Ok(result);
+        }
+        Some(v) => v,
+        None => {
+            if let Some((result, stateless)) = super::stateless::discover(session, false).await? {
+                session.set_dialect(Dialect::Stateless(stateless));
+                return Ok(result);
+            }
+            ProtocolVersion::LATEST
+        }
+    };
+    let params = InitializeParams {
+        protocol_version: offered.as_str().to_owned(),
+        capabilities: settings.handlers.capabilities(),
+        client_info: settings.client_info.clone(),
+        extra: JsonObject::new(),
+    };
+    // `initialize` is never cancelled (the spec forbids it); a timeout closes the connection.
+    let raw = request::send(
+        &session.conn,
+        methods::INITIALIZE,
+        Some(&params),
+        Vec::new(),
+        settings.initialize_timeout,
+        None,
+        true,
+    )
+    .await?;
+    let result: InitializeResult = request::parse_result(methods::INITIALIZE, &raw)?;
+    // Never 2026-07-28 through initialize: that version is negotiated by server/discover only.
+    if ProtocolVersion::parse(&result.protocol_version).is_none_or(ProtocolVersion::is_stateless) {
+        return Err(Error::protocol(format!(
+            "server {} chose protocol version {:?}, which mcpmux does not speak (supported: {})",
+            settings.name,
+            result.protocol_version,
+            ProtocolVersion::SUPPORTED
+                .map(ProtocolVersion::as_str)
+                .join(", ")
+        )));
+    }
+    session.set_dialect(Dialect::Sessions);
+    request::notify(&session.conn, methods::INITIALIZED, None::<&()>)?;
+    Ok(Arc::new(result))
+}
