@@ -15,6 +15,10 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings (this also compiles the benchmarks; they run outside CI)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "layering of the client crate (ARCHITECTURE.md): the checker's self-test, then the check"
+python3 scripts/layers.py --self-test
+python3 scripts/layers.py
+
 step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
 if command -v cargo-nextest >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast

@@ -472,4 +472,50 @@ mod tests {
             Some("server process exited")
         );
     }
+
+    #[test]
+    fn toolset_kinds_have_stable_names() {
+        assert_eq!(ErrorKind::UnknownTool.as_str(), "unknown_tool");
+        assert_eq!(ErrorKind::Denied.to_string(), "denied");
+        let e = Error::unknown_tool(Some("srv"), "unknown tool `srv.x`");
+        assert_eq!((e.kind(), e.server()), (ErrorKind::UnknownTool, Some("srv")));
+        assert!(!e.is_connect());
+        let e = Error::denied("srv", "call of `srv_x` denied: no");
+        assert_eq!((e.kind(), e.server()), (ErrorKind::Denied, Some("srv")));
+    }
+
+    #[test]
+    fn a_server_name_is_added_once_without_touching_the_rest() {
+        let e = Error::rpc("tools/call", ErrorObject::new(-32602, "bad"));
+        let shared = e.clone();
+        let named = e.for_server("a").for_server("b");
+        assert_eq!(named.server(), Some("a"));
+        assert_eq!(named.kind(), ErrorKind::Rpc);
+        assert_eq!(named.rpc_error().map(|r| r.code), Some(-32602));
+        assert_eq!(named.to_string(), shared.to_string());
+        // The clone taken before is unchanged (copy on write).
+        assert_eq!(shared.server(), None);
+    }
+
+    #[test]
+    fn an_unavailable_server_keeps_the_cause_kind_and_text() {
+        let cause = Error::spawn(
+            "/nonexistent/mcp",
+            std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory"),
+        );
+        let e = Error::unavailable_server("broken", &cause);
+        assert_eq!(e.kind(), ErrorKind::Spawn);
+        assert!(e.is_connect());
+        assert_eq!(e.server(), Some("broken"));
+        assert_eq!(
+            e.to_string(),
+            "server `broken` is not available: could not start `/nonexistent/mcp`: No such file or directory"
+        );
+        assert!(std::error::Error::source(&e).is_none(), "the message holds the chain");
+        let strict = Error::startup(vec![("broken".into(), cause)]);
+        assert_eq!(strict.kind(), ErrorKind::Spawn);
+        assert!(strict.is_connect());
+        assert_eq!(strict.failures().len(), 1);
+        assert!(strict.to_string().contains("`broken`: could not start"), "{strict}");
+    }
 }

@@ -233,6 +233,12 @@ impl Server {
     }
 
     /// Pings the server through an implicit guard.
+    ///
+    /// # Errors
+    /// As [`Server::enter`] and [`Guard::ping`].
+    ///
+    /// # Cancel safety
+    /// As [`Guard::ping`]; dropping it also leaves the implicit guard.
     pub async fn ping(&self) -> Result<()> {
         self.enter().await?.ping().await
     }

@@ -15,6 +15,9 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request (`notifications/cancelled`).
     pub async fn complete(
         &self,
         reference: CompletionRef,

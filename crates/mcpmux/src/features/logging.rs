@@ -13,6 +13,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request; the level is still remembered for later
+    /// connections, and whether this server applied it is unknown.
     pub async fn set_logging_level(&self, level: LoggingLevel) -> Result<()> {
         let session = self.session();
         session.dialect().set_log_level(session, level).await

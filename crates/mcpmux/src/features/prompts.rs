@@ -14,6 +14,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the page request in flight; pages already received are
+    /// dropped.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>> {
         walk(
             methods::PROMPTS_LIST,
@@ -28,6 +32,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the fetch it started; the cache stays as it was, and a
+    /// caller waiting on the same fetch starts its own.
     pub async fn prompts(&self) -> Result<Arc<Vec<Prompt>>> {
         self.session()
             .caches()
@@ -40,6 +48,9 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request (`notifications/cancelled`).
     pub async fn get_prompt(
         &self,
         name: &str,

@@ -16,6 +16,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the page request in flight; pages already received are
+    /// dropped.
     pub async fn list_resources(&self) -> Result<Vec<Resource>> {
         walk(
             methods::RESOURCES_LIST,
@@ -30,6 +34,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the fetch it started; the cache stays as it was, and a
+    /// caller waiting on the same fetch starts its own.
     pub async fn resources(&self) -> Result<Arc<Vec<Resource>>> {
         self.session()
             .caches()
@@ -42,6 +50,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the page request in flight; pages already received are
+    /// dropped.
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>> {
         walk(
             methods::RESOURCE_TEMPLATES_LIST,
@@ -55,6 +67,9 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request (`notifications/cancelled`).
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult> {
         self.request(
             methods::RESOURCES_READ,
@@ -72,6 +87,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request; whether the server subscribed is then unknown,
+    /// and the subscription is not restored on later connections.
     pub async fn subscribe_resource(&self, uri: &str) -> Result<()> {
         let session = self.session();
         session.dialect().subscribe(session, uri, true).await
@@ -81,6 +100,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request; the subscription is forgotten either way (not
+    /// restored on later connections).
     pub async fn unsubscribe_resource(&self, uri: &str) -> Result<()> {
         let session = self.session();
         session.dialect().subscribe(session, uri, false).await

@@ -160,6 +160,9 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the page request in flight; nothing is kept.
     pub async fn list_skills(&self) -> Result<Vec<SkillEntry>> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
@@ -184,6 +187,9 @@ impl Guard {
     /// # Errors
     /// A protocol error naming the mismatch when verification fails (the content is not
     /// returned); as [`Guard::request`] otherwise.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the resource read in flight; nothing is kept.
     pub async fn load_skill(&self, entry: &SkillEntry) -> Result<LoadedSkill> {
         let listed = entry
             .resources
@@ -227,6 +233,9 @@ impl Guard {
     ///
     /// # Errors
     /// A protocol error if `uri` is not one of the skill's files or fails verification.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the resource read in flight; nothing is kept.
     pub async fn read_skill_file(&self, skill: &LoadedSkill, uri: &str) -> Result<Vec<u8>> {
         let file = skill
             .entry

@@ -158,6 +158,10 @@ impl Guard {
     /// let result = task.wait().await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it returns cancels the `tools/call` that creates the task;
+    /// once it has returned, the [`TaskHandle`] owns the task.
     pub async fn call_tool_as_task(
         &self,
         name: &str,
@@ -173,6 +177,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request (`notifications/cancelled`); the task is not
+    /// affected.
     pub async fn get_task(&self, task_id: &str) -> Result<Task> {
         self.request(
             methods::TASKS_GET,
@@ -207,6 +215,9 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the request; whether the task was cancelled is then unknown.
     pub async fn cancel_task(&self, task_id: &str) -> Result<Task> {
         self.request(
             methods::TASKS_CANCEL,
@@ -221,6 +232,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`Guard::request`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the page request in flight; pages already received are
+    /// dropped.
     pub async fn list_tasks(&self) -> Result<Vec<Task>> {
         super::walk(
             methods::TASKS_LIST,

@@ -406,6 +406,10 @@ impl Toolset {
     ///
     /// # Errors
     /// A refreshed list introduced a name conflict.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the fetch it started; the cache stays as it was, and a
+    /// caller waiting on the same fetch starts its own.
     pub async fn tools(&self) -> Result<Vec<ToolInfo>> {
         let catalog = self.catalog().await?;
         Ok(catalog
@@ -425,6 +429,10 @@ impl Toolset {
     ///
     /// # Errors
     /// As [`tools`](Self::tools).
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the list refreshes it started; the toolset's names stay as
+    /// they were.
     pub async fn export(&self, provider: Provider) -> Result<ExportedTools> {
         export_tools(provider, &self.tools().await?)
     }
@@ -435,6 +443,10 @@ impl Toolset {
     /// # Errors
     /// [`ErrorKind::UnknownTool`](crate::ErrorKind::UnknownTool) if neither matches an offered
     /// tool.
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the list refreshes it started; the toolset's names stay as
+    /// they were.
     pub async fn resolve(&self, name: &str) -> Result<ToolRef> {
         let catalog = self.catalog().await.map_err(refresh_failed)?;
         self.resolve_in(&catalog, name)

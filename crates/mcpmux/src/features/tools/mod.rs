@@ -77,6 +77,10 @@ impl Guard {
     ///
     /// # Errors
     /// As [`list_tools`](Self::list_tools).
+    ///
+    /// # Cancel safety
+    /// Dropping the future cancels the fetch it started; the cache stays as it was, and a
+    /// caller waiting on the same fetch starts its own.
     pub async fn tools(&self) -> Result<ToolList> {
         let index = self
             .session()
