@@ -6,6 +6,49 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# cargo-nextest runs each test in a process of its own; the process, descriptor and memory
+# checks of the tests rely on that, so there is no fallback to `cargo test`.
+NEXTEST_MIN="0.9.100"
+NEXTEST_INSTALL="cargo install cargo-nextest --locked"
+
+# require_nextest "$(cargo nextest --version)": fails, saying how to install it, unless that is
+# cargo-nextest NEXTEST_MIN or newer.
+require_nextest() {
+    local out="$1" version
+    version="$(sed -n 's/^cargo-nextest \([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' <<<"$out" | head -n 1)"
+    if [[ -z "$version" ]]; then
+        echo "cargo-nextest is required (found: ${out:-nothing}); install it: $NEXTEST_INSTALL" >&2
+        return 1
+    fi
+    if [[ "$(printf '%s\n%s\n' "$NEXTEST_MIN" "$version" | sort -V | head -n 1)" != "$NEXTEST_MIN" ]]; then
+        echo "cargo-nextest $version is older than $NEXTEST_MIN; update it: $NEXTEST_INSTALL" >&2
+        return 1
+    fi
+}
+
+# --self-test: feeds each check of this script the failure it exists to catch.
+if [[ "${1:-}" == "--self-test" ]]; then
+    passed=0 failed=0
+    expect() { # expect pass|fail DESCRIPTION COMMAND...
+        local want="$1" what="$2"; shift 2
+        if "$@" 2>/dev/null; then got=pass; else got=fail; fi
+        if [[ "$got" == "$want" ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "self-test: $what: expected $want, got $got"; fi
+    }
+    expect fail "nextest missing" require_nextest ""
+    expect fail "nextest unparsable" require_nextest "error: no such command: nextest"
+    expect fail "nextest too old" require_nextest "cargo-nextest 0.9.99 (abc 2025-01-01)"
+    expect fail "nextest much too old" require_nextest "cargo-nextest 0.8.200"
+    expect pass "nextest at the minimum" require_nextest "cargo-nextest $NEXTEST_MIN (abc 2025-06-01)"
+    expect pass "nextest newer" require_nextest "cargo-nextest 0.9.143 (60fa45f63 2026-08-04)"
+    echo "test.sh self-test: $passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+    exit
+fi
+
+step "this script's own checks (self-test), and cargo-nextest >= $NEXTEST_MIN"
+bash "${BASH_SOURCE[0]}" --self-test
+require_nextest "$(cargo nextest --version 2>/dev/null || true)"
+
 step "installing pinned interop peers into .peers/"
 bash scripts/install-peers.sh
 
@@ -20,12 +63,7 @@ python3 scripts/layers.py --self-test
 python3 scripts/layers.py
 
 step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
-if command -v cargo-nextest >/dev/null 2>&1; then
-    cargo nextest run --workspace --locked --no-fail-fast
-else
-    echo "cargo-nextest not found (install: cargo install cargo-nextest --locked); using cargo test" >&2
-    cargo test --workspace --locked --no-fail-fast -- --test-threads=1
-fi
+cargo nextest run --workspace --locked --no-fail-fast
 
 step "MCP conformance suite (every non-auth client scenario, strict: no expected failures)"
 bash scripts/conformance.sh

@@ -417,3 +417,25 @@ async fn a_failing_server_opens_the_circuit() {
     assert_eq!(server.health().state, mcpmux::HealthState::CircuitOpen);
     assert_no_children_left().await;
 }
+
+/// The leak check counts a child that exited but was never reaped (a zombie), and stops
+/// counting it once it is reaped.
+#[test]
+fn the_child_check_counts_zombies() {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn `true`");
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // Exited, not reaped: a zombie, still our child.
+    while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "`true` did not exit");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(children().contains(&pid), "a zombie is a leak: {:?}", children());
+    child.wait().expect("reap it");
+    assert!(!children().contains(&pid), "reaped: {:?}", children());
+}

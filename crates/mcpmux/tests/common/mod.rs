@@ -94,8 +94,9 @@ pub async fn bounded<F: std::future::IntoFuture>(what: &str, limit: Duration, f:
     }
 }
 
-/// The direct children of this process that are still alive (not zombies).
-pub fn live_children() -> Vec<u32> {
+/// The direct children of this process, zombies included: a child that exited but was never
+/// reaped is a leak too.
+pub fn children() -> Vec<u32> {
     let me = std::process::id();
     let mut out = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
@@ -110,7 +111,7 @@ pub fn live_children() -> Vec<u32> {
                 continue;
             };
             let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-            if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) && fields[0] != "Z" {
+            if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) {
                 out.push(pid);
             }
         }
@@ -124,19 +125,20 @@ pub fn own_process() -> bool {
     std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test")
 }
 
-/// Under nextest: waits up to 3 s for every child process of this test to be gone.
+/// Under nextest: waits up to 3 s for every child process of this test to be gone (exited
+/// and reaped).
 /// (Under `cargo test`, tests share a process and each test checks its own pids instead.)
 pub async fn assert_no_children_left() {
     if !own_process() {
         return;
     }
     for _ in 0..300 {
-        if live_children().is_empty() {
+        if children().is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("child processes left: {:?}", live_children());
+    panic!("child processes left (running or zombie): {:?}", children());
 }
 
 /// The repository root.
