@@ -53,6 +53,12 @@ pub struct Stats {
     pub http_5xx: AtomicU64,
     /// Redirects answered (`/moved`, `/moved-permanently`).
     pub redirects: AtomicU64,
+    /// Messages (notifications, stray or duplicate responses) and garbage lines that requests
+    /// answered with JSON (`json_response`) sent on the session's GET stream.
+    pub standalone_delivered: AtomicU64,
+    /// The same, dropped because the session had no GET stream open: a fault a test meant to
+    /// inject that never reached the client.
+    pub standalone_dropped: AtomicU64,
     /// Ids of the sessions ended by DELETE, in order.
     deleted: Mutex<Vec<String>>,
     /// `requestId`s of every `notifications/cancelled`, in order.

@@ -218,6 +218,30 @@ impl Rig {
         panic!("the server saw {seen} cancellations, expected at least {n}");
     }
 
+    /// Streamable HTTP in JSON mode sends a request's notifications, stray and duplicate
+    /// responses and garbage on the session's GET stream, and drops them when none is open: a
+    /// cell could then pass without its fault. Checks at least `n` of them went out on the
+    /// stream and none was dropped. (Elsewhere the faults travel with the answers the calls wait
+    /// for, so they cannot be skipped.)
+    fn assert_faults_arrived(&self, n: u64) {
+        if self.kind != Kind::Json {
+            return;
+        }
+        let stats = &self.http().stats;
+        let (delivered, dropped) = (
+            stats.get(&stats.standalone_delivered),
+            stats.get(&stats.standalone_dropped),
+        );
+        assert_eq!(
+            dropped, 0,
+            "{dropped} fault messages never reached the client"
+        );
+        assert!(
+            delivered >= n,
+            "only {delivered} of {n} fault messages went out on the GET stream"
+        );
+    }
+
     /// The end of every test: a follow-up call on the handle works, the handle is closed and
     /// dropped, and the process is back to its baseline (descriptors, tasks, children).
     async fn finish(self, server: Server) {
@@ -229,6 +253,7 @@ impl Rig {
         .await
         .unwrap_or_else(|e| panic!("the follow-up call failed: {e}"));
         assert_eq!(r.text(), "follow-up");
+        self.assert_faults_arrived(0);
         bounded("close", Duration::from_secs(15), server.close()).await;
         drop(server);
         self.base
@@ -458,6 +483,7 @@ async fn garbage_and_half_written_lines(kind: Kind) {
             assert!(text.starts_with(&format!("split-{i}-")), "{tag}: {text}");
         }
     }
+    rig.assert_faults_arrived(5 * 500);
     drop(guard);
     rig.finish(server).await;
 }
@@ -529,6 +555,7 @@ async fn oversized_notification(kind: Kind) {
         Ok(r) => assert_eq!(r.text(), "ok"),
         Err(e) => panic!("an oversized notification failed the call that caused it: {e}"),
     }
+    rig.assert_faults_arrived(1);
     drop(guard);
     rig.finish(server).await;
 }
@@ -556,6 +583,7 @@ async fn unknown_id_response(kind: Kind) {
     for (tag, r, _) in results.iter().filter(|(t, _, _)| t.starts_with("stray-")) {
         assert_eq!(r.as_ref().expect("stray").text(), "ok", "{tag}");
     }
+    rig.assert_faults_arrived(50 * 4);
     drop(guard);
     rig.finish(server).await;
 }
@@ -625,6 +653,7 @@ async fn duplicate_responses(kind: Kind) {
             assert_eq!(text, "first", "{tag}");
         }
     }
+    rig.assert_faults_arrived(50);
     drop(guard);
     rig.finish(server).await;
 }
@@ -1049,6 +1078,70 @@ async fn dropped_callers_10k(kind: Kind) {
     rig.finish(server).await;
 }
 
+/// 100 `sleep` calls the server has received (stdio: an echo sent after them was answered, and
+/// the server reads in order; HTTP: its `tools/call` count), then every caller dropped: exactly
+/// 100 `notifications/cancelled`, one per call, none twice. The deterministic companion of
+/// `dropped_callers_10k`, where a call dropped before it was written is never sent at all.
+async fn dropped_after_received_100(kind: Kind) {
+    let rig = Rig::start(kind, &[], |_| {}).await;
+    let server = rig.client(|b| b);
+    let guard = enter(&server).await;
+    let before = rig.cancellations(&guard).await;
+    let calls_before = match kind {
+        Kind::Stdio => 0,
+        _ => rig.http().stats.get(&rig.http().stats.tool_calls),
+    };
+    let mut set = JoinSet::new();
+    for i in 0..100 {
+        spawn_call(
+            &mut set,
+            &guard,
+            format!("sleep-{i}"),
+            "sleep",
+            json!({"ms": 60_000}),
+            RequestOptions::new(),
+        );
+    }
+    match kind {
+        Kind::Stdio => {
+            // Written after the 100 (their tasks' first polls queue them; half a second is
+            // ample on a loaded machine, and too short would fail the count, never pass it):
+            // answered means read, as the server reads in order.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let r = bounded(
+                "echo",
+                Duration::from_secs(10),
+                guard.call_tool("echo", json!({"text": "after"})),
+            )
+            .await
+            .expect("echo");
+            assert_eq!(r.text(), "after");
+        }
+        _ => {
+            let stats = &rig.http().stats;
+            let received = stats
+                .wait_for(Duration::from_secs(10), |s| {
+                    s.get(&s.tool_calls) >= calls_before + 100
+                })
+                .await;
+            assert!(received, "the server never received the 100 calls");
+        }
+    }
+    set.abort_all();
+    while let Some(r) = set.join_next().await {
+        assert!(
+            r.is_err_and(|e| e.is_cancelled()),
+            "a sleep call finished early"
+        );
+    }
+    rig.wait_cancellations(&guard, before + 100).await;
+    // Give a duplicate the time to arrive, then count exactly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rig.cancellations(&guard).await - before, 100);
+    drop(guard);
+    rig.finish(server).await;
+}
+
 /// 1,000 connect / enter / close cycles on one handle: even cycles close and wait for the
 /// shutdown, odd ones only drop the guard (the shutdown overlaps the next connect); every 10th
 /// makes a call. Afterwards: no process, descriptor or task left over.
@@ -1127,6 +1220,7 @@ mod stdio {
         stderr_flood_100mb_in_lines => with(|_| super::stderr_flood(100_000, 999));
         stderr_flood_100mb_one_line => with(|_| super::stderr_flood(1, 100_000_000));
         dropped_callers_10k => super::dropped_callers_10k;
+        dropped_after_received_100 => super::dropped_after_received_100;
         connect_close_cycles_1000 => super::connect_close_cycles;
     );
 }
@@ -1146,6 +1240,7 @@ mod streamable_json {
         session_404_storm => super::session_404_storm;
         http_5xx_burst => super::http_5xx_burst;
         dropped_callers_10k => super::dropped_callers_10k;
+        dropped_after_received_100 => super::dropped_after_received_100;
         connect_close_cycles_1000 => super::connect_close_cycles;
     );
 }
@@ -1169,6 +1264,7 @@ mod streamable_sse {
         sse_drop_after_response_without_ids => with(|k| super::sse_drop(k, false, false));
         http_5xx_burst => super::http_5xx_burst;
         dropped_callers_10k => super::dropped_callers_10k;
+        dropped_after_received_100 => super::dropped_after_received_100;
         connect_close_cycles_1000 => super::connect_close_cycles;
     );
 }
@@ -1188,6 +1284,7 @@ mod legacy_sse {
         sse_drop_after_response => with(|k| super::sse_drop(k, false, false));
         http_5xx_burst => super::http_5xx_burst;
         dropped_callers_10k => super::dropped_callers_10k;
+        dropped_after_received_100 => super::dropped_after_received_100;
         connect_close_cycles_1000 => super::connect_close_cycles;
     );
 }

@@ -429,13 +429,23 @@ fn the_child_check_counts_zombies() {
     let deadline = Instant::now() + Duration::from_secs(5);
     // Exited, not reaped: a zombie, still our child.
     while std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(false)
     {
         assert!(Instant::now() < deadline, "`true` did not exit");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(children().contains(&pid), "a zombie is a leak: {:?}", children());
+    assert!(
+        children().contains(&pid),
+        "a zombie is a leak: {:?}",
+        children()
+    );
     child.wait().expect("reap it");
     assert!(!children().contains(&pid), "reaped: {:?}", children());
 }

@@ -49,8 +49,13 @@ async fn read_request(stream: &mut TcpStream) -> Option<String> {
 
 /// A listener on `ip` that records every request and answers it with `answer(n)` (n counts
 /// requests from 0). Runs until the test ends.
-async fn listener(ip: &str, answer: impl Fn(usize) -> String + Send + Sync + 'static) -> (u16, Seen) {
-    let l = TcpListener::bind((ip, 0)).await.expect("bind a loopback port");
+async fn listener(
+    ip: &str,
+    answer: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> (u16, Seen) {
+    let l = TcpListener::bind((ip, 0))
+        .await
+        .expect("bind a loopback port");
     let port = l.local_addr().expect("local address").port();
     let seen: Seen = Arc::default();
     let log = seen.clone();
@@ -77,7 +82,8 @@ fn redirect_to(location: &str) -> String {
     )
 }
 
-const REFUSED: &str = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+const REFUSED: &str =
+    "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 fn client(url: &str, secret: fn(ServerBuilder) -> ServerBuilder) -> Server {
     secret(
@@ -123,7 +129,8 @@ async fn a_redirect_to_another_host_is_refused_before_anything_reaches_it() {
             .expect_err("a cross-origin redirect must not be followed");
         let text = chain(&err);
         assert!(
-            text.contains("refused a redirect") && text.contains(&format!("127.0.0.2:{target_port}")),
+            text.contains("refused a redirect")
+                && text.contains(&format!("127.0.0.2:{target_port}")),
             "the error names the target: {text}"
         );
         assert!(!text.contains("SECRET"), "no secret in the error: {text}");
@@ -143,8 +150,15 @@ async fn a_redirect_to_another_port_of_the_same_host_is_refused() {
     let location = format!("http://127.0.0.1:{target_port}/mcp");
     let (port, _) = listener("127.0.0.1", move |_| redirect_to(&location)).await;
     let server = client(&format!("http://127.0.0.1:{port}/mcp"), with_header);
-    let err = server.enter().await.expect_err("another port is another origin");
-    assert!(chain(&err).contains("refused a redirect"), "{}", chain(&err));
+    let err = server
+        .enter()
+        .await
+        .expect_err("another port is another origin");
+    assert!(
+        chain(&err).contains("refused a redirect"),
+        "{}",
+        chain(&err)
+    );
     assert!(target_seen.lock().unwrap().is_empty());
 }
 
@@ -158,7 +172,10 @@ async fn the_upgrade_to_https_is_refused_with_a_hint() {
     })
     .await;
     let server = client(&format!("http://127.0.0.1:{redirecting}/mcp"), with_bearer);
-    let err = server.enter().await.expect_err("the upgrade is not followed");
+    let err = server
+        .enter()
+        .await
+        .expect_err("the upgrade is not followed");
     let text = chain(&err);
     assert!(text.contains("configure the https URL"), "{text}");
 }
@@ -183,6 +200,9 @@ async fn a_same_origin_redirect_is_followed_with_the_headers_and_no_referer() {
     let followed = &seen[1];
     assert!(followed.starts_with("post /moved-here "), "{followed}");
     assert!(followed.contains("x-api-key: secret-key-123"), "{followed}");
-    assert!(followed.contains("authorization: bearer secret-token-456"), "{followed}");
+    assert!(
+        followed.contains("authorization: bearer secret-token-456"),
+        "{followed}"
+    );
     assert!(!followed.contains("referer:"), "no Referer: {followed}");
 }

@@ -232,27 +232,47 @@ impl Emit for StreamSink {
 
 /// The [`crate::handler::Sink`] of a JSON-mode request: its notifications go
 /// to the session's GET stream when one is open, and are dropped otherwise.
-pub(crate) struct StandaloneSink(pub(crate) Arc<Mutex<Option<Arc<EventStream>>>>);
+/// Each message is counted as delivered or dropped ([`Stats::standalone_delivered`],
+/// [`Stats::standalone_dropped`]), so a test can prove its fault reached the client.
+pub(crate) struct StandaloneSink(
+    pub(crate) Arc<Mutex<Option<Arc<EventStream>>>>,
+    pub(crate) Arc<Stats>,
+);
 
 impl StandaloneSink {
     fn stream(&self) -> Option<Arc<EventStream>> {
         lock(&self.0).clone()
     }
+
+    fn count(&self, delivered: bool, n: usize) {
+        let counter = if delivered {
+            &self.1.standalone_delivered
+        } else {
+            &self.1.standalone_dropped
+        };
+        for _ in 0..n {
+            self.1.bump(counter);
+        }
+    }
 }
 
 impl Emit for StandaloneSink {
     fn message(&self, msg: &Value) {
-        if let Some(stream) = self.stream() {
+        let stream = self.stream();
+        if let Some(stream) = &stream {
             stream.push(&msg.to_string());
         }
+        self.count(stream.is_some(), 1);
     }
 
     fn garbage(&self, count: usize) {
-        if let Some(stream) = self.stream() {
+        let stream = self.stream();
+        if let Some(stream) = &stream {
             for i in 0..count {
                 stream.push(faults::garbage_line(i));
             }
         }
+        self.count(stream.is_some(), count);
     }
 
     fn drop_stream(&self, _before_response: bool) -> Result<(), String> {

@@ -134,7 +134,10 @@ fn answer_post(
         let reply: Reply = Box::new(move |msg| {
             let _ = tx.send(msg);
         });
-        let sink: Sink = Arc::new(StandaloneSink(Arc::clone(&session.standalone)));
+        let sink: Sink = Arc::new(StandaloneSink(
+            Arc::clone(&session.standalone),
+            Arc::clone(&app.stats),
+        ));
         return match session.work.accept(msg, &sink, reply) {
             Accepted::Nothing => accepted(),
             Accepted::Invalid(error) => invalid(error),
