@@ -13,7 +13,9 @@ use crate::error::Result;
 use crate::handler::Handlers;
 use crate::server::{Config, Server};
 use crate::session::recovery::ReconnectPolicy;
-use crate::session::{DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, SessionSettings};
+use crate::session::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, SessionSettings,
+};
 use crate::transport::http::{HttpMode, HttpSettings};
 use crate::transport::process::{ShutdownTimeouts, StdioSettings};
 use crate::transport::{DEFAULT_MAX_MESSAGE_SIZE, TransportKind, TransportSettings};
@@ -26,6 +28,7 @@ struct Draft {
     client_info: Implementation,
     protocol_version: Option<ProtocolVersion>,
     initialize_timeout: Duration,
+    connect_timeout: Option<Duration>,
     request_timeout: Duration,
     idle_linger: Option<Duration>,
     max_message_size: usize,
@@ -152,6 +155,7 @@ impl ServerBuilder {
                 client_info: Implementation::new("mcpmux", env!("CARGO_PKG_VERSION")),
                 protocol_version: None,
                 initialize_timeout: DEFAULT_INITIALIZE_TIMEOUT,
+                connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 idle_linger: None,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
@@ -377,9 +381,26 @@ impl ServerBuilder {
         self
     }
 
-    /// Timeout for starting the process and completing `initialize` (default 30 s).
+    /// Timeout of one handshake exchange, `initialize` or `server/discover` (default 30 s); the
+    /// whole startup is bounded by [`connect_timeout`](Self::connect_timeout).
     pub fn initialize_timeout(mut self, timeout: Duration) -> Self {
         self.config.initialize_timeout = timeout;
+        self
+    }
+
+    /// Bounds opening a connection — spawning the process, the handshake and every retry — as
+    /// a whole (default 60 s; `None`: no bound beyond each step's own). Joining a connection that
+    /// is already up is never bounded by it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = mcpmux::Server::stdio("my-server")
+    ///     .connect_timeout(Some(Duration::from_secs(5)))
+    ///     .build();
+    /// assert!(server.is_ok());
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.connect_timeout = timeout;
         self
     }
 
@@ -480,6 +501,7 @@ impl ServerBuilder {
                 client_info: d.client_info,
                 protocol_version: d.protocol_version,
                 initialize_timeout: d.initialize_timeout,
+                connect_timeout: d.connect_timeout,
                 request_timeout: d.request_timeout,
                 handlers: d.handlers,
                 validate_output: d.validate_output,

@@ -225,6 +225,24 @@ impl Error {
         })
     }
 
+    /// Opening a connection to `server` (spawn, handshake, retries) ran past `limit`.
+    pub(crate) fn connect_timeout(server: &str, limit: Duration) -> Self {
+        Error::build(
+            ErrorKind::Timeout,
+            format!(
+                "connecting to `{server}` timed out after {}: the server did not start and complete its handshake in time",
+                seconds(limit)
+            ),
+            None,
+            None,
+            None,
+        )
+        .with(|i| {
+            i.server = Some(server.into());
+            i.connecting = true;
+        })
+    }
+
     /// No tool of that name.
     pub(crate) fn unknown_tool(server: Option<&str>, message: impl Into<String>) -> Self {
         Error::build(ErrorKind::UnknownTool, message.into(), None, None, None)
@@ -426,6 +444,23 @@ impl std::error::Error for Error {
             .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A duration as a person writes it: `2s`, `0.5s`, `1m 30s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        let s = ms / 1000;
+        if s >= 60 && s % 60 != 0 {
+            format!("{}m {}s", s / 60, s % 60)
+        } else if s >= 60 {
+            format!("{}m", s / 60)
+        } else {
+            format!("{s}s")
+        }
+    } else {
+        format!("{}s", d.as_secs_f64())
     }
 }
 

@@ -77,7 +77,7 @@ pub use request::RequestOptions;
 pub use server::{Guard, Request, Server};
 pub use session::listen::{ListenFilter, Subscription};
 pub use session::recovery::{Health, HealthState, ReconnectPolicy};
-pub use session::{DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
+pub use session::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_INITIALIZE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use toolset::{
     Approval, ApprovalFuture, ApprovalHook, ApprovalRequest, DEFAULT_SEPARATOR, ExportedTools,
     Part, Provider, ToolCall, ToolFilter, ToolInfo, ToolOutput, ToolRef, Toolset, ToolsetBuilder,

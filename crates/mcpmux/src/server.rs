@@ -101,13 +101,47 @@ impl Server {
     /// Concurrent first calls share one connect: exactly one process is spawned. The returned
     /// guard keeps the connection alive; drop it to leave.
     ///
+    /// Opening a connection — spawn, handshake and any retries — is bounded by the connect
+    /// timeout ([`ServerBuilder::connect_timeout`](crate::ServerBuilder::connect_timeout));
+    /// joining a connection that is already up is not.
+    ///
     /// # Errors
     /// [`ErrorKind::Spawn`](crate::ErrorKind::Spawn) if the process cannot start; a timeout,
-    /// closed, RPC or protocol error if `initialize` fails (every waiting caller gets it).
+    /// closed, RPC or protocol error if `initialize` fails (every waiting caller gets it); a
+    /// timeout ([`Error::is_connect`]) when the connect timeout runs out.
     ///
     /// # Cancel safety
     /// Cancel safe: dropping the future leaves the connection; if nobody else uses it, it closes.
     pub async fn enter(&self) -> Result<Guard> {
+        if let Some(guard) = self.enter_ready() {
+            return Ok(guard);
+        }
+        let Some(limit) = self.inner.config.session.connect_timeout else {
+            return self.connect().await;
+        };
+        match tokio::time::timeout(limit, self.connect()).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::connect_timeout(self.name(), limit)),
+        }
+    }
+
+    /// Joins the current connection if it is up (no wait, no timer).
+    fn enter_ready(&self) -> Option<Guard> {
+        let slot = self
+            .inner
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let session = slot.as_ref()?;
+        let init = session.ready_result()?;
+        session.conn.try_acquire().then(|| Guard {
+            session: User(session.clone()),
+            init,
+        })
+    }
+
+    /// Opens (or joins) the connection, retrying as the reconnect policy says.
+    async fn connect(&self) -> Result<Guard> {
         let policy = self.inner.config.session.reconnect;
         let mut attempt = 1;
         loop {

@@ -449,3 +449,28 @@ fn the_child_check_counts_zombies() {
     child.wait().expect("reap it");
     assert!(!children().contains(&pid), "reaped: {:?}", children());
 }
+
+/// A server that never answers `initialize`: the connect timeout bounds the whole startup
+/// (probe, handshake, retries), the error says so, and the process is shut down and reaped.
+#[tokio::test]
+async fn the_connect_timeout_bounds_the_whole_startup() {
+    let server = mcpmux::Server::stdio("sleep")
+        .arg("100")
+        .initialize_timeout(Duration::from_secs(30))
+        .connect_timeout(Some(Duration::from_millis(1500)))
+        .shutdown_timeouts(Duration::from_millis(200), Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = bounded("enter", Duration::from_secs(10), server.enter())
+        .await
+        .expect_err("sleep never initializes");
+    let took = started.elapsed();
+    assert!(err.is_timeout() && err.is_connect(), "{err}");
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(4),
+        "failed after {took:?}"
+    );
+    assert!(err.to_string().contains("after 1.5s"), "{err}");
+    assert_no_children_left().await;
+}

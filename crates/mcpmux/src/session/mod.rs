@@ -35,8 +35,10 @@ use recovery::{ReconnectPolicy, SessionState, Tracker};
 
 /// Default per-request timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default timeout for spawning and initializing a connection.
+/// Default timeout of one `initialize` (or `server/discover`) exchange.
 pub const DEFAULT_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound on opening a connection: spawn, handshake and every retry.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a session needs to know: who we are, what we offer, how long to wait.
 #[derive(Debug, Clone)]
@@ -46,6 +48,8 @@ pub(crate) struct SessionSettings {
     /// `None`: negotiate (probe `server/discover`, else `initialize` with the latest version).
     pub(crate) protocol_version: Option<ProtocolVersion>,
     pub(crate) initialize_timeout: Duration,
+    /// Bounds opening a connection: spawn, handshake and retries (`None`: unbounded).
+    pub(crate) connect_timeout: Option<Duration>,
     pub(crate) request_timeout: Duration,
     pub(crate) handlers: Handlers,
     pub(crate) validate_output: bool,
@@ -157,6 +161,14 @@ impl Session {
     /// The server's health record.
     pub(crate) fn tracker(&self) -> &Tracker {
         &self.hooks.tracker
+    }
+
+    /// The handshake's result, once it succeeded.
+    pub(crate) fn ready_result(&self) -> Option<Arc<InitializeResult>> {
+        match &*self.ready.borrow() {
+            Some(Ok(init)) => Some(init.clone()),
+            _ => None,
+        }
     }
 
     /// Whether the handshake completed successfully.
