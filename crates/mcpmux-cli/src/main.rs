@@ -1,10 +1,10 @@
 //! `mcpmux`: the command-line tool over the mcpmux library. This file only parses the command
 //! line and dispatches; each subcommand lives in its own module.
 
+mod args;
 mod batch;
 mod bench;
 mod call;
-mod cli;
 mod completions;
 mod demo;
 mod exit;
@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::args::{Cli, Command};
 use crate::exit::{Code, Failure, Outcome};
 
 /// How long the runtime's teardown may wait for stray blocking work at exit.
