@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: peers, formatting, lints, tests (incl. interop), doctests,
-# and a compile check of the benchmarks. Run from anywhere: `scripts/test.sh`.
+# The whole test suite, as CI runs it: peers, formatting, lints, unused dependencies, tests
+# (incl. interop), doctests, and a compile check of the benchmarks.
+# Run from anywhere: `scripts/test.sh`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,6 +15,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -- -D warnings (this also compiles the benchmarks; they run outside CI)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unused dependencies (cargo-machete, pinned, installed into .tools/ by scripts/install-tools.sh)"
+bash scripts/install-tools.sh
+.tools/bin/cargo-machete --skip-target-dir
 
 step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
 if command -v cargo-nextest >/dev/null 2>&1; then
