@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: peers, formatting, lints, unused dependencies, tests
-# (incl. interop), doctests, and a compile check of the benchmarks.
+# The whole test suite, as CI runs it: peers, formatting, lints, unused dependencies, packaging,
+# tests (incl. interop), doctests, and a compile check of the benchmarks.
 # Run from anywhere: `scripts/test.sh`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +19,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unused dependencies (cargo-machete, pinned, installed into .tools/ by scripts/install-tools.sh)"
 bash scripts/install-tools.sh
 .tools/bin/cargo-machete --skip-target-dir
+
+# Verification builds each crate from its .crate file alone, with only its own features, so most
+# dependencies compile again (minutes; warm runs reuse them). mcpmux-conformance (publish = false)
+# is packed and verified too: cargo package does not refuse it, only cargo publish would.
+# --allow-dirty: this checks that the crates pack and build, it is no release.
+step "cargo package --workspace (every crate packs and builds from its .crate file alone)"
+cargo package --workspace --locked --allow-dirty
 
 step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
 if command -v cargo-nextest >/dev/null 2>&1; then
