@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: peers, formatting, lints, tests (incl. interop), doctests,
-# and a compile check of the benchmarks. Run from anywhere: `scripts/test.sh`.
+# The whole test suite, as CI runs it: peers, formatting, lints, unused dependencies, packaging,
+# tests (incl. interop), doctests, and a compile check of the benchmarks.
+# Run from anywhere: `scripts/test.sh`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -61,6 +62,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "layering of the client crate (ARCHITECTURE.md): the checker's self-test, then the check"
 python3 scripts/layers.py --self-test
 python3 scripts/layers.py
+
+step "unused dependencies (cargo-machete, pinned, from a versioned cache outside the clone: scripts/install-tools.sh)"
+bash scripts/install-tools.sh
+.tools/bin/cargo-machete --skip-target-dir
+
+# Verification builds each crate from its .crate file alone, with only its own features, so most
+# dependencies compile again (minutes; warm runs reuse them). mcpmux-conformance (publish = false)
+# is packed and verified too: cargo package does not refuse it, only cargo publish would.
+# --allow-dirty: this checks that the crates pack and build, it is no release.
+step "cargo package --workspace (every crate packs and builds from its .crate file alone)"
+cargo package --workspace --locked --allow-dirty
 
 step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
 cargo nextest run --workspace --locked --no-fail-fast

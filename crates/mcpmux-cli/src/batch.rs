@@ -10,7 +10,7 @@ use mcpmux::{CallToolResult, Toolset};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::cli::{BatchArgs, GlobalArgs};
+use crate::args::{BatchArgs, GlobalArgs};
 use crate::exit::{Code, Failure, Outcome};
 use crate::target::{self, Targets};
 
@@ -161,7 +161,7 @@ async fn one(
     let call = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(call)) => call,
         Ok(other) => {
-            let what = crate::cli::parse::json_type(&other);
+            let what = crate::args::parse::json_type(&other);
             return (
                 fallback_id,
                 Err(Failed::new(
@@ -200,7 +200,7 @@ async fn one(
                     "invalid_input",
                     format!(
                         "line {n}: `arguments` must be a JSON object, got {}",
-                        crate::cli::parse::json_type(other)
+                        crate::args::parse::json_type(other)
                     ),
                 )),
             );

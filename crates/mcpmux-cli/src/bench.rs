@@ -12,7 +12,7 @@ use mcpmux_bench::{ClientKind, Mode, Paths, Plan, ServerUnderTest, TransportKind
 use mcpmux_config::{Inputs, ServerSpec, TerminalPrompter, Transport as SpecTransport};
 use serde_json::Value;
 
-use crate::cli::{BenchArgs, GlobalArgs, Transport};
+use crate::args::{BenchArgs, GlobalArgs, Transport};
 use crate::exit::{Code, Failure, Outcome};
 use crate::target;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use mcpmux::{RequestOptions, Server};
 use serde_json::Value;
 
-use crate::cli::{CallArgs, GlobalArgs};
+use crate::args::{CallArgs, GlobalArgs};
 use crate::exit::{self, Code, Failure, Outcome};
 use crate::output;
 use crate::reap::{ProcId, ProcState};

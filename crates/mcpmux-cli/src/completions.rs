@@ -4,7 +4,7 @@ use std::io;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, CompletionsArgs, Shell};
+use crate::args::{Cli, CompletionsArgs, Shell};
 use crate::exit::{Code, Outcome};
 
 /// Writes the completion script on stdout.

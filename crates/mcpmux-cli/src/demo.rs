@@ -12,7 +12,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::cli::{DemoArgs, GlobalArgs, Transport};
+use crate::args::{DemoArgs, GlobalArgs, Transport};
 use crate::exit::{self, Code, Failure, Outcome};
 use crate::output;
 use crate::reap::{ProcId, ProcState};

@@ -111,6 +111,18 @@ pub fn call_failed(error: mcpmux::Error, tool: &str) -> Failure {
     )
 }
 
+/// A subcommand left out of this build by a cargo feature (exit 2).
+#[cfg(not(all(feature = "test-server", feature = "bench")))]
+pub fn not_built(subcommand: &str, feature: &str) -> Failure {
+    Failure::new(
+        Code::Usage,
+        anyhow::anyhow!(
+            "`mcpmux {subcommand}` is not in this build: mcpmux was built without the \
+             `{feature}` feature (on by default; rebuild with --features {feature})"
+        ),
+    )
+}
+
 /// What a command returns: the exit code, or a failure to report.
 pub type Outcome = Result<Code, Failure>;
 

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-use crate::cli::GlobalArgs;
+use crate::args::GlobalArgs;
 
 /// The level `-q`, nothing, `-v`, `-vv` and `-vvv` select.
 fn level(global: &GlobalArgs) -> LevelFilter {

@@ -1,11 +1,13 @@
 //! `mcpmux`: the command-line tool over the mcpmux library. This file only parses the command
 //! line and dispatches; each subcommand lives in its own module.
 
+mod args;
 mod batch;
+#[cfg(feature = "bench")]
 mod bench;
 mod call;
-mod cli;
 mod completions;
+#[cfg(feature = "test-server")]
 mod demo;
 mod exit;
 mod logging;
@@ -17,6 +19,7 @@ mod resources;
 mod servers;
 mod table;
 mod target;
+#[cfg(feature = "test-server")]
 mod test_server;
 mod tools;
 mod typed;
@@ -27,7 +30,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::args::{Cli, Command};
 use crate::exit::{Code, Failure, Outcome};
 
 /// How long the runtime's teardown may wait for stray blocking work at exit.
@@ -37,20 +40,35 @@ fn main() -> ExitCode {
     // Usage errors exit 2 here (clap's own exit); `--help` and `--version` exit 0.
     let cli = Cli::parse();
     let Cli { global, command } = cli;
+    #[cfg(feature = "test-server")]
     if let Command::TestServer(args) = command {
         // Before the logger: the test server's stdout and stderr belong to the protocol.
         test_server::run(args);
     }
+    #[cfg(feature = "bench")]
     if let Command::BenchWorker { spec } = &command {
         // A worker's stdout is the orchestrator's line protocol: no logger, no CLI output.
         return mcpmux_bench::worker_main(spec);
     }
     logging::init(&global);
     let outcome = match command {
-        Command::TestServer(_) | Command::BenchWorker { .. } => Ok(Code::Success),
-        Command::Bench(args) => bench::run(args, &global),
-        Command::Completions(args) => completions::run(&args),
+        #[cfg(feature = "test-server")]
+        Command::TestServer(_) => Ok(Code::Success),
+        #[cfg(feature = "test-server")]
         Command::Demo(args) => block_on(demo::run(args, &global)),
+        #[cfg(not(feature = "test-server"))]
+        Command::TestServer(_) => Err(exit::not_built("test-server", "test-server")),
+        #[cfg(not(feature = "test-server"))]
+        Command::Demo(_) => Err(exit::not_built("demo", "test-server")),
+        #[cfg(feature = "bench")]
+        Command::BenchWorker { .. } => Ok(Code::Success),
+        #[cfg(feature = "bench")]
+        Command::Bench(args) => bench::run(args, &global),
+        #[cfg(not(feature = "bench"))]
+        Command::BenchWorker(_) => Err(exit::not_built("bench-worker", "bench")),
+        #[cfg(not(feature = "bench"))]
+        Command::Bench(_) => Err(exit::not_built("bench", "bench")),
+        Command::Completions(args) => completions::run(&args),
         Command::Call(args) => block_on(call::run(args, &global)),
         Command::Servers(args) => block_on(servers::run(args, &global)),
         Command::Tools(args) => block_on(tools::run(args, &global)),

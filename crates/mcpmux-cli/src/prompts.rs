@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use mcpmux::Content;
 use mcpmux::protocol::{GetPromptResult, Role};
 
-use crate::cli::{GlobalArgs, ListArgs, PromptArgs};
+use crate::args::{GlobalArgs, ListArgs, PromptArgs};
 use crate::exit::{Code, Failure, Outcome};
 use crate::output;
 use crate::table::Table;

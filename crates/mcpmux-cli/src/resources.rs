@@ -6,7 +6,7 @@ use mcpmux::Toolset;
 use mcpmux::protocol::{ReadResourceResult, Resource};
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, ListArgs, ReadArgs};
+use crate::args::{GlobalArgs, ListArgs, ReadArgs};
 use crate::exit::{Code, Failure, Outcome};
 use crate::output;
 use crate::table::Table;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{GlobalArgs, ServersArgs};
+use crate::args::{GlobalArgs, ServersArgs};
 use crate::exit::{self, Code, Failure, Outcome};
 use crate::output;
 use crate::table::Table;

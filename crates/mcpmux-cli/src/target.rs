@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use mcpmux::{HttpMode, Server, ServerBuilder, ToolFilter, Toolset};
 use mcpmux_config::{Config, Env, Inputs, ServerSpec, TerminalPrompter};
 
-use crate::cli::{GlobalArgs, ServerArgs, Transport};
+use crate::args::{GlobalArgs, ServerArgs, Transport};
 use crate::exit::{Code, Failure};
 
 /// One server to talk to.

@@ -1,6 +1,6 @@
 //! The hidden `mcpmux test-server` subcommand: the built-in MCP test server, which `demo` runs.
 
-use crate::cli::TestServerArgs;
+use crate::args::TestServerArgs;
 
 /// Serves MCP on stdin/stdout until stdin closes, then exits the process.
 ///

@@ -6,7 +6,7 @@ use mcpmux::ToolInfo;
 use mcpmux::protocol::ToolAnnotations;
 use serde_json::{Value, json};
 
-use crate::cli::{GlobalArgs, ToolsArgs};
+use crate::args::{GlobalArgs, ToolsArgs};
 use crate::exit::{Failure, Outcome};
 use crate::output;
 use crate::table::Table;

@@ -356,6 +356,7 @@ fn quiet_and_verbose_conflict() {
         .code(2);
 }
 
+#[cfg(feature = "bench")]
 #[test]
 fn bench_measures_the_raw_limit_and_mcpmux_side_by_side() {
     let out = mcpmux()
@@ -421,6 +422,7 @@ fn bench_measures_the_raw_limit_and_mcpmux_side_by_side() {
     );
 }
 
+#[cfg(feature = "bench")]
 #[test]
 fn bench_reports_failing_calls_and_rejects_unknown_clients() {
     // A tool that does not exist: every call fails, the exit code says so.

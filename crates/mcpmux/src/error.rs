@@ -450,9 +450,9 @@ impl std::error::Error for Error {
 /// A duration as a person writes it: `2s`, `0.5s`, `1m 30s`.
 pub(crate) fn seconds(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         let s = ms / 1000;
-        if s >= 60 && s % 60 != 0 {
+        if s >= 60 && !s.is_multiple_of(60) {
             format!("{}m {}s", s / 60, s % 60)
         } else if s >= 60 {
             format!("{}m", s / 60)

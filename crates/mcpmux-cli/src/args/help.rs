@@ -26,6 +26,7 @@ Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q error
 RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
 
 /// `mcpmux demo --help`.
+#[cfg(feature = "test-server")]
 pub const DEMO: &str = "\
 Run many concurrent tool calls against the built-in test server, all through one shared \
 connection.
@@ -139,6 +140,7 @@ Example:
   printf '%s\\n' '{\"tool\":\"time.get_current_time\",\"arguments\":{\"timezone\":\"UTC\"}}' | mcpmux batch";
 
 /// `mcpmux bench --help`.
+#[cfg(feature = "bench")]
 pub const BENCH: &str = "\
 Measure one tool call on a server: each client runs in its own process against the same \
 server, --runs times, and the medians are printed as a table of ratios to the raw limit.

@@ -140,27 +140,60 @@ pub enum Command {
     Prompt(PromptArgs),
 
     /// Run concurrent calls against the built-in test server through one shared connection
+    #[cfg(feature = "test-server")]
     #[command(long_about = help::DEMO)]
     Demo(DemoArgs),
 
+    /// Run concurrent calls against the built-in test server [not in this build: it needs the
+    /// `test-server` feature]
+    #[cfg(not(feature = "test-server"))]
+    Demo(NotBuilt),
+
     /// Measure a server's tool calls: the raw JSON-RPC limit and mcpmux side by side
+    #[cfg(feature = "bench")]
     #[command(long_about = help::BENCH)]
     Bench(BenchArgs),
+
+    /// Measure a server's tool calls [not in this build: it needs the `bench` feature]
+    #[cfg(not(feature = "bench"))]
+    Bench(NotBuilt),
 
     /// Print a shell completion script
     #[command(long_about = help::COMPLETIONS)]
     Completions(CompletionsArgs),
 
     /// Run the built-in MCP test server on stdin/stdout (what `demo` spawns)
+    #[cfg(feature = "test-server")]
     #[command(hide = true)]
     TestServer(TestServerArgs),
 
+    /// The built-in MCP test server [not in this build: it needs the `test-server` feature]
+    #[cfg(not(feature = "test-server"))]
+    #[command(hide = true)]
+    TestServer(NotBuilt),
+
     /// One benchmark worker process (what `bench` starts); SPEC is its JSON spec
+    #[cfg(feature = "bench")]
     #[command(hide = true)]
     BenchWorker {
         /// The worker spec (JSON)
         spec: String,
     },
+
+    /// A benchmark worker process [not in this build: it needs the `bench` feature]
+    #[cfg(not(feature = "bench"))]
+    #[command(hide = true)]
+    BenchWorker(NotBuilt),
+}
+
+/// The arguments of a subcommand left out of this build (a cargo feature turned off): any at
+/// all, so that it says which feature it needs instead of failing on its arguments.
+#[cfg(not(all(feature = "test-server", feature = "bench")))]
+#[derive(Debug, Clone, Args)]
+pub struct NotBuilt {
+    /// Whatever was given (ignored)
+    #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true, hide = true)]
+    _ignored: Vec<OsString>,
 }
 
 /// How a server is reached.
@@ -175,7 +208,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The lowercase name.
+    /// The lowercase name (the demo's summary).
+    #[cfg(feature = "test-server")]
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Stdio => "stdio",
@@ -356,6 +390,7 @@ pub struct PromptArgs {
 }
 
 /// Arguments of `mcpmux demo`.
+#[cfg(feature = "test-server")]
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Total number of tool calls
@@ -394,6 +429,7 @@ pub enum Shell {
 }
 
 /// Arguments of `mcpmux bench`.
+#[cfg(feature = "bench")]
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// SERVER.TOOL, or the tool's name with an ad-hoc server
@@ -468,6 +504,7 @@ pub struct CompletionsArgs {
 }
 
 /// Arguments of the hidden `mcpmux test-server`: the test server's own flags.
+#[cfg(feature = "test-server")]
 #[derive(Debug, Clone, Args)]
 pub struct TestServerArgs {
     /// The test server's startup options.
