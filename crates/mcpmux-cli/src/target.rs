@@ -226,10 +226,14 @@ fn target(global: &GlobalArgs, spec: &ServerSpec) -> Result<Target, String> {
 }
 
 /// Applies the global options that shape every server handle: `--timeout`,
-/// `--protocol-version`.
+/// `--connect-timeout`, `--protocol-version`.
 fn with_timeout(builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
     let builder = match global.timeout {
         Some(t) => builder.request_timeout(t),
+        None => builder,
+    };
+    let builder = match global.connect_timeout {
+        Some(t) => builder.connect_timeout(Some(t)),
         None => builder,
     };
     match global.protocol_version {

@@ -2,7 +2,7 @@
 //! codes and output. Every command is bounded by a timeout.
 
 use std::process::{Command as StdCommand, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -267,6 +267,66 @@ fn an_unknown_tool_exits_1() {
             "mcpmux: calling tool `no_such_tool` failed",
         ))
         .stderr(predicate::str::contains("unknown tool"));
+}
+
+/// Processes whose command line contains `marker` (to find what a test started, by a unique
+/// argument, in another process tree).
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(marker)
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn connect_timeout_bounds_the_startup_and_exits_4() {
+    // A "server" that never answers: startup fails at the deadline, not after the per-step
+    // timeouts and retries (about 105 s before), and the process is gone.
+    let marker = "100.4217";
+    let started = Instant::now();
+    mcpmux()
+        .args([
+            "--connect-timeout",
+            "2",
+            "--timeout",
+            "2",
+            "call",
+            "echo",
+            "--",
+            "sleep",
+            marker,
+        ])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("timed out after 2s"));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "exited after {took:?}");
+    assert!(
+        processes_with(marker).is_empty(),
+        "left running: {:?}",
+        processes_with(marker)
+    );
+    mcpmux()
+        .args([
+            "--connect-timeout",
+            "soon",
+            "call",
+            "echo",
+            "--",
+            "sleep",
+            "1",
+        ])
+        .assert()
+        .code(2);
 }
 
 #[test]

@@ -54,13 +54,14 @@ pub(crate) fn looks_like_sse(url: &str) -> bool {
     no_query.trim_end_matches('/').ends_with("/sse")
 }
 
-/// The transport, common fields, timeout and tool filter of a JSON entry. `flavor` says whose
+/// The transport, common fields, tool filter, request timeout and startup bound
+/// (`connect_timeout`, seconds) of a JSON entry. `flavor` says whose
 /// field conventions apply (timeouts in seconds for Zed, `http` falling back to SSE in VS Code).
 pub(crate) fn resolve(
     f: &mut Fields<'_, '_>,
     flavor: Host,
     workspace: &Path,
-) -> Result<(Transport, ToolFilter, Option<Duration>)> {
+) -> Result<(Transport, ToolFilter, Option<Duration>, Option<Duration>)> {
     let declared = declared(f)?;
     let url_key = ["httpUrl", "url", "serverUrl"]
         .into_iter()
@@ -129,7 +130,12 @@ pub(crate) fn resolve(
             }
         })
         .filter(|t| !t.is_zero());
-    Ok((transport, filter, timeout))
+    // mcpmux's own field, in seconds for every host format.
+    let startup = f
+        .number("connect_timeout")?
+        .map(Duration::from_secs_f64)
+        .filter(|t| !t.is_zero());
+    Ok((transport, filter, timeout, startup))
 }
 
 fn stdio(f: &mut Fields<'_, '_>, flavor: Host, workspace: &Path) -> Result<StdioSpec> {

@@ -291,8 +291,7 @@ impl Config {
         let (transport, tools, timeout, startup_timeout) = if entry.flavor == Host::Codex {
             codex::resolve(&mut fields, ws).map_err(locate)?
         } else {
-            let (t, f, timeout) = entry::resolve(&mut fields, entry.flavor, ws).map_err(locate)?;
-            (t, f, timeout, None)
+            entry::resolve(&mut fields, entry.flavor, ws).map_err(locate)?
         };
         if let Transport::Stdio(s) = &transport
             && entry.origin.host == Host::ClaudeDesktop

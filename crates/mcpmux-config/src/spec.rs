@@ -33,7 +33,8 @@ pub struct ServerSpec {
     pub tools: ToolFilter,
     /// Timeout of each request (Gemini `timeout`, Zed `timeout`, Codex `tool_timeout_sec`).
     pub timeout: Option<Duration>,
-    /// Timeout of starting and initializing (Codex `startup_timeout_sec`).
+    /// Bound on starting the server: spawn, handshake and retries (`connect_timeout` in
+    /// seconds, Codex `startup_timeout_sec` / `startup_timeout_ms`).
     pub startup_timeout: Option<Duration>,
     /// Where the entry came from.
     pub origin: Origin,
@@ -120,7 +121,7 @@ impl ServerSpec {
             b = b.request_timeout(t);
         }
         if let Some(t) = self.startup_timeout {
-            b = b.initialize_timeout(t);
+            b = b.connect_timeout(Some(t));
         }
         b
     }

@@ -281,6 +281,28 @@ fn windsurf_server_url() {
 }
 
 #[test]
+fn connect_timeout_is_read_in_seconds_in_every_json_format() {
+    for host in [Host::ClaudeDesktop, Host::Gemini, Host::Zed] {
+        let key = if host == Host::Zed {
+            "context_servers"
+        } else {
+            "mcpServers"
+        };
+        let text = format!(
+            r#"{{"{key}": {{"s": {{"command": "srv", "connect_timeout": 2.5}}, "t": {{"command": "srv"}}}}}}"#
+        );
+        let s = resolve(&text, host, "s").unwrap();
+        assert_eq!(
+            s.startup_timeout,
+            Some(Duration::from_millis(2500)),
+            "{host:?}"
+        );
+        let t = resolve(&text, host, "t").unwrap();
+        assert_eq!(t.startup_timeout, None, "{host:?}");
+    }
+}
+
+#[test]
 fn gemini_http_url_filters_and_timeout_in_ms() {
     // From gemini-cli docs/tools/mcp-server.md.
     let text = r#"{

@@ -61,6 +61,18 @@ pub struct GlobalArgs {
     )]
     pub timeout: Option<Duration>,
 
+    /// Bound on starting each server: spawn, handshake and retries, in seconds (fractions
+    /// allowed; default 60, or the config's `connect_timeout` / Codex `startup_timeout_sec`);
+    /// past it the command exits 4
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        global = true,
+        value_parser = parse::timeout,
+        help_heading = GLOBAL
+    )]
+    pub connect_timeout: Option<Duration>,
+
     /// Pin the MCP protocol version (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25 or
     /// 2026-07-28; default: negotiate, probing server/discover, then initialize)
     #[arg(
