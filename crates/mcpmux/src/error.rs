@@ -478,7 +478,10 @@ mod tests {
         assert_eq!(ErrorKind::UnknownTool.as_str(), "unknown_tool");
         assert_eq!(ErrorKind::Denied.to_string(), "denied");
         let e = Error::unknown_tool(Some("srv"), "unknown tool `srv.x`");
-        assert_eq!((e.kind(), e.server()), (ErrorKind::UnknownTool, Some("srv")));
+        assert_eq!(
+            (e.kind(), e.server()),
+            (ErrorKind::UnknownTool, Some("srv"))
+        );
         assert!(!e.is_connect());
         let e = Error::denied("srv", "call of `srv_x` denied: no");
         assert_eq!((e.kind(), e.server()), (ErrorKind::Denied, Some("srv")));
@@ -511,11 +514,17 @@ mod tests {
             e.to_string(),
             "server `broken` is not available: could not start `/nonexistent/mcp`: No such file or directory"
         );
-        assert!(std::error::Error::source(&e).is_none(), "the message holds the chain");
+        assert!(
+            std::error::Error::source(&e).is_none(),
+            "the message holds the chain"
+        );
         let strict = Error::startup(vec![("broken".into(), cause)]);
         assert_eq!(strict.kind(), ErrorKind::Spawn);
         assert!(strict.is_connect());
         assert_eq!(strict.failures().len(), 1);
-        assert!(strict.to_string().contains("`broken`: could not start"), "{strict}");
+        assert!(
+            strict.to_string().contains("`broken`: could not start"),
+            "{strict}"
+        );
     }
 }
