@@ -100,6 +100,18 @@ impl ElicitParams {
     }
 }
 
+/// Parameters of `notifications/elicitation/complete` (server → client, 2025-11-25): the
+/// out-of-band interaction a URL-mode elicitation started has finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElicitCompleteParams {
+    /// The `elicitationId` of the URL-mode `elicitation/create` request it completes.
+    pub elicitation_id: String,
+    /// Unmodelled fields (`_meta`).
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
 /// What the user did with an elicitation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
