@@ -134,7 +134,7 @@ impl Stateless {
 }
 
 /// A -32022 (unsupported protocol version) whose `data.supported` lists ours.
-fn supports_stateless_retry(err: &ErrorObject) -> bool {
+pub(super) fn supports_stateless_retry(err: &ErrorObject) -> bool {
     err.code == UNSUPPORTED_PROTOCOL_VERSION && supports_stateless(err)
 }
 
