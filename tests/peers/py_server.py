@@ -40,6 +40,11 @@ protocol generations: up to 2025-11-25 the server sends its own requests to the 
 - pick_tool(question): tool-enabled sampling (`tools` = [get_weather], `toolChoice` auto), which
   the SDK sends only to a client that declared `sampling.tools`; returns the stop reason and the
   tool calls the client's model made.
+- connect_account(service): URL-mode elicitation (`elicitation/create` with mode "url"). Up to
+  2025-11-25 it carries a fresh `elicitationId`, and once the client accepts, the server sends
+  `notifications/elicitation/complete` with that id before it answers; on 2026-07-28 it is an
+  input request (no `elicitationId` and no completion notification in that version). Returns
+  {"action", "elicitation_id", "url", "completed"}.
 - prompt interview(role): asks the user's name (a form) before rendering "Interview {name} for
   the {role} role." (a prompt's own `input_required` round trip on 2026-07-28).
 - forecast(city): structured output, a nested object (Forecast).
@@ -54,6 +59,7 @@ import asyncio
 import json
 import socket
 import sys
+import uuid
 import warnings
 from typing import Annotated, Any, Literal
 
@@ -71,6 +77,7 @@ from mcp_types import (
     CreateMessageResultWithTools,
     ElicitRequest,
     ElicitRequestFormParams,
+    ElicitRequestURLParams,
     ElicitResult,
     InputRequiredResult,
     PromptReference,
@@ -138,6 +145,13 @@ class ApprovedPitch(BaseModel):
     pitch: str
     approved: bool
     note: str
+
+
+class UrlOutcome(BaseModel):
+    action: str
+    elicitation_id: str | None
+    url: str
+    completed: bool
 
 
 class ToolCall(BaseModel):
@@ -340,6 +354,28 @@ def add_features(server: MCPServer) -> None:
         blocks = answer.content if isinstance(answer.content, list) else [answer.content]
         calls = [ToolCall(name=b.name, input=b.input) for b in blocks if isinstance(b, ToolUseContent)]
         return ToolPick(stop_reason=answer.stop_reason, calls=calls)
+
+    @server.tool()
+    async def connect_account(service: str, ctx: Context) -> UrlOutcome | InputRequiredResult:
+        """Send the user to a URL to connect an account (URL-mode elicitation)."""
+        message = f"Connect your {service} account"
+        if _stateless(ctx):
+            url = f"https://auth.example.com/connect/{service}"
+            answer = (ctx.input_responses or {}).get("connect")
+            if answer is None:
+                request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=url))
+                return InputRequiredResult(input_requests={"connect": request}, request_state=f"connect:{service}")
+            if ctx.request_state != f"connect:{service}" or not isinstance(answer, ElicitResult):
+                raise ToolError(f"bad retry: {ctx.request_state!r}, {answer!r}")
+            return UrlOutcome(action=answer.action, elicitation_id=None, url=url, completed=False)
+        elicitation_id = uuid.uuid4().hex
+        url = f"https://auth.example.com/connect/{service}?elicitation={elicitation_id}"
+        result = await ctx.session.elicit_url(message, url, elicitation_id, related_request_id=ctx.request_id)
+        completed = result.action == "accept"
+        if completed:
+            # The out-of-band step is "done" at once; the client hears of it before the answer.
+            await ctx.session.send_elicit_complete(elicitation_id, related_request_id=ctx.request_id)
+        return UrlOutcome(action=result.action, elicitation_id=elicitation_id, url=url, completed=completed)
 
     @server.prompt()
     async def interview(role: str, ctx: Context) -> list[UserMessage] | InputRequiredResult:

@@ -85,7 +85,8 @@ pub struct ElicitParams {
     /// URL mode: where to send the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// URL mode: the id the server's `notifications/elicitation/complete` will carry.
+    /// URL mode: the id the server's `notifications/elicitation/complete` will carry
+    /// (2025-11-25; 2026-07-28 has neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elicitation_id: Option<String>,
     /// Unmodelled fields.
