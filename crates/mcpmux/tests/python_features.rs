@@ -25,6 +25,9 @@
 //! elicitation and, on 2025-11-25, `notifications/elicitation/complete`. Each also runs against
 //! a client that did not declare the capability, which must never see the request.
 //!
+//! `caching_*` run the peer with `--caching MODE` (counted lists, `ttlMs` as told) and count the
+//! list requests it serves to check when the client's list caches fetch again.
+//!
 //! Not covered, because the SDK cannot: resource subscriptions (`MCPServer` has no
 //! `resources/subscribe` handler; 2026-07-28's `subscriptions/listen` is tested elsewhere), and a
 //! tool whose structured output breaks its schema through the SDK's normal path (it validates its
@@ -1015,4 +1018,124 @@ async fn http_sampling_and_elicitation() {
     })
     .await;
     drop(peer);
+}
+
+/// Caching hints (`ttlMs`, 2026-07-28) against the Python peer with counted lists
+/// (`--caching MODE`): the peer counts every `tools/list`, `resources/list` and `prompts/list`
+/// it serves, so the tests see exactly when the client's caches (`tools()`, `resources()`,
+/// `prompts()`) fetch. The rule: a stateless server's list without `ttlMs` (or with 0) is stale
+/// at once; with `ttlMs` it is fresh for that long; a session-based server's list stays until
+/// its `list_changed`.
+fn counted(n: Negotiation, mode: &str) -> ServerBuilder {
+    python_with(n, &["--caching", mode])
+}
+
+/// How many times the peer served tools/list, resources/list and prompts/list (a resource
+/// read, which no cache counts).
+async fn list_calls(guard: &Guard) -> [u64; 3] {
+    let read = guard.read_resource("stats://list-calls").await.unwrap();
+    let text = read.contents[0].text.as_deref().expect("text");
+    let counts: Value = serde_json::from_str(text).unwrap();
+    ["tools/list", "resources/list", "prompts/list"].map(|m| counts[m].as_u64().unwrap())
+}
+
+/// Each list once, through the connection's caches.
+async fn cached_lists(guard: &Guard) {
+    let tools = guard.tools().await.unwrap();
+    assert!(tools.get("touch_lists").is_some());
+    let resources = guard.resources().await.unwrap();
+    assert_eq!(resources[0].uri, "stats://list-calls");
+    assert!(guard.prompts().await.unwrap().is_empty());
+}
+
+fn plus(base: [u64; 3], n: u64) -> [u64; 3] {
+    base.map(|c| c + n)
+}
+
+/// 2026-07-28 lists without `ttlMs` (the peer strips it) or with the SDK's default `ttlMs: 0`:
+/// stale at once, so every cached read fetches again.
+#[tokio::test]
+async fn caching_stateless_lists_without_ttl_are_fetched_every_time() {
+    run(Negotiation::Discovered, |n| async move {
+        for (mode, ttl) in [("absent", None), ("sdk", Some(json!(0)))] {
+            let server = counted(n, mode).build().unwrap();
+            let guard = enter(&server, n).await;
+            let page = guard.list_tools_page(None).await.unwrap();
+            assert_eq!(page.extra.get("ttlMs"), ttl.as_ref(), "{mode}");
+            let base = list_calls(&guard).await;
+            for round in 1..=3 {
+                cached_lists(&guard).await;
+                assert_eq!(list_calls(&guard).await, plus(base, round), "{mode}");
+            }
+            finish(server, guard).await;
+        }
+    })
+    .await;
+}
+
+/// 2026-07-28 lists with `ttlMs: 2000`: parsed, fresh for that long (one fetch for many reads),
+/// then fetched again once.
+#[tokio::test]
+async fn caching_stateless_lists_stay_fresh_for_their_ttl() {
+    const TTL: Duration = Duration::from_millis(2000);
+    run(Negotiation::Discovered, |n| async move {
+        let server = counted(n, "2000").build().unwrap();
+        let guard = enter(&server, n).await;
+        let page = guard.list_tools_page(None).await.unwrap();
+        assert_eq!(page.extra.get("ttlMs"), Some(&json!(2000)));
+        let base = list_calls(&guard).await;
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            cached_lists(&guard).await;
+        }
+        assert!(
+            started.elapsed() < TTL,
+            "the reads took longer than the ttl: the machine is too slow for this test"
+        );
+        assert_eq!(
+            list_calls(&guard).await,
+            plus(base, 1),
+            "one fetch per list"
+        );
+        tokio::time::sleep(TTL + Duration::from_millis(300)).await;
+        cached_lists(&guard).await;
+        cached_lists(&guard).await;
+        assert_eq!(
+            list_calls(&guard).await,
+            plus(base, 2),
+            "one more after the ttl"
+        );
+        finish(server, guard).await;
+    })
+    .await;
+}
+
+/// 2025-11-25: the peer is told `ttlMs: 500`, but the SDK drops the hint for an older client,
+/// so the lists stay cached past it — until the peer's `list_changed` notifications, after
+/// which each is fetched once more.
+#[tokio::test]
+async fn caching_session_lists_stay_until_list_changed() {
+    run(Negotiation::Pinned, |n| async move {
+        let server = counted(n, "500").build().unwrap();
+        let guard = enter(&server, n).await;
+        let page = guard.list_tools_page(None).await.unwrap();
+        assert_eq!(page.extra.get("ttlMs"), None);
+        let base = list_calls(&guard).await;
+        for _ in 0..3 {
+            cached_lists(&guard).await;
+        }
+        assert_eq!(list_calls(&guard).await, plus(base, 1));
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        cached_lists(&guard).await;
+        assert_eq!(list_calls(&guard).await, plus(base, 1), "still cached");
+
+        // The three list_changed come before the tool's answer: the caches are dropped by then.
+        let r = guard.call_tool("touch_lists", json!({})).await.unwrap();
+        assert_eq!(r.text(), "touched");
+        cached_lists(&guard).await;
+        cached_lists(&guard).await;
+        assert_eq!(list_calls(&guard).await, plus(base, 2));
+        finish(server, guard).await;
+    })
+    .await;
 }
