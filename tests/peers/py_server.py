@@ -8,7 +8,7 @@ Run it with the venv made by scripts/install-peers.sh:
     .peers/venv/bin/python tests/peers/py_server.py http --port N [--json-response] [--stateless]
 
 Any transport also takes `--features` (the feature set below, off by default so that the plain
-server keeps exactly its three tools).
+server keeps exactly its three tools) and `--caching MODE` (counted lists, below).
 
 HTTP modes bind 127.0.0.1 only. `--port 0` picks a free port. Once the socket listens, one line
 goes to stderr: `py_server: listening on http://127.0.0.1:PORT/sse` (or `/mcp`); requests that
@@ -40,11 +40,26 @@ protocol generations: up to 2025-11-25 the server sends its own requests to the 
 - pick_tool(question): tool-enabled sampling (`tools` = [get_weather], `toolChoice` auto), which
   the SDK sends only to a client that declared `sampling.tools`; returns the stop reason and the
   tool calls the client's model made.
+- connect_account(service): URL-mode elicitation (`elicitation/create` with mode "url"). Up to
+  2025-11-25 it carries a fresh `elicitationId`, and once the client accepts, the server sends
+  `notifications/elicitation/complete` with that id before it answers; on 2026-07-28 it is an
+  input request (no `elicitationId` and no completion notification in that version). Returns
+  {"action", "elicitation_id", "url", "completed"}.
 - prompt interview(role): asks the user's name (a form) before rendering "Interview {name} for
   the {role} role." (a prompt's own `input_required` round trip on 2026-07-28).
 - forecast(city): structured output, a nested object (Forecast).
 - bad_forecast(): advertises Forecast's outputSchema but returns structuredContent that breaks it
   (the SDK does not check a hand-set schema): for client-side validation.
+
+With --caching MODE, for the caching-hint tests: every `tools/list`, `resources/list` and
+`prompts/list` request is counted (a middleware, so each request on the wire counts once), the
+resource `stats://list-calls` returns the counts as JSON ({"tools/list": n, ...}), and the tool
+touch_lists() sends the three `list_changed` notifications (a session-based client only; it
+returns no structured content, so calling it fetches no list). MODE says what list results
+carry on 2026-07-28 (the SDK sends no `ttlMs` to an older client, whatever the mode):
+- `sdk`: the SDK's default, `ttlMs: 0`;
+- `absent`: no `ttlMs` at all (the middleware removes it);
+- a number: `ttlMs` of that many milliseconds (the SDK's `cache_hints`).
 """
 
 from __future__ import annotations
@@ -54,9 +69,11 @@ import asyncio
 import json
 import socket
 import sys
+import uuid
 import warnings
 from typing import Annotated, Any, Literal
 
+from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve, Sample, UserMessage
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
@@ -71,6 +88,7 @@ from mcp_types import (
     CreateMessageResultWithTools,
     ElicitRequest,
     ElicitRequestFormParams,
+    ElicitRequestURLParams,
     ElicitResult,
     InputRequiredResult,
     PromptReference,
@@ -140,6 +158,13 @@ class ApprovedPitch(BaseModel):
     note: str
 
 
+class UrlOutcome(BaseModel):
+    action: str
+    elicitation_id: str | None
+    url: str
+    completed: bool
+
+
 class ToolCall(BaseModel):
     name: str
     input: dict[str, Any]
@@ -184,8 +209,38 @@ def _write_pitch(city: str) -> Sample:
     )
 
 
-def build_server(log_level: str, features: bool = False) -> MCPServer:
-    server = MCPServer("py-peer", version="1.0.0", log_level=log_level)  # type: ignore[arg-type]
+LISTS = ("tools/list", "resources/list", "prompts/list")
+
+
+class ListCounter:
+    """Server middleware: counts the list requests and, if told, drops `ttlMs` from their results."""
+
+    def __init__(self, strip_ttl: bool) -> None:
+        self.counts = {method: 0 for method in LISTS}
+        self.strip_ttl = strip_ttl
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        counted = ctx.method in self.counts and ctx.request_id is not None
+        if counted:
+            self.counts[ctx.method] += 1
+        result = await call_next(ctx)
+        if counted and self.strip_ttl and isinstance(result, dict):
+            result = {k: v for k, v in result.items() if k != "ttlMs"}
+        return result
+
+
+def build_server(log_level: str, features: bool = False, caching: str | None = None) -> MCPServer:
+    counter = ListCounter(strip_ttl=caching == "absent") if caching is not None else None
+    hints = None
+    if caching is not None and caching.isdigit():
+        hints = {method: CacheHint(ttl_ms=int(caching)) for method in LISTS}
+    server = MCPServer(
+        "py-peer",
+        version="1.0.0",
+        log_level=log_level,  # type: ignore[arg-type]
+        cache_hints=hints,  # type: ignore[arg-type]
+        middleware=[counter] if counter is not None else None,
+    )
 
     # async tools run on the event loop; plain functions would run in worker threads.
     @server.tool()
@@ -206,7 +261,26 @@ def build_server(log_level: str, features: bool = False) -> MCPServer:
 
     if features:
         add_features(server)
+    if counter is not None:
+        add_list_stats(server, counter)
     return server
+
+
+def add_list_stats(server: MCPServer, counter: ListCounter) -> None:
+    """The list counts as a resource, and a tool that announces new lists."""
+
+    @server.resource("stats://list-calls", name="list-calls", mime_type="application/json")
+    def list_calls() -> str:
+        """How many times each list was served."""
+        return json.dumps(counter.counts)
+
+    @server.tool()
+    async def touch_lists(ctx: Context) -> CallToolResult:
+        """Send tools, resources and prompts `list_changed`."""
+        await ctx.session.send_tool_list_changed()
+        await ctx.session.send_resource_list_changed()
+        await ctx.session.send_prompt_list_changed()
+        return CallToolResult(content=[TextContent(type="text", text="touched")])
 
 
 def _sampled_text(result: CreateMessageResult) -> str:
@@ -341,6 +415,28 @@ def add_features(server: MCPServer) -> None:
         calls = [ToolCall(name=b.name, input=b.input) for b in blocks if isinstance(b, ToolUseContent)]
         return ToolPick(stop_reason=answer.stop_reason, calls=calls)
 
+    @server.tool()
+    async def connect_account(service: str, ctx: Context) -> UrlOutcome | InputRequiredResult:
+        """Send the user to a URL to connect an account (URL-mode elicitation)."""
+        message = f"Connect your {service} account"
+        if _stateless(ctx):
+            url = f"https://auth.example.com/connect/{service}"
+            answer = (ctx.input_responses or {}).get("connect")
+            if answer is None:
+                request = ElicitRequest(params=ElicitRequestURLParams(message=message, url=url))
+                return InputRequiredResult(input_requests={"connect": request}, request_state=f"connect:{service}")
+            if ctx.request_state != f"connect:{service}" or not isinstance(answer, ElicitResult):
+                raise ToolError(f"bad retry: {ctx.request_state!r}, {answer!r}")
+            return UrlOutcome(action=answer.action, elicitation_id=None, url=url, completed=False)
+        elicitation_id = uuid.uuid4().hex
+        url = f"https://auth.example.com/connect/{service}?elicitation={elicitation_id}"
+        result = await ctx.session.elicit_url(message, url, elicitation_id, related_request_id=ctx.request_id)
+        completed = result.action == "accept"
+        if completed:
+            # The out-of-band step is "done" at once; the client hears of it before the answer.
+            await ctx.session.send_elicit_complete(elicitation_id, related_request_id=ctx.request_id)
+        return UrlOutcome(action=result.action, elicitation_id=elicitation_id, url=url, completed=completed)
+
     @server.prompt()
     async def interview(role: str, ctx: Context) -> list[UserMessage] | InputRequiredResult:
         """An interview prompt; asks the user's name first."""
@@ -405,6 +501,9 @@ def main() -> None:
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
     parser.add_argument("--features", action="store_true", help="add resources, prompts, completion, sampling, elicitation")
+    parser.add_argument(
+        "--caching", metavar="MODE", help="count list requests; MODE: sdk, absent or a ttlMs (see above)"
+    )
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
@@ -416,7 +515,9 @@ def main() -> None:
     if args.transport == "sse" and (args.json_response or args.stateless):
         parser.error("--json-response/--stateless apply to http only")
 
-    server = build_server(args.log_level, args.features)
+    if args.caching is not None and args.caching not in ("sdk", "absent") and not args.caching.isdigit():
+        parser.error("--caching takes sdk, absent or a number of milliseconds")
+    server = build_server(args.log_level, args.features, args.caching)
     if args.transport == "stdio":
         server.run("stdio")
     elif args.transport == "sse":

@@ -67,6 +67,11 @@ pub trait ElicitationHandler: Send + Sync + 'static {
     fn elicit(&self, params: ElicitParams) -> HandlerFuture<ElicitResult>;
 
     /// Whether URL mode is supported (advertised as `elicitation.url`). Default: form only.
+    ///
+    /// A request in a mode the handler did not declare (URL mode here, or a mode MCP does not
+    /// define) never reaches [`elicit`](Self::elicit): the server gets -32602, as 2025-11-25
+    /// requires. So does a URL-mode request without a `url` (its `elicitationId` is required on
+    /// 2025-11-25 but gone from 2026-07-28, so it is passed on as it came).
     fn supports_url_mode(&self) -> bool {
         false
     }
@@ -147,6 +152,25 @@ pub(crate) fn apply_schema_defaults(result: &mut ElicitResult, schema: Option<&V
     }
 }
 
+/// Refuses an elicitation in a mode the handler did not declare, or a URL-mode request without
+/// a `url` (2025-11-25: -32602 Invalid params).
+fn check_elicitation_mode(
+    handler: &dyn ElicitationHandler,
+    p: &ElicitParams,
+) -> Result<(), ErrorObject> {
+    use mcpmux_protocol::jsonrpc::INVALID_PARAMS;
+    let refuse = |why: String| Err(ErrorObject::new(INVALID_PARAMS, why));
+    match p.mode.as_deref() {
+        None | Some("form") => Ok(()),
+        Some("url") if !handler.supports_url_mode() => {
+            refuse("elicitation mode \"url\" was not declared by this client".to_owned())
+        }
+        Some("url") if p.url.is_none() => refuse("a URL-mode elicitation needs a `url`".to_owned()),
+        Some("url") => Ok(()),
+        Some(other) => refuse(format!("unknown elicitation mode {other:?}")),
+    }
+}
+
 /// Answers one server request (a server-to-client request, or an input request of a
 /// multi-round-trip result) with the client's handlers.
 pub(crate) async fn answer_input_request(
@@ -183,6 +207,7 @@ pub(crate) async fn answer_input_request(
         methods::ELICITATION_CREATE => match &handlers.elicitation {
             Some(h) => {
                 let p: ElicitParams = parse(params)?;
+                check_elicitation_mode(h.as_ref(), &p)?;
                 let schema = p.requested_schema.clone();
                 let url_mode = p.is_url_mode();
                 let mut r = h.elicit(p).await?;
@@ -227,5 +252,82 @@ mod tests {
         };
         apply_schema_defaults(&mut declined, Some(&schema));
         assert!(declined.content.is_none());
+    }
+
+    /// An elicitation handler that counts its calls, with or without URL mode.
+    struct Counting {
+        url: bool,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl ElicitationHandler for Counting {
+        fn elicit(&self, _: ElicitParams) -> HandlerFuture<ElicitResult> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async {
+                Ok(ElicitResult {
+                    action: ElicitAction::Accept,
+                    content: None,
+                })
+            })
+        }
+        fn supports_url_mode(&self) -> bool {
+            self.url
+        }
+    }
+
+    async fn elicit(url_mode: bool, params: Value) -> (Result<Value, ErrorObject>, usize) {
+        let h = Arc::new(Counting {
+            url: url_mode,
+            calls: Default::default(),
+        });
+        let handlers = Handlers {
+            elicitation: Some(h.clone()),
+            ..Handlers::default()
+        };
+        let r = answer_input_request(
+            &handlers,
+            mcpmux_protocol::methods::ELICITATION_CREATE,
+            Some(params),
+        )
+        .await;
+        (r, h.calls.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn only_declared_elicitation_modes_reach_the_handler() {
+        let url = json!({"mode": "url", "message": "m", "url": "https://example.com/x",
+                         "elicitationId": "e-1"});
+        let form = json!({"message": "m", "requestedSchema": {"type": "object"}});
+        // URL mode to a form-only handler: -32602, the handler never asked.
+        let (r, calls) = elicit(false, url.clone()).await;
+        assert_eq!(r.unwrap_err().code, -32602);
+        assert_eq!(calls, 0);
+        // Declared: passed on, answered without schema defaults.
+        let (r, calls) = elicit(true, url).await;
+        assert_eq!(r.unwrap(), json!({"action": "accept"}));
+        assert_eq!(calls, 1);
+        // Form mode (mode absent or "form") always reaches a handler.
+        for form in [form.clone(), json!({"mode": "form", "message": "m"})] {
+            let (r, calls) = elicit(false, form).await;
+            assert!(r.is_ok(), "{r:?}");
+            assert_eq!(calls, 1);
+        }
+        // 2026-07-28 dropped `elicitationId`: still passed on.
+        let (r, calls) = elicit(
+            true,
+            json!({"mode": "url", "message": "m", "url": "https://x.example"}),
+        )
+        .await;
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(calls, 1);
+        // An unknown mode, and URL mode without a url: refused.
+        for bad in [
+            json!({"mode": "telepathy", "message": "m"}),
+            json!({"mode": "url", "message": "m", "elicitationId": "e-1"}),
+        ] {
+            let (r, calls) = elicit(true, bad.clone()).await;
+            assert_eq!(r.unwrap_err().code, -32602, "{bad}");
+            assert_eq!(calls, 0, "{bad}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Notifications from the server, delivered to subscribers through a bounded channel.
 
-use mcpmux_protocol::{LoggingMessageParams, ProgressParams, methods};
+use mcpmux_protocol::{ElicitCompleteParams, LoggingMessageParams, ProgressParams, methods};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
@@ -17,6 +17,14 @@ pub enum ServerNotification {
     ToolListChanged,
     /// `notifications/tasks/status`: a task changed state.
     TaskStatus(mcpmux_protocol::Task),
+    /// `notifications/elicitation/complete` (2025-11-25): the out-of-band interaction of a
+    /// URL-mode elicitation finished; `elicitation_id` is the one the server's
+    /// `elicitation/create` carried (see [`ElicitParams::elicitation_id`]). The client may now
+    /// retry what waited for it. Ids the client never saw are passed on as they are: telling
+    /// them apart is the subscriber's business.
+    ///
+    /// [`ElicitParams::elicitation_id`]: mcpmux_protocol::ElicitParams::elicitation_id
+    ElicitationComplete(ElicitCompleteParams),
     /// Any other notification (or one whose parameters did not parse), kept raw.
     Other {
         /// The method name.
@@ -36,6 +44,9 @@ impl ServerNotification {
             methods::LOG_MESSAGE => typed(params).map(ServerNotification::Log),
             methods::TOOLS_LIST_CHANGED => Some(ServerNotification::ToolListChanged),
             methods::TASK_STATUS => typed(params).map(ServerNotification::TaskStatus),
+            methods::ELICITATION_COMPLETE => {
+                typed(params).map(ServerNotification::ElicitationComplete)
+            }
             _ => None,
         };
         parsed.unwrap_or_else(|| ServerNotification::Other {
@@ -75,5 +86,44 @@ impl Notifications {
             Err(broadcast::error::RecvError::Lagged(n)) => Some(Received::Missed(n)),
             Err(broadcast::error::RecvError::Closed) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(method: &str, params: &str) -> ServerNotification {
+        let raw = RawValue::from_string(params.to_owned()).unwrap();
+        ServerNotification::parse(method, Some(&raw))
+    }
+
+    #[test]
+    fn elicitation_complete_is_typed() {
+        let n = parse(
+            methods::ELICITATION_COMPLETE,
+            r#"{"elicitationId":"e-1","_meta":{"k":1}}"#,
+        );
+        let ServerNotification::ElicitationComplete(p) = n else {
+            panic!("not typed: {n:?}");
+        };
+        assert_eq!(p.elicitation_id, "e-1");
+        assert_eq!(p.extra.get("_meta"), Some(&serde_json::json!({"k": 1})));
+    }
+
+    #[test]
+    fn elicitation_complete_without_an_id_stays_raw() {
+        for params in [r#"{}"#, r#"{"elicitationId":7}"#] {
+            let n = parse(methods::ELICITATION_COMPLETE, params);
+            assert!(
+                matches!(&n, ServerNotification::Other { method, params: Some(_) }
+                    if method == methods::ELICITATION_COMPLETE),
+                "{n:?}"
+            );
+        }
+        assert!(matches!(
+            ServerNotification::parse(methods::ELICITATION_COMPLETE, None),
+            ServerNotification::Other { params: None, .. }
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! The client features against the official Python SDK (`mcp` 2.3.0, pinned):
-//! `tests/peers/py_server.py --features` — resources and templates, prompts, completion, sampling,
-//! elicitation (with schema defaults) and structured output, under both negotiations:
+//! `tests/peers/py_server.py --features` — resources and templates, prompts, completion, sampling
+//! (with tools), elicitation (form with schema defaults, URL mode) and structured output, under
+//! both negotiations:
 //!
 //! - default: mcpmux probes `server/discover` and this SDK agrees 2026-07-28 (stateless). The
 //!   server cannot send requests then: sampling and elicitation come back as `input_required`
@@ -19,7 +20,13 @@
 //! uses the SDK's resolvers (`Resolve(Elicit)` + `Resolve(Sample)`), which batch both questions in
 //! one round on 2026-07-28.
 //!
-//! `sampling_with_tools::*` fails until the library can declare `sampling.tools` (see that test).
+//! `sampling_with_tools` sends tool-enabled sampling (`tools`, `toolChoice`), which the SDK allows
+//! only to a client that declared `sampling.tools`; `url_elicitation` sends a URL-mode
+//! elicitation and, on 2025-11-25, `notifications/elicitation/complete`. Each also runs against
+//! a client that did not declare the capability, which must never see the request.
+//!
+//! `caching_*` run the peer with `--caching MODE` (counted lists, `ttlMs` as told) and count the
+//! list requests it serves to check when the client's list caches fetch again.
 //!
 //! Not covered, because the SDK cannot: resource subscriptions (`MCPServer` has no
 //! `resources/subscribe` handler; 2026-07-28's `subscriptions/listen` is tested elsewhere), and a
@@ -30,16 +37,19 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
 use mcpmux::protocol::{
     CompletionRef, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams,
-    ElicitResult, ErrorObject, JsonObject, Role,
+    ElicitResult, ErrorObject, JsonObject, Role, methods,
 };
-use mcpmux::{Guard, ProtocolVersion, Server, ServerBuilder};
+use mcpmux::{
+    ElicitationHandler, Guard, HandlerFuture, ProtocolVersion, Received, SamplingHandler, Server,
+    ServerBuilder, ServerNotification,
+};
 use serde_json::{Value, json};
 
 /// Bound on every test body (a Python start is ~1 s; calls are milliseconds).
@@ -75,13 +85,19 @@ impl Negotiation {
 
 /// The Python peer with its feature set, over stdio.
 fn python(n: Negotiation) -> ServerBuilder {
+    python_with(n, &["--features"])
+}
+
+/// The Python peer over stdio with these flags.
+fn python_with(n: Negotiation, flags: &[&str]) -> ServerBuilder {
     let root = repo_root();
     let python = require_peer(root.join(".peers/venv/bin/python"));
     let script = require_peer(root.join("tests/peers/py_server.py"));
     n.apply(
         Server::stdio(python)
             .arg(script)
-            .args(["stdio", "--features"])
+            .arg("stdio")
+            .args(flags)
             .name("python-mcp")
             .shutdown_timeouts(Duration::from_secs(2), Duration::from_secs(1)),
     )
@@ -246,6 +262,7 @@ both_negotiations!(
     without_handlers,
     multi_round,
     sampling_with_tools,
+    url_elicitation,
 );
 
 fn args(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -616,11 +633,11 @@ async fn multi_round(n: Negotiation) {
 }
 
 /// Tool-enabled sampling (2025-11-25 `tools` / `toolChoice`; SEP-1577). A server may send it only
-/// to a client that declared `sampling.tools`; the SDK enforces that (-32021 otherwise).
-///
-/// FAILS with the library as it is: `Handlers::capabilities` (src/handler.rs) advertises
-/// `sampling: {}` and nothing can make it declare `sampling.tools`, so the handler never sees a
-/// tool-enabled request from a server that follows the spec.
+/// to a client that declared `sampling.tools`; the SDK's resolver enforces that (-32021
+/// otherwise). The handler (a closure: `supports_tools()` is true) gets the tools and the tool
+/// choice, and its model "calls" the first tool; the peer's tool returns the stop reason and the
+/// calls it got back. Then the same against a handler that does not declare tools: the request
+/// never comes, the tool fails with -32021, and plain sampling still works.
 async fn sampling_with_tools(n: Negotiation) {
     let rec = Recorder::new();
     let server = rec.attach(python(n)).build().unwrap();
@@ -640,12 +657,216 @@ async fn sampling_with_tools(n: Negotiation) {
     );
     let sampled = rec.sampled();
     assert_eq!(sampled.len(), 1, "{sampled:?}");
-    let tools = sampled[0].tools.as_deref().unwrap_or_default();
+    let p = &sampled[0];
+    assert_eq!(p.max_tokens, 64);
+    assert_eq!(
+        p.messages[0].content,
+        json!({"type": "text", "text": "Weather in Oslo?"})
+    );
+    let tools = p.tools.as_deref().unwrap_or_default();
     assert_eq!(tools.len(), 1, "{tools:?}");
     assert_eq!(tools[0]["name"], json!("get_weather"));
+    assert_eq!(tools[0]["description"], json!("The weather in a city"));
     assert_eq!(tools[0]["inputSchema"]["required"], json!(["city"]));
-    assert_eq!(sampled[0].tool_choice, Some(json!({"mode": "auto"})));
+    assert_eq!(p.tool_choice, Some(json!({"mode": "auto"})));
+    finish(server, guard).await;
 
+    // A model without tools: `sampling: {}` only.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = python(n)
+        .sampling(TextOnlyModel(calls.clone()))
+        .build()
+        .unwrap();
+    let guard = enter(&server, n).await;
+    let e = guard
+        .call_tool("pick_tool", json!({"question": "Weather in Oslo?"}))
+        .await
+        .unwrap_err();
+    let rpc = e
+        .rpc_error()
+        .unwrap_or_else(|| panic!("not an RPC error: {e}"));
+    assert_eq!(rpc.code, -32021, "{rpc:?}");
+    assert!(rpc.message.contains("sampling.tools"), "{rpc:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler was asked");
+    let r = guard
+        .call_tool("summarize", json!({"text": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(r.text(), "text-only: plain");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    finish(server, guard).await;
+}
+
+/// A sampling handler that declares no tool support (`sampling: {}`) and counts its calls.
+struct TextOnlyModel(Arc<AtomicUsize>);
+
+impl SamplingHandler for TextOnlyModel {
+    fn create_message(&self, _: CreateMessageParams) -> HandlerFuture<CreateMessageResult> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            Ok(CreateMessageResult {
+                role: Role::Assistant,
+                content: json!({"type": "text", "text": "plain"}),
+                model: "text-only".into(),
+                stop_reason: Some("endTurn".into()),
+                extra: Default::default(),
+            })
+        })
+    }
+
+    fn supports_tools(&self) -> bool {
+        false
+    }
+}
+
+/// An elicitation handler that declares URL mode (`elicitation: {form, url}`), records what it
+/// is asked and accepts (the user consented to open the URL).
+struct UrlConsent(Arc<Mutex<Vec<ElicitParams>>>);
+
+impl ElicitationHandler for UrlConsent {
+    fn elicit(&self, params: ElicitParams) -> HandlerFuture<ElicitResult> {
+        self.0.lock().unwrap().push(params);
+        Box::pin(async {
+            Ok(ElicitResult {
+                action: ElicitAction::Accept,
+                content: None,
+            })
+        })
+    }
+
+    fn supports_url_mode(&self) -> bool {
+        true
+    }
+}
+
+/// The next `notifications/elicitation/complete`, which must arrive typed.
+async fn elicitation_complete(
+    notes: &mut mcpmux::Notifications,
+) -> mcpmux::protocol::ElicitCompleteParams {
+    let next = async {
+        loop {
+            match notes.recv().await {
+                Some(Received::Notification(ServerNotification::ElicitationComplete(c))) => {
+                    return c;
+                }
+                Some(Received::Notification(ServerNotification::Other { method, params }))
+                    if method == methods::ELICITATION_COMPLETE =>
+                {
+                    panic!("elicitation/complete not typed: {params:?}")
+                }
+                Some(_) => {}
+                None => panic!("notifications closed"),
+            }
+        }
+    };
+    bounded(
+        "notifications/elicitation/complete",
+        Duration::from_secs(10),
+        next,
+    )
+    .await
+}
+
+/// URL-mode elicitation (2025-11-25, SEP-1036): `connect_account` sends the user to a URL; the
+/// handler, which declared URL mode, sees mode `url`, the URL and (2025-11-25) the
+/// `elicitationId`, and accepts. On 2025-11-25 the peer then sends
+/// `notifications/elicitation/complete` with that id, which a subscriber gets as
+/// [`ServerNotification::ElicitationComplete`]. On 2026-07-28 the request comes as an
+/// `input_required` input request, and that version has neither the id nor the notification.
+/// Then a client that declared form mode only: the request is refused with -32602 and its
+/// handler is never asked (the SDK does not check the client's modes itself).
+async fn url_elicitation(n: Negotiation) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = python(n)
+        .elicitation(UrlConsent(seen.clone()))
+        .build()
+        .unwrap();
+    let mut notes = server.notifications();
+    let guard = enter(&server, n).await;
+
+    let r = guard
+        .call_tool("connect_account", json!({"service": "github"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error(), "{r:?}");
+    let out = r.structured_content.clone().expect("structured outcome");
+    let asked = seen.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let p = &asked[0];
+    assert!(p.is_url_mode(), "{p:?}");
+    assert_eq!(p.message, "Connect your github account");
+    assert_eq!(p.requested_schema, None);
+    let url = p.url.as_deref().expect("url");
+    assert_eq!(out["action"], json!("accept"), "{out}");
+    assert_eq!(out["url"], json!(url), "the handler saw the peer's URL");
+    match n {
+        Negotiation::Pinned => {
+            let id = p
+                .elicitation_id
+                .clone()
+                .expect("elicitationId (2025-11-25)");
+            assert_eq!(
+                url,
+                format!("https://auth.example.com/connect/github?elicitation={id}")
+            );
+            assert_eq!(out["elicitation_id"], json!(id), "{out}");
+            assert_eq!(out["completed"], json!(true), "{out}");
+            let done = elicitation_complete(&mut notes).await;
+            assert_eq!(done.elicitation_id, id);
+
+            // A second elicitation gets a new id, and its own completion.
+            let r = guard
+                .call_tool("connect_account", json!({"service": "gitlab"}))
+                .await
+                .unwrap();
+            let second = seen.lock().unwrap()[1].elicitation_id.clone().unwrap();
+            assert_ne!(second, id);
+            assert_eq!(
+                r.structured_content.unwrap()["elicitation_id"],
+                json!(second)
+            );
+            assert_eq!(
+                elicitation_complete(&mut notes).await.elicitation_id,
+                second
+            );
+        }
+        Negotiation::Discovered => {
+            assert_eq!(url, "https://auth.example.com/connect/github");
+            assert_eq!(p.elicitation_id, None, "2026-07-28 has no elicitationId");
+            assert_eq!(out["completed"], json!(false), "{out}");
+        }
+    }
+    finish(server, guard).await;
+
+    // Form mode only (a closure handler): never asked to open a URL.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let server = python(n)
+        .elicitation(move |_: ElicitParams| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok(ElicitResult {
+                    action: ElicitAction::Accept,
+                    content: None,
+                })
+            }
+        })
+        .build()
+        .unwrap();
+    let guard = enter(&server, n).await;
+    let e = guard
+        .call_tool("connect_account", json!({"service": "github"}))
+        .await
+        .unwrap_err();
+    let rpc = e
+        .rpc_error()
+        .unwrap_or_else(|| panic!("not an RPC error: {e}"));
+    assert_eq!(rpc.code, -32602, "{rpc:?}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a form-only handler was asked"
+    );
     finish(server, guard).await;
 }
 
@@ -797,4 +1018,124 @@ async fn http_sampling_and_elicitation() {
     })
     .await;
     drop(peer);
+}
+
+/// Caching hints (`ttlMs`, 2026-07-28) against the Python peer with counted lists
+/// (`--caching MODE`): the peer counts every `tools/list`, `resources/list` and `prompts/list`
+/// it serves, so the tests see exactly when the client's caches (`tools()`, `resources()`,
+/// `prompts()`) fetch. The rule: a stateless server's list without `ttlMs` (or with 0) is stale
+/// at once; with `ttlMs` it is fresh for that long; a session-based server's list stays until
+/// its `list_changed`.
+fn counted(n: Negotiation, mode: &str) -> ServerBuilder {
+    python_with(n, &["--caching", mode])
+}
+
+/// How many times the peer served tools/list, resources/list and prompts/list (a resource
+/// read, which no cache counts).
+async fn list_calls(guard: &Guard) -> [u64; 3] {
+    let read = guard.read_resource("stats://list-calls").await.unwrap();
+    let text = read.contents[0].text.as_deref().expect("text");
+    let counts: Value = serde_json::from_str(text).unwrap();
+    ["tools/list", "resources/list", "prompts/list"].map(|m| counts[m].as_u64().unwrap())
+}
+
+/// Each list once, through the connection's caches.
+async fn cached_lists(guard: &Guard) {
+    let tools = guard.tools().await.unwrap();
+    assert!(tools.get("touch_lists").is_some());
+    let resources = guard.resources().await.unwrap();
+    assert_eq!(resources[0].uri, "stats://list-calls");
+    assert!(guard.prompts().await.unwrap().is_empty());
+}
+
+fn plus(base: [u64; 3], n: u64) -> [u64; 3] {
+    base.map(|c| c + n)
+}
+
+/// 2026-07-28 lists without `ttlMs` (the peer strips it) or with the SDK's default `ttlMs: 0`:
+/// stale at once, so every cached read fetches again.
+#[tokio::test]
+async fn caching_stateless_lists_without_ttl_are_fetched_every_time() {
+    run(Negotiation::Discovered, |n| async move {
+        for (mode, ttl) in [("absent", None), ("sdk", Some(json!(0)))] {
+            let server = counted(n, mode).build().unwrap();
+            let guard = enter(&server, n).await;
+            let page = guard.list_tools_page(None).await.unwrap();
+            assert_eq!(page.extra.get("ttlMs"), ttl.as_ref(), "{mode}");
+            let base = list_calls(&guard).await;
+            for round in 1..=3 {
+                cached_lists(&guard).await;
+                assert_eq!(list_calls(&guard).await, plus(base, round), "{mode}");
+            }
+            finish(server, guard).await;
+        }
+    })
+    .await;
+}
+
+/// 2026-07-28 lists with `ttlMs: 2000`: parsed, fresh for that long (one fetch for many reads),
+/// then fetched again once.
+#[tokio::test]
+async fn caching_stateless_lists_stay_fresh_for_their_ttl() {
+    const TTL: Duration = Duration::from_millis(2000);
+    run(Negotiation::Discovered, |n| async move {
+        let server = counted(n, "2000").build().unwrap();
+        let guard = enter(&server, n).await;
+        let page = guard.list_tools_page(None).await.unwrap();
+        assert_eq!(page.extra.get("ttlMs"), Some(&json!(2000)));
+        let base = list_calls(&guard).await;
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            cached_lists(&guard).await;
+        }
+        assert!(
+            started.elapsed() < TTL,
+            "the reads took longer than the ttl: the machine is too slow for this test"
+        );
+        assert_eq!(
+            list_calls(&guard).await,
+            plus(base, 1),
+            "one fetch per list"
+        );
+        tokio::time::sleep(TTL + Duration::from_millis(300)).await;
+        cached_lists(&guard).await;
+        cached_lists(&guard).await;
+        assert_eq!(
+            list_calls(&guard).await,
+            plus(base, 2),
+            "one more after the ttl"
+        );
+        finish(server, guard).await;
+    })
+    .await;
+}
+
+/// 2025-11-25: the peer is told `ttlMs: 500`, but the SDK drops the hint for an older client,
+/// so the lists stay cached past it — until the peer's `list_changed` notifications, after
+/// which each is fetched once more.
+#[tokio::test]
+async fn caching_session_lists_stay_until_list_changed() {
+    run(Negotiation::Pinned, |n| async move {
+        let server = counted(n, "500").build().unwrap();
+        let guard = enter(&server, n).await;
+        let page = guard.list_tools_page(None).await.unwrap();
+        assert_eq!(page.extra.get("ttlMs"), None);
+        let base = list_calls(&guard).await;
+        for _ in 0..3 {
+            cached_lists(&guard).await;
+        }
+        assert_eq!(list_calls(&guard).await, plus(base, 1));
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        cached_lists(&guard).await;
+        assert_eq!(list_calls(&guard).await, plus(base, 1), "still cached");
+
+        // The three list_changed come before the tool's answer: the caches are dropped by then.
+        let r = guard.call_tool("touch_lists", json!({})).await.unwrap();
+        assert_eq!(r.text(), "touched");
+        cached_lists(&guard).await;
+        cached_lists(&guard).await;
+        assert_eq!(list_calls(&guard).await, plus(base, 2));
+        finish(server, guard).await;
+    })
+    .await;
 }

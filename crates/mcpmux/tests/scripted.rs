@@ -1,5 +1,7 @@
 //! Protocol corners driven by a scripted server (tests/fixtures/scripted_server.py): batches,
-//! server-to-client requests, duplicate responses, a server that closes stdout but lives on.
+//! server-to-client requests, duplicate responses, a server that closes stdout but lives on;
+//! and a stateless server whose `server/discover` answer comes after the probe gave up
+//! (tests/fixtures/late_discover_server.py).
 
 mod common;
 
@@ -100,4 +102,54 @@ async fn a_truncated_result_fails_its_own_call_and_other_layouts_route_too() {
     assert_eq!(r.text(), "extra");
     let r = guard.call_tool("batch", json!({})).await.unwrap();
     assert_eq!(r.text(), "batched");
+}
+
+/// A stateless-only server that answers the `server/discover` probe after the probe gave up
+/// (a slow start) and then refuses `initialize` with -32022 listing 2026-07-28: the handshake
+/// asks `server/discover` again and connects on 2026-07-28 instead of failing. Pinned to a
+/// session version, the refusal stands.
+#[tokio::test]
+async fn a_discover_answer_after_the_probe_window_still_negotiates_2026() {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/late_discover_server.py");
+    let late = |pinned: bool| {
+        let b = Server::stdio("python3")
+            .arg(&script)
+            .arg("3000")
+            .name("late")
+            // The probe waits min(initialize timeout, 5 s) = 2 s; the answer comes after 3 s.
+            .initialize_timeout(Duration::from_secs(2))
+            .shutdown_timeouts(Duration::from_millis(500), Duration::from_millis(500));
+        let b = if pinned {
+            b.protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
+        } else {
+            b
+        };
+        b.build().unwrap()
+    };
+
+    let server = late(false);
+    let started = Instant::now();
+    let guard = bounded("enter", Duration::from_secs(20), server.enter())
+        .await
+        .expect("a late discover answer must not fail the handshake");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the probe did time out"
+    );
+    assert_eq!(
+        guard.protocol_version(),
+        mcpmux::ProtocolVersion::V2026_07_28
+    );
+    assert_eq!(guard.initialize_result().server_info.name, "late");
+    assert!(guard.tools().await.unwrap().is_empty());
+    drop(guard);
+    bounded("close", Duration::from_secs(5), server.close()).await;
+
+    let server = late(true);
+    let err = bounded("enter", Duration::from_secs(20), server.enter())
+        .await
+        .unwrap_err();
+    assert_eq!(err.rpc_error().map(|e| e.code), Some(-32022), "{err}");
+    bounded("close", Duration::from_secs(5), server.close()).await;
 }

@@ -85,7 +85,8 @@ pub struct ElicitParams {
     /// URL mode: where to send the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// URL mode: the id the server's `notifications/elicitation/complete` will carry.
+    /// URL mode: the id the server's `notifications/elicitation/complete` will carry
+    /// (2025-11-25; 2026-07-28 has neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elicitation_id: Option<String>,
     /// Unmodelled fields.
@@ -98,6 +99,18 @@ impl ElicitParams {
     pub fn is_url_mode(&self) -> bool {
         self.mode.as_deref() == Some("url")
     }
+}
+
+/// Parameters of `notifications/elicitation/complete` (server → client, 2025-11-25): the
+/// out-of-band interaction a URL-mode elicitation started has finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElicitCompleteParams {
+    /// The `elicitationId` of the URL-mode `elicitation/create` request it completes.
+    pub elicitation_id: String,
+    /// Unmodelled fields (`_meta`).
+    #[serde(flatten)]
+    pub extra: JsonObject,
 }
 
 /// What the user did with an elicitation.

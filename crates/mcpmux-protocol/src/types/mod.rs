@@ -16,8 +16,8 @@ mod tasks;
 mod tool_result;
 
 pub use client_features::{
-    CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
-    ListRootsResult, Root, SamplingMessage,
+    CreateMessageParams, CreateMessageResult, ElicitAction, ElicitCompleteParams, ElicitParams,
+    ElicitResult, ListRootsResult, Root, SamplingMessage,
 };
 pub use prompts::{
     CompleteParams, CompleteResult, Completion, CompletionArgument, CompletionRef, GetPromptParams,

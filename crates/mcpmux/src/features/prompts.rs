@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mcpmux_protocol::{GetPromptParams, GetPromptResult, ListPromptsResult, Prompt, methods};
 
-use super::walk;
+use super::{ttl_of, walk_ttl};
 use crate::error::Result;
 use crate::server::Guard;
 
@@ -19,16 +20,26 @@ impl Guard {
     /// Dropping the future cancels the page request in flight; pages already received are
     /// dropped.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>> {
-        walk(
+        self.list_prompts_ttl().await.map(|(prompts, _)| prompts)
+    }
+
+    /// All prompts and how long they stay fresh (the session's dialect reads `ttlMs`).
+    async fn list_prompts_ttl(&self) -> Result<(Vec<Prompt>, Option<Duration>)> {
+        let (prompts, ttl) = walk_ttl(
             methods::PROMPTS_LIST,
             |c| self.page::<ListPromptsResult>(methods::PROMPTS_LIST, c),
-            |r| (r.prompts, r.next_cursor),
+            |r| {
+                let ttl = ttl_of(&r.extra);
+                (r.prompts, r.next_cursor, ttl)
+            },
         )
-        .await
+        .await?;
+        Ok((prompts, self.session().dialect().list_freshness(ttl)))
     }
 
     /// The prompts, from this connection's cache (dropped by
-    /// `notifications/prompts/list_changed`).
+    /// `notifications/prompts/list_changed`; on 2026-07-28 fresh only as long as the list's
+    /// `ttlMs` says, and not at all without one).
     ///
     /// # Errors
     /// As [`Guard::request`].
@@ -40,7 +51,7 @@ impl Guard {
         self.session()
             .caches()
             .prompts
-            .get_or_fetch(|| self.list_prompts())
+            .get_or_fetch_ttl(|| self.list_prompts_ttl())
             .await
     }
 

@@ -1,13 +1,14 @@
 //! Resources: lists (cached), templates, reads and subscriptions.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mcpmux_protocol::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
     ResourceTemplate, UriParams, methods,
 };
 
-use super::walk;
+use super::{ttl_of, walk, walk_ttl};
 use crate::error::Result;
 use crate::server::Guard;
 
@@ -21,16 +22,28 @@ impl Guard {
     /// Dropping the future cancels the page request in flight; pages already received are
     /// dropped.
     pub async fn list_resources(&self) -> Result<Vec<Resource>> {
-        walk(
+        self.list_resources_ttl()
+            .await
+            .map(|(resources, _)| resources)
+    }
+
+    /// All resources and how long they stay fresh (the session's dialect reads `ttlMs`).
+    async fn list_resources_ttl(&self) -> Result<(Vec<Resource>, Option<Duration>)> {
+        let (resources, ttl) = walk_ttl(
             methods::RESOURCES_LIST,
             |c| self.page::<ListResourcesResult>(methods::RESOURCES_LIST, c),
-            |r| (r.resources, r.next_cursor),
+            |r| {
+                let ttl = ttl_of(&r.extra);
+                (r.resources, r.next_cursor, ttl)
+            },
         )
-        .await
+        .await?;
+        Ok((resources, self.session().dialect().list_freshness(ttl)))
     }
 
     /// The resources, from this connection's cache (dropped by
-    /// `notifications/resources/list_changed`).
+    /// `notifications/resources/list_changed`; on 2026-07-28 fresh only as long as the list's
+    /// `ttlMs` says, and not at all without one).
     ///
     /// # Errors
     /// As [`Guard::request`].
@@ -42,7 +55,7 @@ impl Guard {
         self.session()
             .caches()
             .resources
-            .get_or_fetch(|| self.list_resources())
+            .get_or_fetch_ttl(|| self.list_resources_ttl())
             .await
     }
 

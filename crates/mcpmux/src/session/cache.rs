@@ -71,7 +71,9 @@ impl<T> ListCache<T> {
         self.current()
     }
 
-    /// The cached value, or one fetched now (by one caller; the others wait for it).
+    /// The cached value, or one fetched now (by one caller; the others wait for it), fresh
+    /// until invalidated.
+    #[cfg(test)]
     pub(crate) async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<Arc<T>>
     where
         F: FnOnce() -> Fut,

@@ -175,9 +175,18 @@ impl Dialect {
         }
     }
 
+    /// How long a list the server just sent stays fresh, from its `ttlMs` (2026-07-28 caching
+    /// hints): a stateless server's list without `ttlMs` is stale at once; an older server's
+    /// list stays until its `list_changed` (`None`), unless it sent a `ttlMs` anyway.
+    pub(crate) fn list_freshness(&self, ttl_ms: Option<u64>) -> Option<Duration> {
+        match self {
+            Dialect::Sessions => ttl_ms.map(Duration::from_millis),
+            Dialect::Stateless(_) => Some(ttl_ms.map_or(Duration::ZERO, Duration::from_millis)),
+        }
+    }
+
     /// Drops the tools a client must not use, and says how long a listed page stays fresh
-    /// (`ttlMs`; a stateless server's missing `ttlMs` means stale at once, an older server's
-    /// list stays until its `list_changed`).
+    /// ([`list_freshness`](Self::list_freshness)).
     pub(crate) fn usable_tools(
         &self,
         session: &Session,
@@ -185,7 +194,7 @@ impl Dialect {
         ttl_ms: Option<u64>,
     ) -> Option<Duration> {
         match self {
-            Dialect::Sessions => ttl_ms.map(Duration::from_millis),
+            Dialect::Sessions => {}
             Dialect::Stateless(_) => {
                 // A tool whose `x-mcp-header` annotations are invalid must not be used; the
                 // others stay usable.
@@ -198,9 +207,9 @@ impl Dialect {
                         }
                     }
                 });
-                Some(ttl_ms.map_or(Duration::ZERO, Duration::from_millis))
             }
         }
+        self.list_freshness(ttl_ms)
     }
 
     /// The per-call HTTP headers of a call of a tool with this input schema (stateless MCP's

@@ -57,7 +57,7 @@ async fn handshake(session: &Session) -> Result<Arc<InitializeResult>> {
         extra: JsonObject::new(),
     };
     // `initialize` is never cancelled (the spec forbids it); a timeout closes the connection.
-    let sent = request::send(
+    let raw = match request::send(
         &session.conn,
         methods::INITIALIZE,
         Some(&params),
@@ -66,24 +66,24 @@ async fn handshake(session: &Session) -> Result<Arc<InitializeResult>> {
         None,
         true,
     )
-    .await;
-    let raw = match sent {
-        Ok(raw) => raw,
-        // A stateless-only server whose answer to the discover probe came too late (a slow
-        // start): it refuses `initialize` and names 2026-07-28, so ask again, strictly.
+    .await
+    {
+        // The probe gave up too early: a slow server (a Python start on a busy machine) answered
+        // `server/discover` after the probe's window and now serves 2026-07-28 only. Ask again,
+        // with the whole initialize timeout.
         Err(e)
             if settings.protocol_version.is_none()
                 && e.rpc_error()
                     .is_some_and(super::stateless::supports_stateless_retry) =>
         {
-            tracing::debug!(server = %settings.name, "initialize refused for 2026-07-28; discovering again");
+            tracing::debug!(server = %settings.name, "initialize refused for 2026-07-28 ({e}); server/discover again");
             let (result, stateless) = super::stateless::discover(session, true)
                 .await?
                 .ok_or_else(|| Error::protocol("server/discover did not negotiate a version"))?;
             session.set_dialect(Dialect::Stateless(stateless));
             return Ok(result);
         }
-        Err(e) => return Err(e),
+        r => r?,
     };
     let result: InitializeResult = request::parse_result(methods::INITIALIZE, &raw)?;
     // Never 2026-07-28 through initialize: that version is negotiated by server/discover only.

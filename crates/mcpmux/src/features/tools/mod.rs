@@ -73,7 +73,8 @@ impl Guard {
     }
 
     /// The tools, from this connection's cache (fetched once, single-flight, and again after
-    /// `notifications/tools/list_changed`).
+    /// `notifications/tools/list_changed`; on 2026-07-28 fresh only as long as the list's
+    /// `ttlMs` says, and not at all without one).
     ///
     /// # Errors
     /// As [`list_tools`](Self::list_tools).
