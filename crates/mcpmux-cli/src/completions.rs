@@ -1,11 +1,11 @@
 //! `mcpmux completions bash|zsh|fish`.
 
-use std::io;
+use std::io::{self, Write as _};
 
 use clap::CommandFactory;
 
 use crate::args::{Cli, CompletionsArgs, Shell};
-use crate::exit::{Code, Outcome};
+use crate::exit::{Code, Failure, Outcome};
 
 /// Writes the completion script on stdout.
 pub fn run(args: &CompletionsArgs) -> Outcome {
@@ -14,11 +14,13 @@ pub fn run(args: &CompletionsArgs) -> Outcome {
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
     };
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "mcpmux",
-        &mut io::stdout().lock(),
-    );
+    // Generated into memory first: clap_complete panics when its writer fails, and a reader
+    // that closes the pipe early (`| head -1`) is not an error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mcpmux", &mut script);
+    io::stdout()
+        .lock()
+        .write_all(&script)
+        .map_err(Failure::output)?;
     Ok(Code::Success)
 }

@@ -264,7 +264,11 @@ fn ad_hoc(global: &GlobalArgs, args: &ServerArgs) -> Result<Target, Failure> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "server".to_owned());
-            (Server::stdio(program).args(rest), name, "stdio")
+            let mut b = Server::stdio(program).args(rest);
+            for (k, v) in &args.env {
+                b = b.env(k, v);
+            }
+            (b, name, "stdio")
         }
         (Some(url), None) => {
             let (mode, transport) = match args.transport {
@@ -278,6 +282,11 @@ fn ad_hoc(global: &GlobalArgs, args: &ServerArgs) -> Result<Target, Failure> {
                 None if path_is_sse(url) => (HttpMode::Sse, "sse"),
                 None => (HttpMode::Auto, "http+sse"),
             };
+            if !args.env.is_empty() {
+                return Err(usage(
+                    "--env applies to stdio servers (`-- COMMAND`) only".to_owned(),
+                ));
+            }
             let mut b = Server::http(url).http_mode(mode);
             for (k, v) in &args.headers {
                 b = b.header(k, v);

@@ -514,3 +514,63 @@ fn bench_reports_failing_calls_and_rejects_unknown_clients() {
         .stderr(predicate::str::contains("unknown client"));
     mcpmux().args(["bench", "echo"]).assert().code(2);
 }
+
+#[test]
+fn env_sets_variables_for_an_ad_hoc_server_and_nothing_else_leaks() {
+    // The "server" starts only if it got FOO=bar and not the caller's secret.
+    let script = format!(
+        r#"test "$FOO" = "bar baz" && test -z "$MCPMUX_TEST_SECRET" && exec "{MCPMUX}" test-server"#
+    );
+    mcpmux()
+        .env("MCPMUX_TEST_SECRET", "s3cret")
+        .args([
+            "call",
+            "echo",
+            "--args",
+            r#"{"text":"env ok"}"#,
+            "--env",
+            "FOO=bar baz",
+        ])
+        .args(["--", "sh", "-c", &script])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success()
+        .stdout("env ok\n");
+    // Without it the server exits at once: a connect failure.
+    mcpmux()
+        .args(["call", "echo", "--", "sh", "-c", &script])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(4);
+    mcpmux()
+        .args(["call", "echo", "--env", "NOEQUALS", "--", "true"])
+        .assert()
+        .code(2);
+    mcpmux()
+        .args([
+            "call",
+            "echo",
+            "--env",
+            "A=b",
+            "--url",
+            "http://127.0.0.1:9/mcp",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--env applies to stdio servers"));
+}
+
+#[test]
+fn completions_into_a_closed_pipe_exit_cleanly() {
+    let mut child = StdCommand::new(MCPMUX)
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mcpmux");
+    drop(child.stdout.take()); // `| head -0`: the reader is gone before anything is written
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

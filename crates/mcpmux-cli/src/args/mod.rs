@@ -262,6 +262,17 @@ pub struct ServerArgs {
     )]
     pub bearer: Option<String>,
 
+    /// An environment variable for the stdio server, KEY=VALUE (repeatable). The server gets
+    /// only these and the allow-listed HOME, LOGNAME, PATH, SHELL, TERM, USER, LANG, LC_ALL,
+    /// LC_CTYPE, TMPDIR and TZ
+    #[arg(
+        long = "env",
+        value_name = "KEY=VALUE",
+        value_parser = parse::env_var,
+        help_heading = AD_HOC
+    )]
+    pub env: Vec<(String, String)>,
+
     /// A stdio server to run: COMMAND [ARGS]..., after `--` (no shell)
     #[arg(
         value_name = "COMMAND",

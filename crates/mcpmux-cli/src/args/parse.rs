@@ -40,6 +40,16 @@ pub fn header(s: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.trim().to_owned()))
 }
 
+/// Parses `--env KEY=VALUE` (an environment variable for an ad-hoc stdio server).
+pub fn env_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains('\0') && !v.contains('\0') => {
+            Ok((k.to_owned(), v.to_owned()))
+        }
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
 /// Parses a `KEY=VALUE` argument (the value is typed later, by the tool's schema).
 pub fn pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
