@@ -12,8 +12,8 @@
 # (committed) so every later run replays it. Prints the executions per target at the end.
 #
 # Needs a Rust toolchain; RUSTC_BOOTSTRAP=1 lets the stable compiler take the nightly-only
-# sanitizer flags cargo-fuzz passes. Installs cargo-fuzz (`cargo install cargo-fuzz --locked`)
-# if it is missing.
+# sanitizer flags cargo-fuzz passes. Uses the pinned cargo-fuzz that scripts/install-tools.sh
+# builds once into a versioned cache outside the clone (never into ~/.cargo/bin).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,10 +31,8 @@ for t in "${TARGETS[@]}"; do
     esac
 done
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "==> installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-fi
+bash scripts/install-tools.sh cargo-fuzz
+export PATH="$PWD/.tools/bin:$PATH" # `cargo fuzz` runs the pinned cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 
 echo "==> building fuzz targets: ${TARGETS[*]}"

@@ -8,6 +8,7 @@
 set -euo pipefail
 
 CARGO_MACHETE_VERSION="0.9.2" # unused-dependency check; builds with Rust 1.95
+CARGO_FUZZ_VERSION="0.13.2"   # bounded fuzzing (scripts/fuzz.sh); builds with Rust 1.95
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MCPMUX_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcpmux-tools}"
@@ -34,4 +35,8 @@ tool() { # <crate> <version> <binary>
     ln -sf "$bin" "$ROOT/.tools/bin/$name"
 }
 
-tool cargo-machete "$CARGO_MACHETE_VERSION" cargo-machete
+# With names: only those tools (e.g. `install-tools.sh cargo-fuzz`); without: all of them.
+wanted=("$@")
+pick() { [[ ${#wanted[@]} -eq 0 ]] || [[ " ${wanted[*]} " == *" $1 "* ]]; }
+if pick cargo-machete; then tool cargo-machete "$CARGO_MACHETE_VERSION" cargo-machete; fi
+if pick cargo-fuzz; then tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz; fi

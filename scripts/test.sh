@@ -46,44 +46,56 @@ if [[ "${1:-}" == "--self-test" ]]; then
     exit
 fi
 
+# Prerequisites: without them nothing else is meaningful, so a failure stops here.
 step "this script's own checks (self-test), and cargo-nextest >= $NEXTEST_MIN"
 bash "${BASH_SOURCE[0]}" --self-test
 require_nextest "$(cargo nextest --version 2>/dev/null || true)"
 
-step "installing pinned interop peers into .peers/"
+step "installing pinned interop peers into .peers/ and pinned tools (scripts/install-tools.sh)"
 bash scripts/install-peers.sh
-
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-step "cargo clippy --all-targets -- -D warnings (this also compiles the benchmarks; they run outside CI)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-
-step "layering of the client crate (ARCHITECTURE.md): the checker's self-test, then the check"
-python3 scripts/layers.py --self-test
-python3 scripts/layers.py
-
-step "unused dependencies (cargo-machete, pinned, from a versioned cache outside the clone: scripts/install-tools.sh)"
 bash scripts/install-tools.sh
-.tools/bin/cargo-machete --skip-target-dir
 
+# The checks: each one runs even when an earlier one failed, and counts in the closing line.
+passed=0 failed=0 failed_steps=()
+run() { # run DESCRIPTION COMMAND...
+    local what="$1" start=$SECONDS
+    shift
+    step "$what"
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "--> ok ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        failed_steps+=("$what")
+        echo "--> FAILED ($((SECONDS - start)) s): $what" >&2
+    fi
+}
+
+layering() { python3 scripts/layers.py --self-test && python3 scripts/layers.py; }
+docs() { RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude mcpmux-cli --no-deps --locked; }
+
+run "cargo fmt --check" cargo fmt --all -- --check
+run "cargo clippy --all-targets -- -D warnings (this also compiles the benchmarks; they run outside CI)" \
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+run "layering of the client crate (ARCHITECTURE.md): the checker's self-test, then the check" layering
+run "unused dependencies (cargo-machete, pinned, from a versioned cache outside the clone)" \
+    .tools/bin/cargo-machete --skip-target-dir
 # Verification builds each crate from its .crate file alone, with only its own features, so most
 # dependencies compile again (minutes; warm runs reuse them). mcpmux-conformance (publish = false)
 # is packed and verified too: cargo package does not refuse it, only cargo publish would.
 # --allow-dirty: this checks that the crates pack and build, it is no release.
-step "cargo package --workspace (every crate packs and builds from its .crate file alone)"
-cargo package --workspace --locked --allow-dirty
+run "cargo package --workspace (every crate packs and builds from its .crate file alone)" \
+    cargo package --workspace --locked --allow-dirty
+run "tests (cargo-nextest: one process per test, so process checks see only their own children)" \
+    cargo nextest run --workspace --locked --no-fail-fast
+run "MCP conformance suite (every non-auth client scenario, strict: no expected failures)" \
+    bash scripts/conformance.sh
+run "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)" \
+    bash scripts/fuzz.sh
+run "doctests" cargo test --workspace --locked --doc
+run "cargo doc with warnings as errors (the library crates: no broken or private links)" docs
 
-step "tests (cargo-nextest: one process per test, so process checks see only their own children)"
-cargo nextest run --workspace --locked --no-fail-fast
-
-step "MCP conformance suite (every non-auth client scenario, strict: no expected failures)"
-bash scripts/conformance.sh
-
-step "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)"
-bash scripts/fuzz.sh
-
-step "doctests"
-cargo test --workspace --locked --doc
-step "cargo doc with warnings as errors (the library crates: no broken or private links)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude mcpmux-cli --no-deps --locked
+echo
+for what in "${failed_steps[@]}"; do echo "failed: $what" >&2; done
+echo "steps: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
