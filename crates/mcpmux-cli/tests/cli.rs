@@ -574,3 +574,39 @@ fn completions_into_a_closed_pipe_exit_cleanly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn the_built_in_test_server_speaks_http_too() {
+    use std::io::{BufRead, BufReader};
+    let mut server = StdCommand::new(MCPMUX)
+        .args(["test-server", "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux test-server --http");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let result = mcpmux()
+        .args(["call", "echo", "--args", r#"{"text":"over http"}"#, "--url"])
+        .arg(format!("{base}/mcp"))
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("run mcpmux call");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&result.stdout), "over http\n");
+}

@@ -533,6 +533,11 @@ pub struct TestServerArgs {
     /// The test server's startup options.
     #[command(flatten)]
     pub options: mcpmux_test_server::Options,
+
+    /// HTTP instead of stdio (`--http ADDR` and its options), under the same names as the
+    /// `mcpmux-test-server` binary's.
+    #[command(flatten)]
+    pub http: mcpmux_test_server::HttpOptions,
 }
 
 fn parse_protocol_version(s: &str) -> Result<mcpmux::ProtocolVersion, String> {
