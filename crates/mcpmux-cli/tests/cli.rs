@@ -610,3 +610,63 @@ fn the_built_in_test_server_speaks_http_too() {
     );
     assert_eq!(String::from_utf8_lossy(&result.stdout), "over http\n");
 }
+
+/// Processes whose environment holds `marker` (readable for our own processes).
+fn processes_with_env(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if !zombie
+            && let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ"))
+            && String::from_utf8_lossy(&environ).contains(marker)
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_server_does_not_outlive_its_host_killed_with_sigkill() {
+    // The server ignores SIGTERM and stdin EOF; its host (`mcpmux call`) is killed with SIGKILL,
+    // so no shutdown sequence runs: the watchdog must kill the server's group.
+    let marker = format!("MCPMUX_WATCHDOG_TEST={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["call", "sleep", "--args", r#"{"ms":60000}"#])
+        .args(["--env", &marker, "--", MCPMUX, "test-server"])
+        .args(["--ignore-sigterm", "--ignore-stdin-eof"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with_env(&marker).is_empty() {
+        assert!(Instant::now() < deadline, "the server never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    host.kill().expect("SIGKILL the host");
+    host.wait().expect("reap the host");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with_env(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = processes_with_env(&marker);
+    for pid in &left {
+        // Clean up before failing: a test leaves no process behind.
+        let _ = StdCommand::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(left.is_empty(), "the server outlived its host: {left:?}");
+}

@@ -75,6 +75,58 @@ pub(crate) struct Process {
     pub(crate) group: GroupKiller,
     pub(crate) stderr: StderrTail,
     stderr_task: Option<JoinHandle<()>>,
+    watchdog: Option<Watchdog>,
+}
+
+/// Kills the server's process group when this process dies, even by SIGKILL, when nothing in
+/// it can run any more.
+///
+/// A tiny `/bin/sh` in a process group of its own (so a terminal's Ctrl-C does not reach it),
+/// ignoring INT, TERM, HUP and QUIT, blocked reading a pipe whose only write end this process
+/// holds (close-on-exec, so no server inherits it). Nothing is ever written: when this process
+/// dies the kernel closes the write end, the read returns, and the watchdog sends SIGKILL to
+/// the server's group. `PR_SET_PDEATHSIG` would not do: it fires when the spawning *thread*
+/// exits, and tokio's blocking threads retire. A normal shutdown kills and reaps the watchdog
+/// itself after the server, so it never outlives the connection either.
+#[derive(Debug)]
+struct Watchdog {
+    child: tokio::process::Child,
+    /// The write end of its stdin: held, never written.
+    _pipe: Option<ChildStdin>,
+}
+
+/// The watchdog's script; `$1` is the process group to kill.
+const WATCHDOG_SCRIPT: &str =
+    "trap '' INT TERM HUP QUIT; read -r _; kill -KILL -- \"-$1\" 2>/dev/null; exit 0";
+
+impl Watchdog {
+    fn spawn(pgid: Pid) -> io::Result<Watchdog> {
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(WATCHDOG_SCRIPT)
+            .arg("mcpmux-watchdog")
+            .arg(pgid.as_raw().to_string())
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()?;
+        let pipe = child.stdin.take();
+        Ok(Watchdog { child, _pipe: pipe })
+    }
+
+    /// Kills and reaps the watchdog (the server is gone already).
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the server's watchdog could not be reaped");
+        }
+    }
 }
 
 /// Sends SIGKILL to a process group on drop unless disarmed.
@@ -164,6 +216,13 @@ pub(crate) fn spawn(config: &TransportSettings, stdio: &StdioSettings) -> Result
     let pid = child.id().ok_or_else(missing)?;
     let pgid = Pid::from_raw(i32::try_from(pid).map_err(|_| missing())?);
     let group = GroupKiller { pgid, armed: true };
+    let watchdog = match Watchdog::spawn(pgid) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(server = %config.name, "no watchdog for the server's process group ({e}): it would outlive this process if it were killed");
+            None
+        }
+    };
 
     let (exit_tx, exit) = oneshot::channel();
     tokio::spawn(async move {
@@ -189,6 +248,7 @@ pub(crate) fn spawn(config: &TransportSettings, stdio: &StdioSettings) -> Result
             group,
             stderr: tail,
             stderr_task: Some(stderr_task),
+            watchdog,
         },
     })
 }
@@ -298,6 +358,9 @@ impl Process {
         // Grandchildren that outlived the leader are still in its group.
         self.group.signal(Signal::SIGKILL);
         self.group.disarm();
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.stop().await;
+        }
         self.drain_stderr(Duration::from_millis(200)).await;
         if let Some(task) = self.stderr_task.take() {
             task.abort();
