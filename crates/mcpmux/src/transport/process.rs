@@ -75,7 +75,8 @@ pub(crate) struct Process {
     pub(crate) group: GroupKiller,
     pub(crate) stderr: StderrTail,
     stderr_task: Option<JoinHandle<()>>,
-    watchdog: Option<Watchdog>,
+    /// Boxed: cold, and kept out of the transport's size.
+    watchdog: Option<Box<Watchdog>>,
 }
 
 /// Kills the server's process group when this process dies, even by SIGKILL, when nothing in
@@ -118,7 +119,7 @@ impl Watchdog {
     }
 
     /// Kills and reaps the watchdog (the server is gone already).
-    async fn stop(mut self) {
+    async fn stop(mut self: Box<Self>) {
         let _ = self.child.start_kill();
         if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
             .await
@@ -217,7 +218,7 @@ pub(crate) fn spawn(config: &TransportSettings, stdio: &StdioSettings) -> Result
     let pgid = Pid::from_raw(i32::try_from(pid).map_err(|_| missing())?);
     let group = GroupKiller { pgid, armed: true };
     let watchdog = match Watchdog::spawn(pgid) {
-        Ok(w) => Some(w),
+        Ok(w) => Some(Box::new(w)),
         Err(e) => {
             tracing::warn!(server = %config.name, "no watchdog for the server's process group ({e}): it would outlive this process if it were killed");
             None
