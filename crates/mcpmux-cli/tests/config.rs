@@ -293,7 +293,7 @@ fn tools_call_and_batch_across_two_servers() {
         [
             json!("a"),
             json!(1),
-            json!(3),
+            Value::Null,
             json!({"k": 1}),
             json!(5),
             json!(6),
@@ -302,6 +302,9 @@ fn tools_call_and_batch_across_two_servers() {
             json!(9)
         ]
     );
+    // Every line carries its 1-based input line (the blank one is skipped).
+    let numbers: Vec<Value> = lines.iter().map(|l| l["line"].clone()).collect();
+    assert_eq!(numbers, [1, 2, 4, 5, 6, 7, 8, 9, 10].map(|n| json!(n)));
     assert_eq!(lines[0]["ok"], true);
     assert_eq!(lines[0]["result"]["structuredContent"]["sum"], 3);
     assert_eq!(lines[1]["result"]["content"][0]["text"], "hi");
