@@ -90,24 +90,31 @@ pub fn did_you_mean(suggestion: Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// The Levenshtein distance of `a` and `b`, in characters.
+/// The edit distance of `a` and `b` in characters (insertions, deletions, substitutions and
+/// swaps of neighbours, each 1: the optimal string alignment distance).
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                diagonal
-            } else {
-                1 + diagonal.min(above).min(row[j])
-            };
-            diagonal = above;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -152,6 +159,8 @@ mod tests {
         assert_eq!(suggest("zzz", ["id", "tool", "arguments"]), None);
         assert!(abbreviates("args", "arguments") && !abbreviates("asg", "arguments"));
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("ecoh", "echo"), 1);
+        assert_eq!(suggest("ecoh", ["echo", "add"]).as_deref(), Some("echo"));
         assert_eq!(did_you_mean(None), "");
         assert_eq!(did_you_mean(Some("x".into())), "; did you mean `x`?");
     }
