@@ -423,6 +423,21 @@ fn a_failing_server_is_reported_and_the_others_serve() {
     let lines = json_lines(&out);
     assert_eq!(lines[0]["error"]["kind"], "spawn");
     assert_eq!(lines[1]["ok"], true);
+    // --strict: a server the input names that fails to start fails the batch (exit 4); one it
+    // does not name never starts.
+    place
+        .run(&["batch", "--strict"])
+        .write_stdin("{\"tool\": \"gone.x\"}\n")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("\"kind\":\"spawn\""))
+        .stderr(predicate::str::contains("server `gone` is unavailable"));
+    place
+        .run(&["batch", "--strict"])
+        .write_stdin("{\"tool\": \"good.echo\", \"arguments\": {\"text\": \"ok\"}}\n")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("gone").not());
     let out = place
         .run(&["--json", "servers"])
         .assert()
