@@ -325,18 +325,14 @@ impl Servers {
             })
             .await
             .map_err(|e| Failed::from_error(&e))?;
-        if let Some((_, error)) = toolset.failures().next() {
-            let error = chain(&anyhow::Error::new(error.clone()));
+        if let Some((_, failure)) = toolset.failures().next() {
+            let error = chain(&anyhow::Error::new(failure.clone()));
             if !m.reported.swap(true, Ordering::Relaxed) {
                 self.any_failed.store(true, Ordering::Relaxed);
                 crate::exit::warn(&format!("server `{}` is unavailable: {error}", m.name));
             }
-            let kind = toolset
-                .failures()
-                .next()
-                .map_or("connect", |(_, e)| error_kind(e));
             return Err(Failed::new(
-                kind,
+                error_kind(failure),
                 format!("server `{}` is not available: {error}", m.name),
             ));
         }
