@@ -30,8 +30,15 @@ const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// Builds the plan, runs every client, prints the table (or the JSON report).
 pub fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
     let ad_hoc = args.server.is_given();
-    let (server_name, tool) = target::split_target(&args.tool, ad_hoc, "TOOL")?;
-    let (server, transport) = match server_name {
+    // The tool-naming rule of `call`: SERVER.TOOL or SERVER_TOOL for a configured server.
+    let (server_name, tool) = if ad_hoc {
+        (None, args.tool.clone())
+    } else {
+        let (server, tool) = target::route_configured(global, &args.tool)?;
+        (Some(server), tool)
+    };
+    let tool = tool.as_str();
+    let (server, transport) = match server_name.as_deref() {
         Some(name) => configured(global, name)?,
         None => ad_hoc_server(&args)?,
     };

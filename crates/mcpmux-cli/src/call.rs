@@ -22,17 +22,18 @@ const AFTER_REAP_LIMIT: Duration = Duration::from_secs(1);
 /// Starts the server, calls the tool once, prints the result, and shuts the server down.
 pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
     let ad_hoc = args.server.is_given();
-    let (server_name, tool) = target::split_target(&args.tool, ad_hoc, "TOOL")?;
-    let mut targets = Targets::select(global, &args.server, server_name)?;
+    let (server_name, named) = if ad_hoc {
+        (None, args.tool.clone())
+    } else {
+        let (server, tool) = target::route_configured(global, &args.tool)?;
+        (Some(server), tool)
+    };
+    let mut targets = Targets::select(global, &args.server, server_name.as_deref())?;
     let Some(t) = targets.servers.pop() else {
         targets.report_broken();
         return Ok(Code::Config);
     };
-    let label = if ad_hoc {
-        tool.to_owned()
-    } else {
-        args.tool.clone()
-    };
+    let label = args.tool.clone();
     let guard = t
         .server
         .enter()
@@ -43,29 +44,29 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
 
     let outcome = async {
         let mut arguments = args.arguments.clone();
-        // The schema is needed to type KEY=VALUE pairs, and the list to apply the config's filter.
-        if !args.pairs.is_empty() || !t.filter.is_all() {
-            let tools = guard
-                .tools()
-                .await
-                .map_err(|e| exit::call_failed(e, &label))?;
-            if !t.filter.allows(tool) {
-                return Err(Failure::new(
-                    Code::Failed,
-                    anyhow::anyhow!(
-                        "calling tool `{label}` failed: unknown tool: excluded by the config's \
-                         tool filter of server `{}`",
-                        t.name
-                    ),
-                ));
-            }
-            let schema = tools
-                .get(tool)
-                .map(|t| t.input_schema.clone())
-                .unwrap_or(Value::Null);
-            crate::typed::apply(&mut arguments, &args.pairs, &schema)
-                .map_err(|e| Failure::new(Code::Usage, anyhow::anyhow!(e)))?;
+        // The list names the tools (an unknown one is refused before the request), gives the
+        // schema that types KEY=VALUE pairs, and is what the config's filter applies to.
+        let tools = guard
+            .tools()
+            .await
+            .map_err(|e| exit::call_failed(e, &label))?;
+        let tool = resolve(&tools, &t, &args.tool, &named, ad_hoc)?;
+        if !t.filter.allows(tool) {
+            return Err(Failure::new(
+                Code::Failed,
+                anyhow::anyhow!(
+                    "calling tool `{label}` failed: unknown tool: excluded by the config's \
+                     tool filter of server `{}`",
+                    t.name
+                ),
+            ));
         }
+        let schema = tools
+            .get(tool)
+            .map(|t| t.input_schema.clone())
+            .unwrap_or(Value::Null);
+        crate::typed::apply(&mut arguments, &args.pairs, &schema)
+            .map_err(|e| Failure::new(Code::Usage, anyhow::anyhow!(e)))?;
         let mut options = RequestOptions::new();
         if !global.quiet {
             options = options.on_progress(|p| {
@@ -97,6 +98,61 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
     // than have the runtime's teardown kill the server.
     shut_down(&t.server, process).await;
     printed
+}
+
+/// The tool of `t` that `given` names (`named` once the server is routed): for an ad-hoc server
+/// the bare name, `SERVER.TOOL` or `SERVER_TOOL`; for a configured one, the tool part.
+///
+/// # Errors
+/// A usage error (exit 2) for a tool the server does not have, with the closest known name.
+fn resolve<'a>(
+    tools: &mcpmux::ToolList,
+    t: &target::Target,
+    given: &str,
+    named: &'a str,
+    ad_hoc: bool,
+) -> Result<&'a str, Failure> {
+    if ad_hoc {
+        if let Some(tool) = crate::names::ad_hoc_candidates(named, &t.name)
+            .into_iter()
+            .find(|c| tools.get(c).is_some())
+        {
+            return Ok(tool);
+        }
+    } else if tools.get(named).is_some() || !t.filter.allows(named) {
+        // An excluded tool is refused with the filter's reason.
+        return Ok(named);
+    }
+    let dotted = given.contains('.');
+    let known: Vec<String> = tools
+        .iter()
+        .filter(|tool| t.filter.allows(&tool.name))
+        .map(|tool| {
+            if ad_hoc {
+                tool.name.clone()
+            } else if dotted {
+                format!("{}.{}", t.name, tool.name)
+            } else {
+                format!("{}{}{}", t.name, crate::names::PREFIX_SEPARATOR, tool.name)
+            }
+        })
+        .collect();
+    let hint = crate::names::did_you_mean(crate::names::suggest(
+        given,
+        known.iter().map(String::as_str),
+    ));
+    Err(Failure::new(
+        Code::Usage,
+        anyhow::anyhow!(
+            "unknown tool `{given}`: server `{}` has no such tool{hint}{}",
+            t.name,
+            if ad_hoc {
+                ""
+            } else {
+                " (`mcpmux tools` lists them)"
+            },
+        ),
+    ))
 }
 
 /// Closes the connection and waits for its shutdown, bounded: at most [`CLOSE_LIMIT`], and at most

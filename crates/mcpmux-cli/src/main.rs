@@ -11,6 +11,7 @@ mod completions;
 mod demo;
 mod exit;
 mod logging;
+mod names;
 mod output;
 mod progress;
 mod prompts;

@@ -323,6 +323,25 @@ fn path_is_sse(url: &str) -> bool {
     no_query.trim_end_matches('/').ends_with("/sse")
 }
 
+/// The configured server and tool that `name` means, without starting any server: `SERVER.TOOL`
+/// when SERVER is configured, else `SERVER_TOOL` (the prefixed name) by the longest configured
+/// server name that prefixes it, else `name` split at the first `.` (an unknown server is then
+/// reported by [`Targets::select`]).
+///
+/// # Errors
+/// A usage error when `name` has no `.` and no configured server prefixes it.
+pub fn route_configured(global: &GlobalArgs, name: &str) -> Result<(String, String), Failure> {
+    let configured: Vec<String> = load_config(global)
+        .map(|c| c.names().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let refs: Vec<&str> = configured.iter().map(String::as_str).collect();
+    if let Some((server, tool)) = crate::names::candidates(name, &refs).first() {
+        return Ok(((*server).to_owned(), (*tool).to_owned()));
+    }
+    let (server, tool) = split_target(name, false, "TOOL")?;
+    Ok((server.unwrap_or_default().to_owned(), tool.to_owned()))
+}
+
 /// `SERVER.NAME` split at the first `.`; for an ad-hoc server, `name` is taken verbatim.
 ///
 /// # Errors

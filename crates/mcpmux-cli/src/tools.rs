@@ -15,6 +15,16 @@ use crate::target::{self, Targets};
 /// Runs `mcpmux tools`.
 pub async fn run(args: ToolsArgs, global: &GlobalArgs) -> Outcome {
     let targets = Targets::select(global, &args.server, args.name.as_deref())?;
+    // The name `call` and `batch` take: SERVER.TOOL, or the bare TOOL of an ad-hoc server.
+    let ad_hoc = targets.ad_hoc;
+    let display = |t: &ToolInfo| {
+        let tool = crate::table::clean(&t.tool.name);
+        if ad_hoc {
+            tool
+        } else {
+            format!("{}.{tool}", t.server)
+        }
+    };
     let (toolset, broken) = targets.connect(global).await?;
     let tools = toolset
         .tools()
@@ -25,7 +35,7 @@ pub async fn run(args: ToolsArgs, global: &GlobalArgs) -> Outcome {
         let all: Vec<Value> = tools.iter().map(tool_json).collect();
         output::write_json(&mut stdout, &all).map_err(Failure::output)?;
     } else if args.schema {
-        write_schemas(&mut stdout, &tools).map_err(Failure::output)?;
+        write_schemas(&mut stdout, &tools, display).map_err(Failure::output)?;
     } else {
         let mut table = Table::new(&[
             ("NAME", None),
@@ -35,7 +45,7 @@ pub async fn run(args: ToolsArgs, global: &GlobalArgs) -> Outcome {
         ]);
         for t in &tools {
             table.row(vec![
-                format!("{}.{}", t.server, t.tool.name),
+                display(t),
                 title(t),
                 t.tool.description.clone().unwrap_or_default(),
                 t.tool
@@ -87,12 +97,16 @@ fn tool_json(t: &ToolInfo) -> Value {
     v
 }
 
-fn write_schemas(out: &mut impl Write, tools: &[ToolInfo]) -> io::Result<()> {
+fn write_schemas(
+    out: &mut impl Write,
+    tools: &[ToolInfo],
+    display: impl Fn(&ToolInfo) -> String,
+) -> io::Result<()> {
     for (i, t) in tools.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
-        writeln!(out, "{}.{}", t.server, crate::table::clean(&t.tool.name))?;
+        writeln!(out, "{}", display(t))?;
         if let Some(d) = &t.tool.description {
             writeln!(out, "  {}", crate::table::clean(d))?;
         }

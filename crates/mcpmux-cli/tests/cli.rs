@@ -258,15 +258,19 @@ fn a_server_that_dies_during_initialize_exits_4() {
 }
 
 #[test]
-fn an_unknown_tool_exits_1() {
+fn an_unknown_tool_is_a_usage_error_with_a_suggestion() {
+    // Refused before the request, from the server's tool list (issue 15: exit 2, not 1).
     call("no_such_tool", "{}", &[])
         .assert()
-        .code(1)
+        .code(2)
         .stdout("")
         .stderr(predicate::str::starts_with(
-            "mcpmux: calling tool `no_such_tool` failed",
-        ))
-        .stderr(predicate::str::contains("unknown tool"));
+            "mcpmux: unknown tool `no_such_tool`: server `mcpmux` has no such tool\n",
+        ));
+    call("eccho", "{}", &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `echo`?"));
 }
 
 /// Processes whose command line contains `marker` (to find what a test started, by a unique

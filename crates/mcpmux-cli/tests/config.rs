@@ -4,7 +4,8 @@
 //! and server-everything. Every command is bounded by a timeout and runs with a private HOME.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -293,7 +294,7 @@ fn tools_call_and_batch_across_two_servers() {
         [
             json!("a"),
             json!(1),
-            json!(3),
+            Value::Null,
             json!({"k": 1}),
             json!(5),
             json!(6),
@@ -302,6 +303,9 @@ fn tools_call_and_batch_across_two_servers() {
             json!(9)
         ]
     );
+    // Every line carries its 1-based input line (the blank one is skipped).
+    let numbers: Vec<Value> = lines.iter().map(|l| l["line"].clone()).collect();
+    assert_eq!(numbers, [1, 2, 4, 5, 6, 7, 8, 9, 10].map(|n| json!(n)));
     assert_eq!(lines[0]["ok"], true);
     assert_eq!(lines[0]["result"]["structuredContent"]["sum"], 3);
     assert_eq!(lines[1]["result"]["content"][0]["text"], "hi");
@@ -419,6 +423,21 @@ fn a_failing_server_is_reported_and_the_others_serve() {
     let lines = json_lines(&out);
     assert_eq!(lines[0]["error"]["kind"], "spawn");
     assert_eq!(lines[1]["ok"], true);
+    // --strict: a server the input names that fails to start fails the batch (exit 4); one it
+    // does not name never starts.
+    place
+        .run(&["batch", "--strict"])
+        .write_stdin("{\"tool\": \"gone.x\"}\n")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("\"kind\":\"spawn\""))
+        .stderr(predicate::str::contains("server `gone` is unavailable"));
+    place
+        .run(&["batch", "--strict"])
+        .write_stdin("{\"tool\": \"good.echo\", \"arguments\": {\"text\": \"ok\"}}\n")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("gone").not());
     let out = place
         .run(&["--json", "servers"])
         .assert()
@@ -665,7 +684,8 @@ fn ad_hoc_http_servers_with_url() {
         .args(["tools", "--url", &http.url])
         .assert()
         .success()
-        .stdout(predicate::str::contains("127_0_0_1.drop_stream"));
+        .stdout(predicate::str::contains("\ndrop_stream "))
+        .stdout(predicate::str::contains("127_0_0_1.").not());
     let out = place
         .bare()
         .args(["batch", "--url", &http.url])
@@ -930,4 +950,311 @@ fn help_of_every_subcommand() {
             );
         }
     }
+}
+
+/// Runs `mcpmux --config mcp.json ARGS...` in `place` with `input` on stdin, and returns each
+/// stdout line with the time it arrived, the exit code and stderr. Bounded by [`LIMIT`].
+fn timed_lines(
+    place: &Place,
+    args: &[&str],
+    input: &str,
+) -> (Vec<(Duration, String)>, i32, String) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let started = Instant::now();
+    let mut child = std::process::Command::new(MCPMUX)
+        .current_dir(place.path())
+        .env("HOME", place.path())
+        .env("XDG_CONFIG_HOME", place.path().join(".config"))
+        .env_remove("MCPMUX_CONFIG")
+        .env_remove("RUST_LOG")
+        .arg("--config")
+        .arg(place.config())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mcpmux starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((started.elapsed(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(LIMIT.saturating_sub(started.elapsed())) {
+            Ok(line) => lines.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("mcpmux {args:?} did not finish in {LIMIT:?}; lines so far: {lines:?}");
+            }
+        }
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mcpmux {args:?} did not exit in {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let errors = errors.join().unwrap_or_default();
+    (lines, status.code().unwrap_or(-1), errors)
+}
+
+#[test]
+fn batch_starts_only_the_servers_it_names_when_it_first_calls_them() {
+    // `hang` never answers its handshake; it leaves a file behind when started.
+    let place = Place::new(&json!({"mcpServers": {
+        "good": local(),
+        "hang": {"command": "sh", "args": ["-c", "touch hang-started; exec sleep 100"]},
+    }}));
+    // A batch that calls only `good` does not wait for `hang` (the default connect deadline is
+    // 60 s): it never starts.
+    let started = Instant::now();
+    let out = place
+        .run(&["batch"])
+        .write_stdin("{\"tool\": \"good.echo\", \"arguments\": {\"text\": \"hi\"}}\n")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("hang").not())
+        .stderr(predicate::str::contains(
+            "mcpmux: batch: 1 calls, 1 ok, 0 failed in ",
+        ))
+        .get_output()
+        .clone();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_eq!(json_lines(&out)[0]["result"]["content"][0]["text"], "hi");
+    assert!(
+        !place.path().join("hang-started").exists(),
+        "`hang` was started"
+    );
+
+    // Calling both: the good call is answered at once, the hanging one fails at its connect
+    // deadline, and the summary's time is the real wall time.
+    let input = "{\"tool\": \"good.echo\", \"arguments\": {\"text\": \"first\"}}\n\
+                 {\"tool\": \"hang.echo\", \"arguments\": {\"text\": \"never\"}}\n";
+    let (lines, code, stderr) = timed_lines(&place, &["--connect-timeout", "5", "batch"], input);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (at, first) = &lines[0];
+    let first: Value = serde_json::from_str(first).unwrap();
+    assert_eq!(first["result"]["content"][0]["text"], "first");
+    assert!(
+        *at < Duration::from_secs(4),
+        "the good call was answered after {at:?}"
+    );
+    let (at, second) = &lines[1];
+    let second: Value = serde_json::from_str(second).unwrap();
+    assert_eq!(second["error"]["kind"], "connect", "{second}");
+    let message = second["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("server `hang` is not available")
+            && message.contains("timed out after 5s"),
+        "{message}"
+    );
+    assert!(
+        *at >= Duration::from_millis(4500) && *at < Duration::from_secs(30),
+        "the hanging call failed after {at:?}"
+    );
+    assert!(place.path().join("hang-started").exists());
+    assert!(
+        stderr.contains("mcpmux: server `hang` is unavailable: "),
+        "{stderr}"
+    );
+    let seconds: f64 = stderr
+        .split("mcpmux: batch: 2 calls, 1 ok, 1 failed (1 connect) in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    assert!((4.5..30.0).contains(&seconds), "summary says {seconds} s");
+}
+
+#[test]
+fn one_tool_naming_rule_for_tools_call_and_batch() {
+    let place = Place::new(&json!({"mcpServers": {"local": local(), "other": local()}}));
+    // Configured servers: SERVER.TOOL and the prefixed SERVER_TOOL, in call and batch.
+    place
+        .run(&["call", "local_add", "a=2", "b=40"])
+        .assert()
+        .success()
+        .stdout("42\n");
+    place
+        .run(&["call", "local.ech", "text=x"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "unknown tool `local.ech`: server `local` has no such tool; did you mean `local.echo`?",
+        ));
+    place
+        .run(&["call", "other_ech", "text=x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `other_echo`?"));
+    let input = [
+        r#"{"tool": "local.echo", "arguments": {"text": "dotted"}}"#,
+        r#"{"tool": "other_echo", "arguments": {"text": "prefixed"}}"#,
+        r#"{"tool": "local.ech", "arguments": {"text": "typo"}}"#,
+        r#"{"tool": "locl.echo"}"#,
+        r#"{"tool": "echo"}"#,
+    ]
+    .join("\n");
+    let out = place
+        .run(&["batch"])
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["result"]["content"][0]["text"], "dotted");
+    assert_eq!(lines[1]["result"]["content"][0]["text"], "prefixed");
+    for (i, wanted) in [
+        (
+            2,
+            "server `local` has no such tool; did you mean `local.echo`?",
+        ),
+        (
+            3,
+            "there is no server `locl` (configured: local, other); did you mean `local.echo`?",
+        ),
+        (4, "expected SERVER.TOOL or SERVER_TOOL"),
+    ] {
+        assert_eq!(lines[i]["error"]["kind"], "unknown_tool", "{}", lines[i]);
+        let message = lines[i]["error"]["message"].as_str().unwrap();
+        assert!(message.contains(wanted), "{message}");
+    }
+
+    // An ad-hoc server (named `mcpmux` after its program): `tools` prints the bare TOOL, and
+    // TOOL, SERVER.TOOL and SERVER_TOOL all call it.
+    let ad_hoc = |args: &[&str]| {
+        let mut cmd = place.bare();
+        cmd.args(args).args(["--", MCPMUX, "test-server"]);
+        cmd
+    };
+    ad_hoc(&["tools"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\necho "))
+        .stdout(predicate::str::contains("mcpmux.").not());
+    for name in ["echo", "mcpmux.echo", "mcpmux_echo"] {
+        ad_hoc(&["call", name, "text=same"])
+            .assert()
+            .success()
+            .stdout("same\n");
+    }
+    ad_hoc(&["call", "ecoh", "text=x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown tool `ecoh`: server `mcpmux` has no such tool; did you mean `echo`?",
+        ));
+    let out = ad_hoc(&["batch"])
+        .write_stdin(
+            "{\"tool\": \"echo\", \"arguments\": {\"text\": \"1\"}}\n\
+             {\"tool\": \"mcpmux.echo\", \"arguments\": {\"text\": \"2\"}}\n\
+             {\"tool\": \"mcpmux_echo\", \"arguments\": {\"text\": \"3\"}}\n\
+             {\"tool\": \"ecoh\"}\n",
+        )
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let lines = json_lines(&out);
+    for (i, text) in ["1", "2", "3"].iter().enumerate() {
+        assert_eq!(
+            lines[i]["result"]["content"][0]["text"], *text,
+            "{}",
+            lines[i]
+        );
+    }
+    assert_eq!(lines[3]["error"]["kind"], "unknown_tool");
+    assert!(
+        lines[3]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `echo`?"),
+        "{}",
+        lines[3]
+    );
+}
+
+#[test]
+fn batch_input_lines_are_numbered_and_checked() {
+    let place = Place::new(&json!({"mcpServers": {"local": local()}}));
+    let input = [
+        r#"{"id": "x", "tool": "local.echo", "arguments": {"text": "a"}}"#,
+        "",
+        "{oops",
+        r#"{"id": 7, "tool": "local.echo", "args": {"text": "b"}}"#,
+        r#"{"id": "x", "tool": "local.echo", "arguments": {"text": "c"}}"#,
+        r#"{"tool": "local.echo", "arguments": {"text": "d"}}"#,
+        r#""just a string""#,
+    ]
+    .join("\n");
+    let out = place
+        .run(&["batch"])
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "mcpmux: batch: 6 calls, 2 ok, 4 failed (4 invalid_input) in ",
+        ))
+        .get_output()
+        .clone();
+    let lines = json_lines(&out);
+    let field = |name: &str| -> Vec<Value> { lines.iter().map(|l| l[name].clone()).collect() };
+    assert_eq!(field("line"), [1, 3, 4, 5, 6, 7].map(|n| json!(n)));
+    assert_eq!(
+        field("id"),
+        [
+            json!("x"),
+            Value::Null,
+            json!(7),
+            json!("x"),
+            json!(5),
+            Value::Null
+        ]
+    );
+    assert_eq!(lines[0]["result"]["content"][0]["text"], "a");
+    assert_eq!(lines[4]["result"]["content"][0]["text"], "d");
+    for (i, wanted) in [
+        (1, "line 3: not valid JSON"),
+        (2, "line 4: unknown key `args`; did you mean `arguments`?"),
+        (3, "line 5: duplicate id \"x\" (first on line 1)"),
+        (5, "line 7: expected a JSON object, got a string"),
+    ] {
+        assert_eq!(lines[i]["error"]["kind"], "invalid_input", "{}", lines[i]);
+        let message = lines[i]["error"]["message"].as_str().unwrap();
+        assert!(message.contains(wanted), "{message}");
+    }
+    // The documented field order, `line` added last.
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first = raw.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(r#"{"id":"x","ok":true,"result":"#) && first.ends_with(r#","line":1}"#),
+        "{first}"
+    );
 }

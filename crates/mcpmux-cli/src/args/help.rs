@@ -64,10 +64,10 @@ Examples:
 /// `mcpmux tools --help`.
 pub const TOOLS: &str = "\
 List the tools of every configured server (or of SERVER): a table of name (SERVER.TOOL, as \
-`call` takes it), title, description and annotations (ro = read-only, destructive, idempotent, \
+`call` and `batch` take it; for an ad-hoc server the bare TOOL), title, description and annotations (ro = read-only, destructive, idempotent, \
 open-world). --schema prints each tool's input schema instead of the table. --json prints one \
-array of tools, each with `server`, `name` (the prefixed name `batch` accepts, SERVER_TOOL) and \
-the tool's full MCP definition.
+array of tools, each with `server`, `name` (the prefixed name SERVER_TOOL, which `call` and \
+`batch` accept too) and the tool's full MCP definition.
 
 Tool filters of the config (includeTools/excludeTools, enabled_tools/disabled_tools) apply. A \
 server that fails to start is reported on stderr and the others are listed (exit 4 at the end), \
@@ -82,11 +82,13 @@ Examples:
 pub const CALL: &str = "\
 Call one tool and print its result.
 
-TARGET is SERVER.TOOL for a configured server (split at the first `.`), or the plain tool name \
-for an ad-hoc server: --url URL (Streamable HTTP, falling back to legacy SSE; a URL ending in \
+TARGET is SERVER.TOOL for a configured server (split at the first `.`) or its prefixed name \
+SERVER_TOOL, or the plain tool name (SERVER.TOOL and SERVER_TOOL work too) for an ad-hoc \
+server: --url URL (Streamable HTTP, falling back to legacy SSE; a URL ending in \
 /sse means SSE; --transport picks one) or -- COMMAND [ARGS]... (a stdio server, run directly, no \
 shell, inheriting only a small allow-list of environment variables: HOME, PATH, USER, LANG, \
-TERM, TMPDIR, TZ, ...).
+TERM, TMPDIR, TZ, ...). A tool the server does not have is refused before the request, with \
+the closest name (\"did you mean\"), exit 2.
 
 Arguments: --args JSON (an object, default {}) and/or KEY=VALUE pairs, given before any `--`. \
 Each VALUE is typed by the tool's input schema: numbers and booleans are parsed, objects and \
@@ -112,15 +114,20 @@ per call, in input order, as each becomes ready.
 
 Input (stdin, or --input FILE), one call per line; blank lines are skipped:
   {\"id\": ANY, \"tool\": \"SERVER.TOOL\", \"arguments\": {...}}
-`id` is optional (default: the 0-based line number) and echoed back. `tool` is SERVER.TOOL, or \
-a prefixed name exactly as `mcpmux --json tools` lists it (SERVER_TOOL); with an ad-hoc server, \
-the plain tool name. `arguments` is optional (default {}).
+`id` is optional (default: the 0-based line number) and echoed back; explicit ids must be \
+unique. `tool` is SERVER.TOOL, or a prefixed name exactly as `mcpmux --json tools` lists it \
+(SERVER_TOOL); with an ad-hoc server, the plain tool name (or either form). `arguments` is \
+optional (default {}). Any other key is refused (invalid_input, with a suggestion).
 
-Output, one line per input line:
-  {\"id\": ..., \"ok\": true, \"result\": CallToolResult}
-  {\"id\": ..., \"ok\": false, \"error\": {\"kind\": KIND, \"message\": TEXT}}
-A tool's isError result is ok: false with kind tool_error, and keeps its \"result\". KIND is one \
-of a stable set:
+A server starts at its first call: names are resolved against the configured server names \
+without starting any, so a server the input never names never starts, and a slow or failing \
+server (bounded by --connect-timeout) delays only its own calls.
+
+Output, one line per input line, `line` its 1-based input line number:
+  {\"id\": ..., \"ok\": true, \"result\": CallToolResult, \"line\": N}
+  {\"id\": ..., \"ok\": false, \"error\": {\"kind\": KIND, \"message\": TEXT}, \"line\": N}
+A tool's isError result is ok: false with kind tool_error, and keeps its \"result\". A line \
+that is not a JSON object is answered with \"id\": null. KIND is one of a stable set:
   tool_error     the tool returned isError: true
   server_error   the server answered with a JSON-RPC error
   timeout        the call took longer than --timeout (or the server's timeout)
@@ -129,12 +136,13 @@ of a stable set:
   connect        the server could not be reached (or its config entry is broken)
   spawn          the server process could not be started
   protocol       the server broke the protocol
-  unknown_tool   no such tool (or excluded by the config's tool filter)
-  invalid_input  the line is not a valid call (then id is the line number if unreadable)
+  unknown_tool   no such tool (with the closest name), or excluded by the config's tool filter
+  invalid_input  the line is not a valid call: not JSON, an unknown key, a duplicate id, ...
   denied         the call was refused before it was sent
 
 At most --concurrency calls run at once (default 1000). A progress bar (on a terminal) and a \
-summary line go to stderr. Exits 0 only when every call succeeded, else 1.
+summary line go to stderr. Exits 0 only when every call succeeded, else 1 (with --strict, 4 if a \
+server the input names failed to start).
 
 Example:
   printf '%s\\n' '{\"tool\":\"time.get_current_time\",\"arguments\":{\"timezone\":\"UTC\"}}' | mcpmux batch";
