@@ -96,9 +96,10 @@ struct Watchdog {
     _pipe: Option<ChildStdin>,
 }
 
-/// The watchdog's script; `$1` is the process group to kill.
+/// The watchdog's script; `$1` is the process group to kill. (`kill -9 -PGID`: dash, Debian's
+/// `/bin/sh`, rejects `--` there.)
 const WATCHDOG_SCRIPT: &str =
-    "trap '' INT TERM HUP QUIT; read -r _; kill -KILL -- \"-$1\" 2>/dev/null; exit 0";
+    "trap '' INT TERM HUP QUIT; read -r _; kill -9 \"-$1\" 2>/dev/null; exit 0";
 
 impl Watchdog {
     fn spawn(pgid: Pid) -> io::Result<Watchdog> {
