@@ -72,6 +72,7 @@ run() { # run DESCRIPTION COMMAND...
 }
 
 layering() { python3 scripts/layers.py --self-test && python3 scripts/layers.py; }
+conformance() { bash scripts/conformance.sh --self-test && bash scripts/conformance.sh; }
 docs() { RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude mcpmux-cli --no-deps --locked; }
 
 run "cargo fmt --check" cargo fmt --all -- --check
@@ -88,8 +89,8 @@ run "cargo package --workspace (every crate packs and builds from its .crate fil
     cargo package --workspace --locked --allow-dirty
 run "tests (cargo-nextest: one process per test, so process checks see only their own children)" \
     cargo nextest run --workspace --locked --no-fail-fast
-run "MCP conformance suite (every non-auth client scenario, strict: no expected failures)" \
-    bash scripts/conformance.sh
+run "MCP conformance suite: the script's self-test, then every non-auth client scenario (strict)" \
+    conformance
 run "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)" \
     bash scripts/fuzz.sh
 run "doctests" cargo test --workspace --locked --doc
