@@ -211,7 +211,7 @@ async fn send_with_progress(
 ) -> Result<RawResult> {
     let (reply, mut rx) = oneshot::channel();
     // Progress routed to this caller (bounded: a slow callback loses old updates).
-    let (progress, mut progress_rx) = match options.progress_token.clone() {
+    let (progress, mut progress_rx) = match options.token().cloned() {
         Some(token) => {
             let (tx, rx) = mpsc::channel(64);
             (Some((token, tx)), Some(rx))
@@ -232,7 +232,7 @@ async fn send_with_progress(
     let far = || start + Duration::from_secs(86_400 * 365);
     let mut deadline = start.checked_add(timeout).unwrap_or_else(far);
     let reset_limit = options
-        .reset_up_to
+        .reset_up_to()
         .map(|m| start.checked_add(m).unwrap_or_else(far));
     let outcome = loop {
         tokio::select! {
@@ -240,7 +240,7 @@ async fn send_with_progress(
                 Ok(outcome) => {
                     guard.reason = None;
                     // Progress sent before the response may still be queued: deliver it first.
-                    if let (Some(prx), Some(cb)) = (progress_rx.as_mut(), options.on_progress.as_ref()) {
+                    if let (Some(prx), Some(cb)) = (progress_rx.as_mut(), options.on_progress_callback()) {
                         while let Ok(p) = prx.try_recv() {
                             cb(p);
                         }
@@ -253,7 +253,7 @@ async fn send_with_progress(
                 }
             },
             Some(p) = recv_progress(&mut progress_rx) => {
-                if let Some(cb) = options.on_progress.as_ref() {
+                if let Some(cb) = options.on_progress_callback() {
                     cb(p);
                 }
                 if let Some(limit) = reset_limit {

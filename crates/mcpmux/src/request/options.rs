@@ -17,14 +17,22 @@ use mcpmux_protocol::{JsonObject, ProgressParams, ProgressToken, RequestId};
 #[must_use]
 pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
-    pub(crate) progress_token: Option<ProgressToken>,
-    pub(crate) on_progress: Option<ProgressCallback>,
+    /// Everything else, rarely set: boxed, so the options a plain call carries (and every call's
+    /// future holds until it is queued) stay 24 bytes.
+    extra: Option<Box<Extra>>,
+}
+
+/// The rarely set options.
+#[derive(Clone, Default)]
+struct Extra {
+    progress_token: Option<ProgressToken>,
+    on_progress: Option<ProgressCallback>,
     /// With progress: each notification restarts the timeout, up to this total.
-    pub(crate) reset_up_to: Option<Duration>,
+    reset_up_to: Option<Duration>,
     /// Extra HTTP headers (stateless MCP's `Mcp-Param-*`).
-    pub(crate) headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     /// The request's `_meta` (besides the progress token).
-    pub(crate) meta: Option<JsonObject>,
+    meta: Option<JsonObject>,
 }
 
 /// A per-call progress callback.
@@ -32,12 +40,13 @@ pub(crate) type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
 
 impl std::fmt::Debug for RequestOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extra = self.extra.as_deref();
         f.debug_struct("RequestOptions")
             .field("timeout", &self.timeout)
-            .field("progress_token", &self.progress_token)
-            .field("on_progress", &self.on_progress.is_some())
-            .field("reset_up_to", &self.reset_up_to)
-            .field("meta", &self.meta)
+            .field("progress_token", &self.token())
+            .field("on_progress", &self.on_progress_callback().is_some())
+            .field("reset_up_to", &self.reset_up_to())
+            .field("meta", &extra.and_then(|e| e.meta.as_ref()))
             .finish()
     }
 }
@@ -51,6 +60,37 @@ impl RequestOptions {
         Self::default()
     }
 
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// The progress token, if one was set (or chosen for a callback).
+    pub(crate) fn token(&self) -> Option<&ProgressToken> {
+        self.extra.as_deref()?.progress_token.as_ref()
+    }
+
+    /// The per-call progress callback.
+    pub(crate) fn on_progress_callback(&self) -> Option<&ProgressCallback> {
+        self.extra.as_deref()?.on_progress.as_ref()
+    }
+
+    /// The most a progress-reset timeout may run in all.
+    pub(crate) fn reset_up_to(&self) -> Option<Duration> {
+        self.extra.as_deref()?.reset_up_to
+    }
+
+    /// Extra HTTP headers of this request.
+    pub(crate) fn headers(&self) -> &[(String, String)] {
+        self.extra.as_deref().map_or(&[], |e| &e.headers)
+    }
+
+    /// Sets the extra HTTP headers (stateless MCP's `Mcp-Param-*`).
+    pub(crate) fn set_headers(&mut self, headers: Vec<(String, String)>) {
+        if !headers.is_empty() || self.extra.is_some() {
+            self.extra_mut().headers = headers;
+        }
+    }
+
     /// This request's timeout, instead of the server's default. On expiry the request is
     /// cancelled on the server too (`notifications/cancelled`).
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -61,7 +101,7 @@ impl RequestOptions {
     /// Ask the server for progress notifications tagged with this token (`_meta.progressToken`);
     /// they arrive on [`Server::notifications`](crate::Server::notifications).
     pub fn progress_token(mut self, token: impl Into<ProgressToken>) -> Self {
-        self.progress_token = Some(token.into());
+        self.extra_mut().progress_token = Some(token.into());
         self
     }
 
@@ -78,10 +118,11 @@ impl RequestOptions {
         mut self,
         callback: impl Fn(ProgressParams) + Send + Sync + 'static,
     ) -> Self {
-        self.on_progress = Some(Arc::new(callback));
-        if self.progress_token.is_none() {
+        let extra = self.extra_mut();
+        extra.on_progress = Some(Arc::new(callback));
+        if extra.progress_token.is_none() {
             let n = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-            self.progress_token = Some(RequestId::String(format!("mcpmux-progress-{n}")));
+            extra.progress_token = Some(RequestId::String(format!("mcpmux-progress-{n}")));
         }
         self
     }
@@ -89,7 +130,9 @@ impl RequestOptions {
     /// Whether progress is routed to this caller (a callback, or timeouts reset by progress):
     /// then the caller keeps the timer.
     pub(crate) fn routes_progress(&self) -> bool {
-        self.on_progress.is_some() || self.reset_up_to.is_some()
+        self.extra
+            .as_deref()
+            .is_some_and(|e| e.on_progress.is_some() || e.reset_up_to.is_some())
     }
 
     /// Adds `key: value` to the request's `_meta` (e.g. tracing context or an extension's
@@ -100,7 +143,8 @@ impl RequestOptions {
     /// # let _ = opts;
     /// ```
     pub fn meta(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
-        self.meta
+        self.extra_mut()
+            .meta
             .get_or_insert_with(JsonObject::new)
             .insert(key.into(), value.into());
         self
@@ -108,10 +152,11 @@ impl RequestOptions {
 
     /// The request's `_meta`: the caller's entries and the progress token.
     pub(crate) fn request_meta(&self) -> Option<JsonObject> {
-        let Some(token) = &self.progress_token else {
-            return self.meta.clone();
+        let extra = self.extra.as_deref()?;
+        let Some(token) = &extra.progress_token else {
+            return extra.meta.clone();
         };
-        let mut m = self.meta.clone().unwrap_or_default();
+        let mut m = extra.meta.clone().unwrap_or_default();
         m.insert(
             "progressToken".to_owned(),
             serde_json::to_value(token).unwrap_or(serde_json::Value::Null),
@@ -123,7 +168,7 @@ impl RequestOptions {
     /// `max_total` in all. Needs a progress token (set by [`on_progress`](Self::on_progress) or
     /// [`progress_token`](Self::progress_token)).
     pub fn reset_timeout_on_progress(mut self, max_total: Duration) -> Self {
-        self.reset_up_to = Some(max_total);
+        self.extra_mut().reset_up_to = Some(max_total);
         self
     }
 }

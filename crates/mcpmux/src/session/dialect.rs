@@ -52,7 +52,7 @@ impl Dialect {
     ) -> Result<Box<RawValue>> {
         match self {
             Dialect::Sessions => {
-                let headers = options.map(|o| o.headers.clone()).unwrap_or_default();
+                let headers = options.map(|o| o.headers().to_vec()).unwrap_or_default();
                 request::send(
                     &session.conn,
                     method,

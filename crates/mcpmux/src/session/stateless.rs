@@ -103,7 +103,7 @@ impl Stateless {
     ) -> Result<Box<RawValue>> {
         let (framed, mut headers) = self.frame(method, params, log_level);
         if let Some(o) = options {
-            headers.extend(o.headers.iter().cloned());
+            headers.extend(o.headers().iter().cloned());
         }
         let first = request::send(
             conn,

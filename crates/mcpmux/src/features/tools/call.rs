@@ -275,7 +275,7 @@ impl Guard {
             // Boxed: a cold path kept out of every call's future.
             let tools = Box::pin(self.tools_any()).await?;
             if let Some(tool) = tools.get(name) {
-                options.headers = dialect.tool_call_headers(&tool.input_schema, arguments.get());
+                options.set_headers(dialect.tool_call_headers(&tool.input_schema, arguments.get()));
             }
         }
         let tasks_possible = self
