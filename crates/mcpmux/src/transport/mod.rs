@@ -10,6 +10,7 @@ pub(crate) mod process;
 pub(crate) mod stdio;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::error::{CloseReason, Error, Result};
 
@@ -92,6 +93,77 @@ pub(crate) enum Event {
     Closed(CloseReason),
     /// The transport replaced an expired session with a new one (HTTP): restore session state.
     SessionRestarted,
+    /// The server has written `count` lines that are not JSON (and so not JSON-RPC) and no
+    /// message yet; `first` quotes the first of them. Stdio reports this summary at the 1st,
+    /// 2nd, 4th, 8th, ... such line, and never once a message has arrived: what to make of it is
+    /// the handshake's call.
+    StrayLines {
+        /// Lines that are not JSON so far.
+        count: u64,
+        /// The first of them (cut to [`StrayLog::PREVIEW`] bytes).
+        first: Arc<str>,
+    },
+}
+
+/// Warnings about lines that are not JSON-RPC, rate-limited: the first few are logged each, then
+/// one warning per interval counts the rest (a server writing `yes` to stdout would otherwise log
+/// millions of lines).
+#[derive(Debug, Default)]
+pub(crate) struct StrayLog {
+    logged: u32,
+    suppressed: u64,
+    since: Option<Instant>,
+}
+
+impl StrayLog {
+    /// How many lines are logged each before only counts are.
+    pub(crate) const EACH: u32 = 5;
+    /// How often the count of the lines not logged is.
+    pub(crate) const EVERY: Duration = Duration::from_secs(10);
+    /// How much of a line a warning quotes.
+    pub(crate) const PREVIEW: usize = 200;
+
+    /// Records one line; `describe` words its warning when it is logged on its own.
+    pub(crate) fn line(&mut self, server: &str, describe: impl FnOnce() -> String) {
+        if self.logged < Self::EACH {
+            self.logged += 1;
+            if self.logged == Self::EACH {
+                self.since = Some(Instant::now());
+                tracing::warn!(
+                    server,
+                    "{} (more such lines are counted, in one warning every {}s)",
+                    describe(),
+                    Self::EVERY.as_secs()
+                );
+            } else {
+                tracing::warn!(server, "{}", describe());
+            }
+            return;
+        }
+        self.suppressed += 1;
+        let now = Instant::now();
+        let since = *self.since.get_or_insert(now);
+        if now.duration_since(since) >= Self::EVERY {
+            tracing::warn!(
+                server,
+                "ignored {} more lines that are not JSON-RPC in the last {}s",
+                self.suppressed,
+                now.duration_since(since).as_secs()
+            );
+            self.suppressed = 0;
+            self.since = Some(now);
+        }
+    }
+
+    /// The start of `line`, for a message.
+    pub(crate) fn preview(line: &[u8]) -> String {
+        let cut = line.len().min(Self::PREVIEW);
+        let mut text = String::from_utf8_lossy(&line[..cut]).into_owned();
+        if cut < line.len() {
+            text.push('…');
+        }
+        text
+    }
 }
 
 /// The transport of one connection.
