@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use mcpmux::{ReconnectPolicy, Server, ServerBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// A stdio server run by `sh -c SCRIPT`, tried once, with short timeouts.
 fn sh(script: &str) -> ServerBuilder {
@@ -108,4 +110,124 @@ async fn a_few_stray_lines_before_the_handshake_are_tolerated() {
         .await
         .expect("40 stray lines are under the limit");
     drop(guard);
+}
+
+/// Reads one request, head and body (by its Content-Length), or the start of a TLS handshake.
+async fn read_request(stream: &mut TcpStream) -> Option<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 1 << 20 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.first() == Some(&0x16) {
+            // A TLS ClientHello: answer in plain HTTP, as a web server does.
+            return Some(());
+        }
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut have = buf.len() - head_end;
+    while have < length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        have += n;
+    }
+    Some(())
+}
+
+/// A plain-HTTP web server on 127.0.0.1 that answers every request with `status` and a long
+/// HTML page titled "Welcome to nginx!". Runs until the test ends.
+async fn web_server(status: &'static str) -> u16 {
+    let l = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
+    let port = l.local_addr().expect("local address").port();
+    let body = format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n{}</body>\n</html>\n",
+        "<p>If you see this page, the nginx web server is working.</p>\n".repeat(40)
+    );
+    let answer = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = l.accept().await {
+            if read_request(&mut stream).await.is_some() {
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+            let _ = stream.shutdown().await;
+        }
+    });
+    port
+}
+
+async fn enter_error(url: &str) -> mcpmux::Error {
+    let server = Server::http(url)
+        .name("web")
+        .reconnect(ReconnectPolicy::default().max_attempts(1))
+        .build()
+        .unwrap();
+    bounded("enter", Duration::from_secs(20), server.enter())
+        .await
+        .expect_err("a web server is no MCP server")
+}
+
+/// A web server's page is summarised by its status and title, never pasted, with a hint about
+/// the usual MCP paths.
+#[tokio::test]
+async fn an_html_page_is_summarised_by_its_title_with_a_path_hint() {
+    let port = web_server("200 OK").await;
+    let err = enter_error(&format!("http://127.0.0.1:{port}/")).await;
+    let shown = err.to_string();
+    assert!(
+        shown.contains("200 OK and an HTML page titled \"Welcome to nginx!\", not JSON-RPC")
+            && shown.contains("/mcp")
+            && shown.contains("/sse")
+            && !shown.contains("<p>")
+            && shown.len() < 600,
+        "{shown}"
+    );
+}
+
+/// A 404 (Streamable HTTP refused, then legacy SSE refused): the status, the page's title and
+/// where MCP endpoints usually are.
+#[tokio::test]
+async fn a_404_names_the_usual_mcp_paths() {
+    let port = web_server("404 Not Found").await;
+    let err = enter_error(&format!("http://127.0.0.1:{port}/api")).await;
+    let shown = err.to_string();
+    assert!(
+        shown.contains("404 Not Found with an HTML page titled \"Welcome to nginx!\"")
+            && shown.contains("Streamable HTTP servers usually serve it at /mcp")
+            && shown.contains("legacy SSE servers at /sse")
+            && !shown.contains("<html")
+            && shown.len() < 600,
+        "{shown}"
+    );
+}
+
+/// `https://` to a port that speaks plain HTTP: named as a TLS mismatch, with the http:// URL
+/// to try, not rustls's "received corrupt message of type InvalidContentType" alone.
+#[tokio::test]
+async fn https_to_a_plain_http_port_says_try_http() {
+    let port = web_server("200 OK").await;
+    let err = enter_error(&format!("https://127.0.0.1:{port}/mcp")).await;
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!(
+            "the server does not speak TLS on this port: try http://127.0.0.1:{port}/mcp"
+        )),
+        "{shown}"
+    );
+    assert!(err.is_http(), "{err}");
 }
