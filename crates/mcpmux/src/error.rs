@@ -232,6 +232,14 @@ impl Error {
         self
     }
 
+    /// The same error with `note` appended to its message.
+    pub(crate) fn noted(self, note: &str) -> Self {
+        self.with(|i| {
+            i.message.push_str("; ");
+            i.message.push_str(note);
+        })
+    }
+
     /// The same error, for `server` (kept when one is already set).
     pub(crate) fn for_server(self, server: &str) -> Self {
         if self.inner.server.is_some() {

@@ -97,6 +97,37 @@ async fn a_server_that_writes_no_json_rpc_fails_fast_quoting_its_first_line() {
     assert!((1..=10).contains(&warned), "{warned} warnings");
 }
 
+/// A server that prints a usage line to stdout and exits, or a line and then stalls: the
+/// failure (closed, timeout) quotes that line.
+#[tokio::test]
+async fn a_failed_start_quotes_the_first_stray_stdout_line() {
+    let server = sh(r#"echo "Usage: server [--port N]"; exit 2"#)
+        .build()
+        .unwrap();
+    let err = bounded("enter", Duration::from_secs(20), server.enter())
+        .await
+        .expect_err("the server exits at once");
+    assert!(err.is_closed(), "{err}");
+    assert!(
+        err.to_string().contains("\"Usage: server [--port N]\""),
+        "{err}"
+    );
+    let server = sh("echo 'Listening on port 3000'; exec sleep 30")
+        .initialize_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = bounded("enter", Duration::from_secs(20), server.enter())
+        .await
+        .expect_err("the server never answers");
+    assert!(err.is_timeout(), "{err}");
+    assert!(
+        err.to_string().contains("\"Listening on port 3000\""),
+        "{err}"
+    );
+    drop(server);
+    assert_no_children_left().await;
+}
+
 /// A few log lines on stdout before the first message are tolerated: the handshake succeeds.
 #[tokio::test]
 async fn a_few_stray_lines_before_the_handshake_are_tolerated() {

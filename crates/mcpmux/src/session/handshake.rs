@@ -27,6 +27,17 @@ pub(super) async fn run(session: Arc<Session>) {
         outcome = handshake(&session) => outcome,
         error = stray_lines(&session) => Err(error),
     };
+    // A server that died or stalled after a few lines on stdout that are not JSON-RPC (a usage
+    // message, "listening on port 3000"): the first of them says more than the bare failure.
+    let outcome = outcome.map_err(|e| {
+        let stray = session.hooks.stray.borrow().clone();
+        match stray {
+            Some((_, first)) if e.is_timeout() || e.is_closed() => e.noted(&format!(
+                "before that it wrote to stdout, which is for JSON-RPC only: {first:?}"
+            )),
+            _ => e,
+        }
+    });
     match &outcome {
         Ok(_) => {
             session.tracker().connected();

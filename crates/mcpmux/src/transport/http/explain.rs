@@ -112,7 +112,7 @@ pub(super) fn send_error(what: &str, e: reqwest::Error) -> Error {
     let status = e.status().map(|s| s.as_u16());
     let detail = chain(&e);
     let url = e.url().filter(|u| u.scheme() == "https");
-    let message = if let Some(url) = url
+    if let Some(url) = url
         && is_plain_http_port(&detail)
     {
         let mut plain = url.clone();
@@ -121,14 +121,17 @@ pub(super) fn send_error(what: &str, e: reqwest::Error) -> Error {
         while let Some(next) = cause.source() {
             cause = next;
         }
-        format!(
-            "{what}: the server does not speak TLS on this port: try {plain} (the TLS handshake \
-             with {url} failed: {cause})"
-        )
-    } else {
-        format!("{what}: {e}")
-    };
-    Error::http(message, status, Some(Box::new(e)))
+        // No source: its chain would only repeat the TLS failure the message already names.
+        return Error::http(
+            format!(
+                "{what}: the server does not speak TLS on this port: try {plain} (the TLS \
+                 handshake with {url} failed: {cause})"
+            ),
+            status,
+            None,
+        );
+    }
+    Error::http(format!("{what}: {e}"), status, Some(Box::new(e)))
 }
 
 /// Whether a TLS failure reads like the peer answered in plain HTTP.
