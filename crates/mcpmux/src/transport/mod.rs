@@ -125,34 +125,42 @@ impl StrayLog {
 
     /// Records one line; `describe` words its warning when it is logged on its own.
     pub(crate) fn line(&mut self, server: &str, describe: impl FnOnce() -> String) {
+        match self.tick(Instant::now()) {
+            Logged::Each => tracing::warn!(server, "{}", describe()),
+            Logged::Last => tracing::warn!(
+                server,
+                "{} (more such lines are counted, in one warning every {}s)",
+                describe(),
+                Self::EVERY.as_secs()
+            ),
+            Logged::Counted => {}
+            Logged::Summary { lines, over } => tracing::warn!(
+                server,
+                "ignored {lines} more lines that are not JSON-RPC in the last {}s",
+                over.as_secs()
+            ),
+        }
+    }
+
+    /// What to log for one more line at `now`.
+    fn tick(&mut self, now: Instant) -> Logged {
         if self.logged < Self::EACH {
             self.logged += 1;
-            if self.logged == Self::EACH {
-                self.since = Some(Instant::now());
-                tracing::warn!(
-                    server,
-                    "{} (more such lines are counted, in one warning every {}s)",
-                    describe(),
-                    Self::EVERY.as_secs()
-                );
-            } else {
-                tracing::warn!(server, "{}", describe());
+            if self.logged < Self::EACH {
+                return Logged::Each;
             }
-            return;
+            self.since = Some(now);
+            return Logged::Last;
         }
         self.suppressed += 1;
-        let now = Instant::now();
         let since = *self.since.get_or_insert(now);
-        if now.duration_since(since) >= Self::EVERY {
-            tracing::warn!(
-                server,
-                "ignored {} more lines that are not JSON-RPC in the last {}s",
-                self.suppressed,
-                now.duration_since(since).as_secs()
-            );
-            self.suppressed = 0;
-            self.since = Some(now);
+        let over = now.saturating_duration_since(since);
+        if over < Self::EVERY {
+            return Logged::Counted;
         }
+        let lines = std::mem::take(&mut self.suppressed);
+        self.since = Some(now);
+        Logged::Summary { lines, over }
     }
 
     /// The start of `line`, for a message.
@@ -164,6 +172,19 @@ impl StrayLog {
         }
         text
     }
+}
+
+/// What [`StrayLog`] does with one line.
+#[derive(Debug, PartialEq, Eq)]
+enum Logged {
+    /// Logged on its own.
+    Each,
+    /// Logged on its own, the last so.
+    Last,
+    /// Only counted.
+    Counted,
+    /// Counted, and the count of an interval logged.
+    Summary { lines: u64, over: Duration },
 }
 
 /// The transport of one connection.
@@ -240,5 +261,53 @@ impl Transport {
             Transport::Stdio(t) => t.shutdown(graceful).await,
             Transport::Http(t) => t.shutdown(graceful).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stray_lines_are_logged_five_times_then_counted_per_interval() {
+        let mut log = StrayLog::default();
+        let t0 = Instant::now();
+        let seen: Vec<Logged> = (0..5).map(|_| log.tick(t0)).collect();
+        assert_eq!(
+            seen,
+            [
+                Logged::Each,
+                Logged::Each,
+                Logged::Each,
+                Logged::Each,
+                Logged::Last
+            ]
+        );
+        for _ in 0..1_000_000 {
+            assert_eq!(log.tick(t0 + Duration::from_secs(1)), Logged::Counted);
+        }
+        assert_eq!(
+            log.tick(t0 + StrayLog::EVERY),
+            Logged::Summary {
+                lines: 1_000_001,
+                over: StrayLog::EVERY
+            }
+        );
+        assert_eq!(log.tick(t0 + StrayLog::EVERY), Logged::Counted);
+        assert_eq!(
+            log.tick(t0 + StrayLog::EVERY * 3),
+            Logged::Summary {
+                lines: 2,
+                over: StrayLog::EVERY * 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_preview_is_cut() {
+        assert_eq!(StrayLog::preview(b"hello"), "hello");
+        let long = "y".repeat(1000);
+        let shown = StrayLog::preview(long.as_bytes());
+        assert!(shown.ends_with('…') && shown.len() < 210, "{shown}");
     }
 }
