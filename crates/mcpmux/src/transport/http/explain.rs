@@ -30,6 +30,8 @@ fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
 
 /// The text of an HTML page's `<title>`, whitespace collapsed and cut short.
 fn html_title(body: &[u8]) -> Option<String> {
+    // The title is in the head: the first 64 KiB are plenty.
+    let body = &body[..body.len().min(64 * 1024)];
     let lower = body.to_ascii_lowercase();
     let open = find(&lower, b"<title")?;
     let start = open + find(lower.get(open..)?, b">")? + 1;
