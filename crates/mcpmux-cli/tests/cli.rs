@@ -257,6 +257,44 @@ fn a_server_that_dies_during_initialize_exits_4() {
         .stderr(predicate::str::contains("server process exited"));
 }
 
+/// A Node-like crash at startup: the error names the `Error:` line, not the version banner
+/// printed after it.
+#[test]
+fn a_crashed_server_is_reported_by_its_error_line() {
+    mcpmux()
+        .args(["call", "echo", "--", "sh", "-c"])
+        .arg(r#"echo "Error: Cannot find module 'x'" >&2; echo "Node.js v20.20.2" >&2; exit 1"#)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(
+            "stderr: Error: Cannot find module 'x' (last stderr line: Node.js v20.20.2)",
+        ));
+}
+
+/// `yes` is no MCP server: exit 4 within seconds, the first line quoted, a handful of warnings
+/// rather than one per line.
+#[test]
+fn a_server_that_writes_no_json_rpc_exits_4_quoting_its_first_line() {
+    let started = Instant::now();
+    let out = mcpmux()
+        .args(["call", "echo", "--", "yes", "hello"])
+        .output()
+        .expect("run mcpmux");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("lines that are not JSON-RPC and no JSON-RPC message")
+            && stderr.contains("the first: \"hello\""),
+        "{stderr}"
+    );
+    assert!(stderr.lines().count() < 20, "{stderr}");
+}
+
 #[test]
 fn an_unknown_tool_is_a_usage_error_with_a_suggestion() {
     // Refused before the request, from the server's tool list (issue 15: exit 2, not 1).

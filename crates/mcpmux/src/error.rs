@@ -105,11 +105,65 @@ impl fmt::Display for CloseReason {
         if let Some(status) = self.exit_status {
             write!(f, " ({status})")?;
         }
-        if let Some(last) = self.stderr_tail.last() {
-            write!(f, "; last stderr line: {last}")?;
+        let last = self.stderr_tail.iter().rev().find(|l| !l.trim().is_empty());
+        match (self.stderr_line(), last) {
+            (Some(best), Some(last)) if best != last.as_str() => {
+                write!(f, "; stderr: {best} (last stderr line: {last})")?;
+            }
+            (_, Some(last)) => write!(f, "; last stderr line: {last}")?,
+            _ => {}
         }
         Ok(())
     }
+}
+
+impl CloseReason {
+    /// The most informative of the last stderr lines: the latest error-like line (`Error: ...`,
+    /// `error: ...`, an exception, a panic) rather than what a runtime prints after it (Node's
+    /// `Node.js v20.20.2` banner, a stack frame); otherwise the last line that is not blank.
+    pub fn stderr_line(&self) -> Option<&str> {
+        self.stderr_tail
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .max_by_key(|(i, l)| (stderr_line_rank(l), *i))
+            .map(|(_, l)| l.as_str())
+    }
+}
+
+/// How much a stderr line tells a person why a process died: 3 a line that opens with an error
+/// (`Error: `, `TypeError: `, `error[E0432]: `, `fatal: `, `thread 'main' panicked at`), 2 a
+/// line that names one elsewhere, 0 a version banner or a stack frame, 1 anything else.
+fn stderr_line_rank(line: &str) -> u8 {
+    let t = line.trim();
+    let lower = t.to_ascii_lowercase();
+    let frame = t.starts_with("at ") || t.starts_with("File \"") || t.starts_with("^");
+    let banner = t.split_whitespace().count() <= 3
+        && t.split_whitespace().any(|w| {
+            let w = w.trim_start_matches('v');
+            w.contains('.')
+                && w.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        });
+    if frame || banner {
+        return 0;
+    }
+    let head = t.split([':', '[', ' ']).next().unwrap_or("");
+    let opens = head.ends_with("Error")
+        || head.ends_with("Exception")
+        || matches!(
+            head.to_ascii_lowercase().as_str(),
+            "error" | "fatal" | "panic"
+        )
+        || lower.contains("panicked at");
+    if opens && t.len() > head.len() {
+        return 3;
+    }
+    let names = ["error", "exception", "panicked", "traceback", "fatal"];
+    if names.iter().any(|n| lower.contains(n)) {
+        return 2;
+    }
+    1
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +230,14 @@ impl Error {
     fn with(mut self, set: impl FnOnce(&mut Inner)) -> Self {
         set(Arc::make_mut(&mut self.inner));
         self
+    }
+
+    /// The same error with `note` appended to its message.
+    pub(crate) fn noted(self, note: &str) -> Self {
+        self.with(|i| {
+            i.message.push_str("; ");
+            i.message.push_str(note);
+        })
     }
 
     /// The same error, for `server` (kept when one is already set).
@@ -506,6 +568,61 @@ mod tests {
             e.close_reason().map(|r| r.description()),
             Some("server process exited")
         );
+    }
+
+    #[test]
+    fn the_stderr_line_is_the_error_not_the_banner() {
+        let reason = |lines: &[&str]| {
+            let mut r = CloseReason::new("server process exited");
+            r.stderr_tail = lines.iter().map(|l| (*l).to_owned()).collect();
+            r
+        };
+        let node = reason(&[
+            "node:internal/modules/cjs/loader:1228",
+            "  throw err;",
+            "  ^",
+            "",
+            "Error: Cannot find module 'x'",
+            "Require stack:",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            "  code: 'MODULE_NOT_FOUND',",
+            "}",
+            "",
+            "Node.js v20.20.2",
+        ]);
+        assert_eq!(node.stderr_line(), Some("Error: Cannot find module 'x'"));
+        let shown = node.to_string();
+        assert!(
+            shown.contains("stderr: Error: Cannot find module 'x'")
+                && shown.contains("Node.js v20.20.2"),
+            "{shown}"
+        );
+        let python = reason(&[
+            "Traceback (most recent call last):",
+            "  File \"server.py\", line 1, in <module>",
+            "    import mcp",
+            "ModuleNotFoundError: No module named 'mcp'",
+        ]);
+        assert_eq!(
+            python.stderr_line(),
+            Some("ModuleNotFoundError: No module named 'mcp'")
+        );
+        let rust = reason(&[
+            "thread 'main' panicked at src/main.rs:2:5:",
+            "boom",
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+        ]);
+        assert_eq!(
+            rust.stderr_line(),
+            Some("thread 'main' panicked at src/main.rs:2:5:")
+        );
+        let plain = reason(&["starting", "listening on stdio", ""]);
+        assert_eq!(plain.stderr_line(), Some("listening on stdio"));
+        assert_eq!(
+            plain.to_string(),
+            "server process exited; last stderr line: listening on stdio"
+        );
+        assert_eq!(reason(&[]).stderr_line(), None);
     }
 
     #[test]

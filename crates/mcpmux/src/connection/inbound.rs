@@ -14,7 +14,7 @@ use super::task::Conn;
 use super::{Command, Outcome};
 use crate::error::Error;
 use crate::notification::ServerNotification;
-use crate::transport::{OutKind, Outgoing, Transport};
+use crate::transport::{OutKind, Outgoing, StrayLog, Transport};
 
 impl Conn {
     pub(super) fn on_message_bytes(&mut self, bytes: Vec<u8>, transport: &mut Transport) {
@@ -46,8 +46,12 @@ impl Conn {
                 }
             }
             Err(e) => {
-                let preview = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
-                tracing::warn!(server = %self.settings.name, "ignoring a message that is not JSON-RPC ({e}): {preview}");
+                self.stray_log.line(&self.settings.name, || {
+                    format!(
+                        "ignoring a message that is not JSON-RPC ({e}): {}",
+                        StrayLog::preview(&bytes)
+                    )
+                });
             }
         }
     }

@@ -56,6 +56,9 @@ pub(crate) trait Observer: Send + Sync + std::fmt::Debug + 'static {
     fn session_renewed(&self) -> Vec<(&'static str, serde_json::Value)>;
     /// The server side went away (not a close the client asked for).
     fn lost(&self, error: &Error);
+    /// The server has written `count` lines that are not JSON and no message yet (reported at
+    /// the 1st, 2nd, 4th, ... line); `first` quotes the first.
+    fn stray_lines(&self, count: u64, first: &Arc<str>);
 }
 
 /// What a request's caller receives.

@@ -15,7 +15,7 @@ use super::deadlines::Deadlines;
 use super::{Command, ConnSettings, ConnShared, Observer, Outcome};
 use crate::error::{CloseReason, Error};
 use crate::notification::ServerNotification;
-use crate::transport::{Event, OutKind, Outgoing, Transport};
+use crate::transport::{Event, OutKind, Outgoing, StrayLog, Transport};
 
 /// Above this many buffered outgoing bytes the task stops taking commands until it has written.
 const WRITE_HIGH_WATER: usize = 1 << 20;
@@ -78,6 +78,7 @@ pub(super) fn spawn(parts: Parts, transport: Transport) {
         deadlines: Deadlines::default(),
         timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         timer_at: None,
+        stray_log: StrayLog::default(),
     };
     tokio::spawn(conn.run(transport));
 }
@@ -127,6 +128,8 @@ pub(super) struct Conn {
     timer: Pin<Box<tokio::time::Sleep>>,
     /// What `timer` is armed for.
     timer_at: Option<tokio::time::Instant>,
+    /// Rate-limited warnings about messages that are not JSON-RPC.
+    pub(super) stray_log: StrayLog,
 }
 
 impl Conn {
@@ -156,6 +159,7 @@ impl Conn {
                     }
                     Event::Closed(reason) => return Exit::Server(reason),
                     Event::SessionRestarted => self.restore_session(transport),
+                    Event::StrayLines { count, first } => self.observer.stray_lines(count, &first),
                 },
                 cmd = self.rx.recv(), if can_take_commands => {
                     let Some(cmd) = cmd else {

@@ -1,6 +1,11 @@
 //! The handshake, run once per connection in its own task: `server/discover` (stateless MCP,
 //! 2026-07-28) or `initialize` + `notifications/initialized`, which picks the session's
 //! [`Dialect`]; then the session state of earlier connections is restored.
+//!
+//! A stdio server that writes [`STRAY_LINES_LIMIT`] lines that are not JSON to stdout before any
+//! JSON-RPC message (it is not an MCP server, or it logs to stdout) fails its handshake at once,
+//! quoting its first line, instead of at the initialize timeout. Stray lines after the first
+//! message are only logged (rate-limited by the transport).
 
 use std::sync::Arc;
 
@@ -11,10 +16,28 @@ use super::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::request;
 
+/// How many lines that are not JSON a server may write to stdout before its first JSON-RPC
+/// message: a few startup lines are tolerated (and logged), this many fail the handshake.
+pub(crate) const STRAY_LINES_LIMIT: u64 = 64;
+
 /// Runs the handshake and publishes the outcome to every waiting `enter()`. On failure the
 /// connection is closed.
 pub(super) async fn run(session: Arc<Session>) {
-    let outcome = handshake(&session).await;
+    let outcome = tokio::select! {
+        outcome = handshake(&session) => outcome,
+        error = stray_lines(&session) => Err(error),
+    };
+    // A server that died or stalled after a few lines on stdout that are not JSON-RPC (a usage
+    // message, "listening on port 3000"): the first of them says more than the bare failure.
+    let outcome = outcome.map_err(|e| {
+        let stray = session.hooks.stray.borrow().clone();
+        match stray {
+            Some((_, first)) if e.is_timeout() || e.is_closed() => e.noted(&format!(
+                "before that it wrote to stdout, which is for JSON-RPC only: {first:?}"
+            )),
+            _ => e,
+        }
+    });
     match &outcome {
         Ok(_) => {
             session.tracker().connected();
@@ -29,6 +52,30 @@ pub(super) async fn run(session: Arc<Session>) {
         }
     }
     session.publish_ready(outcome);
+}
+
+/// Resolves when the server has written [`STRAY_LINES_LIMIT`] lines that are not JSON and no
+/// message: the error says so and quotes the first line.
+async fn stray_lines(session: &Session) -> Error {
+    let mut rx = session.hooks.stray.subscribe();
+    let seen = match rx
+        .wait_for(|s| s.as_ref().is_some_and(|(n, _)| *n >= STRAY_LINES_LIMIT))
+        .await
+    {
+        Ok(seen) => seen.clone(),
+        // The sender lives as long as the session: never.
+        Err(_) => None,
+    };
+    let Some((count, first)) = seen else {
+        return std::future::pending().await;
+    };
+    Error::protocol(format!(
+        "server `{}` does not speak MCP on stdout: it wrote {count} lines that are not JSON-RPC \
+         and no JSON-RPC message ({STRAY_LINES_LIMIT} such lines fail the handshake); the \
+         first: {first:?}. A stdio server must write only JSON-RPC messages to stdout: is this \
+         the right command, and does it log to stdout?",
+        session.name()
+    ))
 }
 
 async fn handshake(session: &Session) -> Result<Arc<InitializeResult>> {

@@ -65,6 +65,9 @@ struct Hooks {
     caches: Caches,
     state: Arc<SessionState>,
     tracker: Arc<Tracker>,
+    /// The transport's last summary of lines that are not JSON (before any message): how many,
+    /// and the first. The handshake watches it.
+    stray: watch::Sender<Option<(u64, Arc<str>)>>,
 }
 
 impl Observer for Hooks {
@@ -83,6 +86,10 @@ impl Observer for Hooks {
 
     fn lost(&self, error: &Error) {
         self.tracker.connection_lost(error.clone());
+    }
+
+    fn stray_lines(&self, count: u64, first: &Arc<str>) {
+        self.stray.send_replace(Some((count, first.clone())));
     }
 }
 
@@ -120,6 +127,7 @@ impl Session {
             caches: Caches::default(),
             state,
             tracker,
+            stray: watch::Sender::new(None),
         });
         let conn = ConnHandle::start(conn_settings, transport, notifications, hooks.clone());
         let session = Arc::new(Session {

@@ -10,6 +10,7 @@ pub(crate) mod process;
 pub(crate) mod stdio;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::error::{CloseReason, Error, Result};
 
@@ -92,6 +93,98 @@ pub(crate) enum Event {
     Closed(CloseReason),
     /// The transport replaced an expired session with a new one (HTTP): restore session state.
     SessionRestarted,
+    /// The server has written `count` lines that are not JSON (and so not JSON-RPC) and no
+    /// message yet; `first` quotes the first of them. Stdio reports this summary at the 1st,
+    /// 2nd, 4th, 8th, ... such line, and never once a message has arrived: what to make of it is
+    /// the handshake's call.
+    StrayLines {
+        /// Lines that are not JSON so far.
+        count: u64,
+        /// The first of them (cut to [`StrayLog::PREVIEW`] bytes).
+        first: Arc<str>,
+    },
+}
+
+/// Warnings about lines that are not JSON-RPC, rate-limited: the first few are logged each, then
+/// one warning per interval counts the rest (a server writing `yes` to stdout would otherwise log
+/// millions of lines).
+#[derive(Debug, Default)]
+pub(crate) struct StrayLog {
+    logged: u32,
+    suppressed: u64,
+    since: Option<Instant>,
+}
+
+impl StrayLog {
+    /// How many lines are logged each before only counts are.
+    pub(crate) const EACH: u32 = 5;
+    /// How often the count of the lines not logged is.
+    pub(crate) const EVERY: Duration = Duration::from_secs(10);
+    /// How much of a line a warning quotes.
+    pub(crate) const PREVIEW: usize = 200;
+
+    /// Records one line; `describe` words its warning when it is logged on its own.
+    pub(crate) fn line(&mut self, server: &str, describe: impl FnOnce() -> String) {
+        match self.tick(Instant::now()) {
+            Logged::Each => tracing::warn!(server, "{}", describe()),
+            Logged::Last => tracing::warn!(
+                server,
+                "{} (more such lines are counted, in one warning every {}s)",
+                describe(),
+                Self::EVERY.as_secs()
+            ),
+            Logged::Counted => {}
+            Logged::Summary { lines, over } => tracing::warn!(
+                server,
+                "ignored {lines} more lines that are not JSON-RPC in the last {}s",
+                over.as_secs()
+            ),
+        }
+    }
+
+    /// What to log for one more line at `now`.
+    fn tick(&mut self, now: Instant) -> Logged {
+        if self.logged < Self::EACH {
+            self.logged += 1;
+            if self.logged < Self::EACH {
+                return Logged::Each;
+            }
+            self.since = Some(now);
+            return Logged::Last;
+        }
+        self.suppressed += 1;
+        let since = *self.since.get_or_insert(now);
+        let over = now.saturating_duration_since(since);
+        if over < Self::EVERY {
+            return Logged::Counted;
+        }
+        let lines = std::mem::take(&mut self.suppressed);
+        self.since = Some(now);
+        Logged::Summary { lines, over }
+    }
+
+    /// The start of `line`, for a message.
+    pub(crate) fn preview(line: &[u8]) -> String {
+        let cut = line.len().min(Self::PREVIEW);
+        let mut text = String::from_utf8_lossy(&line[..cut]).into_owned();
+        if cut < line.len() {
+            text.push('…');
+        }
+        text
+    }
+}
+
+/// What [`StrayLog`] does with one line.
+#[derive(Debug, PartialEq, Eq)]
+enum Logged {
+    /// Logged on its own.
+    Each,
+    /// Logged on its own, the last so.
+    Last,
+    /// Only counted.
+    Counted,
+    /// Counted, and the count of an interval logged.
+    Summary { lines: u64, over: Duration },
 }
 
 /// The transport of one connection.
@@ -168,5 +261,53 @@ impl Transport {
             Transport::Stdio(t) => t.shutdown(graceful).await,
             Transport::Http(t) => t.shutdown(graceful).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stray_lines_are_logged_five_times_then_counted_per_interval() {
+        let mut log = StrayLog::default();
+        let t0 = Instant::now();
+        let seen: Vec<Logged> = (0..5).map(|_| log.tick(t0)).collect();
+        assert_eq!(
+            seen,
+            [
+                Logged::Each,
+                Logged::Each,
+                Logged::Each,
+                Logged::Each,
+                Logged::Last
+            ]
+        );
+        for _ in 0..1_000_000 {
+            assert_eq!(log.tick(t0 + Duration::from_secs(1)), Logged::Counted);
+        }
+        assert_eq!(
+            log.tick(t0 + StrayLog::EVERY),
+            Logged::Summary {
+                lines: 1_000_001,
+                over: StrayLog::EVERY
+            }
+        );
+        assert_eq!(log.tick(t0 + StrayLog::EVERY), Logged::Counted);
+        assert_eq!(
+            log.tick(t0 + StrayLog::EVERY * 3),
+            Logged::Summary {
+                lines: 2,
+                over: StrayLog::EVERY * 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_preview_is_cut() {
+        assert_eq!(StrayLog::preview(b"hello"), "hello");
+        let long = "y".repeat(1000);
+        let shown = StrayLog::preview(long.as_bytes());
+        assert!(shown.ends_with('…') && shown.len() < 210, "{shown}");
     }
 }

@@ -16,7 +16,7 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::time::Instant;
 
 use super::process::{self, Process, ShutdownTimeouts, StdioSettings};
-use super::{Event, Outgoing, TransportSettings};
+use super::{Event, Outgoing, StrayLog, TransportSettings};
 use crate::error::{CloseReason, Result};
 
 /// Frames at least this large are queued as encoded instead of copied into a shared chunk.
@@ -53,6 +53,12 @@ pub(crate) struct StdioTransport {
     closing_at: Option<Instant>,
     stdout_eof: bool,
     closed_reported: bool,
+    /// Whether a line that looks like JSON has arrived.
+    seen_message: bool,
+    /// Lines on stdout that are not JSON: their count, the first, the rate-limited warnings.
+    stray_count: u64,
+    first_stray: Option<Arc<str>>,
+    stray_log: StrayLog,
 }
 
 impl StdioTransport {
@@ -74,6 +80,10 @@ impl StdioTransport {
             closing_at: None,
             stdout_eof: false,
             closed_reported: false,
+            seen_message: false,
+            stray_count: 0,
+            first_stray: None,
+            stray_log: StrayLog::default(),
         })
     }
 
@@ -130,22 +140,51 @@ impl StdioTransport {
         }
     }
 
-    fn frame_event(frame: Frame) -> Event {
+    /// What a frame read from stdout is: a message, or a line that is not JSON (counted and
+    /// summarised, not passed on: a server that logs to stdout).
+    fn frame_event(&mut self, frame: Frame) -> Option<Event> {
         match frame {
-            Frame::Line(line) => Event::Message(line),
-            Frame::Oversized { prefix, len } => Event::Oversized { prefix, len },
+            Frame::Line(line) if !looks_like_json(&line) => self.stray_line(&line),
+            Frame::Line(line) => {
+                self.seen_message = true;
+                Some(Event::Message(line))
+            }
+            Frame::Oversized { prefix, len } => Some(Event::Oversized { prefix, len }),
         }
+    }
+
+    fn stray_line(&mut self, line: &[u8]) -> Option<Event> {
+        self.stray_log.line(&self.config.name, || {
+            format!(
+                "ignoring a line on stdout that is not JSON-RPC: {}",
+                StrayLog::preview(line)
+            )
+        });
+        self.stray_count += 1;
+        let first = self
+            .first_stray
+            .get_or_insert_with(|| StrayLog::preview(line).into());
+        (!self.seen_message && self.stray_count.is_power_of_two()).then(|| Event::StrayLines {
+            count: self.stray_count,
+            first: first.clone(),
+        })
     }
 
     pub(crate) async fn next_event(&mut self) -> Event {
         loop {
             if let Some(frame) = self.framer.next_frame() {
-                return Self::frame_event(frame);
+                match self.frame_event(frame) {
+                    Some(event) => return event,
+                    None => continue,
+                }
             }
             if self.stdout_eof
                 && let Some(frame) = self.framer.finish()
             {
-                return Self::frame_event(frame);
+                match self.frame_event(frame) {
+                    Some(event) => return event,
+                    None => continue,
+                }
             }
             if self.closed_reported {
                 return std::future::pending().await;
@@ -250,6 +289,15 @@ async fn write_some(
         },
         None => std::future::pending().await,
     }
+}
+
+/// Whether a line can be a JSON-RPC message (an object or a batch); anything else is a stray
+/// line (a log line, a banner) that no decoder needs to see.
+fn looks_like_json(line: &[u8]) -> bool {
+    matches!(
+        line.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

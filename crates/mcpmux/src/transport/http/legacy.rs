@@ -7,12 +7,18 @@ use mcpmux_protocol::sse::SseParser;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::sse::read_events;
-use super::{Ctx, Report};
-use crate::error::{CloseReason, Error};
+use super::streamable::{content_type, read_body};
+use super::{Ctx, Report, explain};
+use crate::error::CloseReason;
 use crate::transport::{Event, OutKind, Outgoing};
 
 fn closed(ctx: &Ctx, what: String) {
     ctx.report(Report::Event(Event::Closed(CloseReason::new(what))));
+}
+
+/// Whether a response is an HTML page (a web server's, not an event stream).
+fn is_html(resp: &reqwest::Response) -> bool {
+    content_type(resp).is_some_and(|t| t.to_ascii_lowercase().contains("html"))
 }
 
 /// Resolves the `endpoint` event's URL against the stream URL; a different origin is refused
@@ -40,15 +46,22 @@ pub(super) async fn stream(ctx: Arc<Ctx>) {
         .send()
         .await;
     let resp = match resp {
-        Ok(r) if r.status().is_success() => r,
+        Ok(r) if r.status().is_success() && !is_html(&r) => r,
         Ok(r) => {
-            return closed(
-                &ctx,
-                format!("the legacy SSE stream was refused: {}", r.status()),
-            );
+            let status = r.status();
+            let what = if status.is_success() {
+                "the server answered the legacy SSE stream's GET:"
+            } else {
+                "the legacy SSE stream was refused:"
+            };
+            let kind = content_type(&r);
+            let body = read_body(r, 64 * 1024).await.unwrap_or_default();
+            let err = explain::status_error(what, status, kind.as_deref(), &body);
+            return closed(&ctx, err.to_string());
         }
         Err(e) => {
-            return closed(&ctx, format!("could not open the legacy SSE stream: {e}"));
+            let err = explain::send_error("could not open the legacy SSE stream", e);
+            return closed(&ctx, err.to_string());
         }
     };
     let mut parser = SseParser::new(ctx.config.max_message_size.saturating_add(1024));
@@ -90,16 +103,18 @@ pub(super) async fn post(ctx: Arc<Ctx>, endpoint: reqwest::Url, out: Outgoing) -
         .await;
     let failure = match resp {
         Ok(r) if r.status().is_success() => None,
-        Ok(r) => Some(Error::http(
-            format!("the server refused the message: {}", r.status()),
-            Some(r.status().as_u16()),
-            None,
-        )),
-        Err(e) => Some(Error::http(
-            format!("the POST to the server failed: {e}"),
-            None,
-            Some(Box::new(e)),
-        )),
+        Ok(r) => {
+            let status = r.status();
+            let kind = content_type(&r);
+            let body = read_body(r, 64 * 1024).await.unwrap_or_default();
+            Some(explain::status_error(
+                "the server refused the message:",
+                status,
+                kind.as_deref(),
+                &body,
+            ))
+        }
+        Err(e) => Some(explain::send_error("the POST to the server failed", e)),
     };
     if let Some(err) = failure {
         match out.kind {

@@ -6,6 +6,7 @@
 //! drains, which is where the shared state changes: session re-initialization after a 404, the
 //! fallback to legacy SSE, the legacy `endpoint`, and held messages.
 
+mod explain;
 mod legacy;
 mod sse;
 mod streamable;

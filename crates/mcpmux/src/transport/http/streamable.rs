@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::sse::{StreamEnd, answers, read_events};
-use super::{Ctx, Report, SESSION_HEADER};
+use super::{Ctx, Report, SESSION_HEADER, explain};
 use crate::error::Error;
 use crate::transport::{Event, OutKind, Outgoing};
 
@@ -44,12 +44,19 @@ fn note_version(ctx: &Ctx, data: &[u8]) {
 }
 
 fn http_error(what: &str, e: reqwest::Error) -> Error {
-    let status = e.status().map(|s| s.as_u16());
-    Error::http(format!("{what}: {e}"), status, Some(Box::new(e)))
+    explain::send_error(what, e)
+}
+
+/// The response's content type, if it is readable.
+pub(super) fn content_type(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Reads a whole body, up to `limit` bytes.
-async fn read_body(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
+pub(super) async fn read_body(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
     let mut body = Vec::new();
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
@@ -129,6 +136,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
         return false;
     }
     if !status.is_success() {
+        let kind = content_type(&resp);
         let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
         // A JSON-RPC error for this request in the body (e.g. 400 with -32022 "unsupported
         // protocol version") is the real answer: deliver it as the response.
@@ -138,14 +146,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
             ctx.report(Report::Event(Event::Message(body)));
             return true;
         }
-        let err = Error::http(
-            format!(
-                "the server answered {status}: {}",
-                String::from_utf8_lossy(&body).trim()
-            ),
-            Some(status.as_u16()),
-            None,
-        );
+        let err = explain::status_error("the server answered", status, kind.as_deref(), &body);
         match request_id {
             Some(id) => ctx.fail(id, err),
             None => tracing::warn!(server = %ctx.config.name, "{err}"),
@@ -170,12 +171,27 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
         read_request_stream(&ctx, id, initialize, resp).await;
         return true;
     }
+    let kind = content_type(&resp);
     match read_body(resp, ctx.config.max_message_size).await {
         Ok(body) if body.iter().all(u8::is_ascii_whitespace) => ctx.fail(
             id,
             Error::protocol(format!(
                 "the server answered request {id} with {status} and no response"
             )),
+        ),
+        // An HTML page or text (a web server, not an MCP endpoint): say what it is, never
+        // hand it on as a message.
+        Ok(body) if explain::is_not_json(&body) => ctx.fail(
+            id,
+            Error::http(
+                format!(
+                    "the server answered request {id} with {status} and {}, not JSON-RPC; {}",
+                    explain::describe_body(kind.as_deref(), &body),
+                    explain::PATH_HINT
+                ),
+                Some(status.as_u16()),
+                None,
+            ),
         ),
         Ok(body) => {
             if initialize {
