@@ -16,6 +16,10 @@ pub enum Code {
     Config = 3,
     /// 4: could not connect to a server (spawn, initialize failure or timeout).
     Connect = 4,
+    /// 130: interrupted by SIGINT (Ctrl-C); the servers were shut down.
+    Interrupted = 130,
+    /// 143: terminated by SIGTERM; the servers were shut down.
+    Terminated = 143,
 }
 
 impl Code {
@@ -190,10 +194,12 @@ mod tests {
                 Code::Failed,
                 Code::Usage,
                 Code::Config,
-                Code::Connect
+                Code::Connect,
+                Code::Interrupted,
+                Code::Terminated
             ]
             .map(|c| c as u8),
-            [0, 1, 2, 3, 4]
+            [0, 1, 2, 3, 4, 130, 143]
         );
     }
 }

@@ -18,6 +18,7 @@ mod prompts;
 mod reap;
 mod resources;
 mod servers;
+mod signals;
 mod table;
 mod target;
 #[cfg(feature = "test-server")]
