@@ -3,6 +3,7 @@
 //! resolved against the configured server names without starting any), so a slow or failing
 //! server delays only its own calls, and a server the input never names never starts.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use tokio::sync::{OnceCell, mpsc};
 use crate::args::{BatchArgs, GlobalArgs};
 use crate::exit::{Code, Failure, Outcome, chain, error_kind};
 use crate::names;
+use crate::signals::{self, SHUTDOWN_LIMIT, Signals};
 use crate::target::Targets;
 
 /// How many input lines may wait, read but not yet started.
@@ -74,14 +76,25 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
         None => Box::new(io::stdin()),
     };
     let servers = Servers::new(Targets::select(global, &args.server, None)?);
+    // Before any server starts: from here on SIGINT and SIGTERM end the batch.
+    let mut signals = Signals::install()?;
 
-    let lines = read_lines(input);
+    let mut rx = read_lines(input);
+    let lines = futures_util::stream::unfold(&mut rx, |rx| async move {
+        let line = rx.recv().await?;
+        Some((line, rx))
+    });
     let bar = crate::progress::counter("calls", global.quiet);
     let servers_ref = &servers;
     let mut ids: HashMap<String, u64> = HashMap::new();
+    let ids_ref = &mut ids;
+    // The lines started and not yet answered: 1-based line number -> id.
+    let pending: RefCell<BTreeMap<u64, Value>> = RefCell::new(BTreeMap::new());
+    let pending_ref = &pending;
     let results = lines
         .map(move |(n, line)| {
-            let (id, call) = parse(n, line, &mut ids);
+            let (id, call) = parse(n, line, ids_ref);
+            pending_ref.borrow_mut().insert(n + 1, id.clone());
             async move {
                 let outcome = match call {
                     Ok(call) => servers_ref.call(&call.tool, call.arguments).await,
@@ -91,25 +104,50 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
             }
         })
         .buffered(usize::try_from(args.concurrency).unwrap_or(usize::MAX));
-    let mut results = std::pin::pin!(results);
+    let mut results = Box::pin(results);
 
     let mut total = 0u64;
     let mut ok = 0u64;
     let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
-    while let Some((id, line, outcome)) = results.next().await {
+    let interrupted = loop {
+        let next = tokio::select! {
+            next = results.next() => next,
+            code = signals.recv() => break Some(code),
+        };
+        let Some((id, line, outcome)) = next else {
+            break None;
+        };
+        pending.borrow_mut().remove(&line);
         total += 1;
         bar.inc(1);
         match &outcome {
             Ok(_) => ok += 1,
             Err(f) => *kinds.entry(f.kind).or_default() += 1,
         }
-        let text = render(&id, line, &outcome);
-        let mut out = io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(Failure::output)?;
-    }
+        write(&render(&id, line, &outcome))?;
+    };
     bar.finish_and_clear();
+    if let Some(code) = interrupted {
+        signals.shutting_down(code);
+        // Dropping the calls' futures cancels the requests in flight.
+        drop(results);
+        // The lines read but not started yet are unanswered too.
+        rx.close();
+        let mut pending = pending.into_inner();
+        while let Ok((n, line)) = rx.try_recv() {
+            let (id, _) = parse(n, line, &mut ids);
+            pending.insert(n + 1, id);
+        }
+        let why = Failed::new(
+            "cancelled",
+            format!("mcpmux was interrupted by {}", signals::name(code)),
+        );
+        for (line, id) in &pending {
+            total += 1;
+            *kinds.entry(why.kind).or_default() += 1;
+            write(&render(id, *line, &Err(why.clone())))?;
+        }
+    }
     if global.chatty() {
         let failed: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let failed = if failed.is_empty() {
@@ -119,10 +157,17 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
         };
         let _ = writeln!(
             io::stderr().lock(),
-            "mcpmux: batch: {total} calls, {ok} ok, {} failed{failed} in {:.2} s",
+            "mcpmux: batch: {total} calls, {ok} ok, {} failed{failed} in {:.2} s{}",
             total - ok,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            interrupted
+                .map(|code| format!(" (interrupted by {})", signals::name(code)))
+                .unwrap_or_default()
         );
+    }
+    if let Some(code) = interrupted {
+        servers.close().await;
+        return Ok(code);
     }
     Ok(
         if global.strict && servers.any_failed.load(Ordering::Relaxed) {
@@ -133,6 +178,14 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
             Code::Failed
         },
     )
+}
+
+/// Writes one output line on stdout, flushed.
+fn write(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Failure::output)
 }
 
 /// Parses input line `n` (0-based): the id to answer with, and the call or why it is invalid.
@@ -274,6 +327,15 @@ impl Servers {
                 .collect(),
             ad_hoc: targets.ad_hoc,
             any_failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs the shutdown sequence of every started server at once, bounded by
+    /// [`SHUTDOWN_LIMIT`].
+    async fn close(&self) {
+        let all = futures_util::future::join_all(self.members.iter().map(|m| m.server.close()));
+        if tokio::time::timeout(SHUTDOWN_LIMIT, all).await.is_err() {
+            tracing::warn!("the servers' shutdown did not finish in {SHUTDOWN_LIMIT:?}");
         }
     }
 
@@ -450,7 +512,7 @@ impl Servers {
 
 /// Reads `input` line by line on a thread of its own (a blocking read never holds up the
 /// runtime), skipping blank lines.
-fn read_lines(input: Box<dyn Read + Send>) -> impl futures_util::Stream<Item = Line> {
+fn read_lines(input: Box<dyn Read + Send>) -> mpsc::Receiver<Line> {
     let (tx, rx) = mpsc::channel::<Line>(READ_AHEAD);
     std::thread::spawn(move || {
         let mut reader = BufReader::new(input);
@@ -475,10 +537,7 @@ fn read_lines(input: Box<dyn Read + Send>) -> impl futures_util::Stream<Item = L
             }
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        let line = rx.recv().await?;
-        Some((line, rx))
-    })
+    rx
 }
 
 /// One output line, fields in the documented order (`line`, the 1-based input line, last).
