@@ -712,3 +712,180 @@ fn a_server_does_not_outlive_its_host_killed_with_sigkill() {
     }
     assert!(left.is_empty(), "the server outlived its host: {left:?}");
 }
+
+/// Sends `signal` (`INT`, `TERM`) to process `pid` with kill(1).
+fn send_signal(pid: u32, signal: &str) {
+    let status = StdCommand::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Waits up to `limit` for `child` to exit; kills it (and fails) past that.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for mcpmux") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mcpmux did not exit within {limit:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until a process with `marker` in its environment runs.
+fn wait_started(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with_env(marker).is_empty() {
+        assert!(Instant::now() < deadline, "the server never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts that no process with `marker` in its environment is left (killing any, first).
+fn assert_none_left(marker: &str) {
+    // The host waited for the shutdown; a short grace covers the kernel's reaping.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_with_env(marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = processes_with_env(marker);
+    for pid in &left {
+        let _ = StdCommand::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(left.is_empty(), "the server outlived its host: {left:?}");
+}
+
+/// `mcpmux call` on a server that ignores stdin EOF, then `signal`: the exit code, and no
+/// server left.
+fn call_interrupted_by(signal: &str, name: &str) -> i32 {
+    let marker = format!("MCPMUX_SIGNAL_TEST_{name}={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["call", "sleep", "--args", r#"{"ms":60000}"#])
+        .args(["--env", &marker, "--", MCPMUX, "test-server"])
+        .arg("--ignore-stdin-eof")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux");
+    wait_started(&marker);
+    // Let the call reach the server.
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(host.id(), signal);
+    let status = exit_within(&mut host, Duration::from_secs(7));
+    assert_none_left(&marker);
+    status.code().unwrap_or(-1)
+}
+
+#[test]
+fn sigint_during_a_call_shuts_the_server_down_and_exits_130() {
+    assert_eq!(call_interrupted_by("INT", "INT"), 130);
+}
+
+#[test]
+fn sigterm_during_a_call_shuts_the_server_down_and_exits_143() {
+    assert_eq!(call_interrupted_by("TERM", "TERM"), 143);
+}
+
+#[test]
+fn sigint_during_a_batch_cancels_the_unanswered_lines_and_exits_130() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+
+    let marker = format!("MCPMUX_SIGNAL_TEST_BATCH={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["batch", "--env", &marker, "--", MCPMUX, "test-server"])
+        .arg("--ignore-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mcpmux");
+    let mut stdin = host.stdin.take().expect("stdin");
+    let sleep = r#"{"ms":60000}"#;
+    writeln!(
+        stdin,
+        "{{\"id\":\"e\",\"tool\":\"echo\",\"arguments\":{{\"text\":\"hi\"}}}}\n\
+         {{\"id\":\"a\",\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
+         {{\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
+         {{\"id\":7,\"tool\":\"sleep\",\"arguments\":{sleep}}}"
+    )
+    .expect("write the input");
+    // Stdin stays open: the batch ends only by the signal.
+    let mut stdout = BufReader::new(host.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("read the echo's line");
+    let echo: Value = serde_json::from_str(&first).expect("a JSON line");
+    assert_eq!(echo["ok"], true, "{first}");
+    assert_eq!(echo["id"], "e");
+    assert_eq!(echo["line"], 1);
+    // Let the sleeps reach the server.
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(host.id(), "INT");
+    let status = exit_within(&mut host, Duration::from_secs(7));
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    let rest: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.expect("read a line")).expect("a JSON line"))
+        .collect();
+    let ids: Vec<(Value, Value)> = rest
+        .iter()
+        .map(|l| (l["id"].clone(), l["line"].clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (Value::from("a"), Value::from(2)),
+            (Value::from(2), Value::from(3)),
+            (Value::from(7), Value::from(4)),
+        ]
+    );
+    for l in &rest {
+        assert_eq!(l["ok"], false, "{l}");
+        assert_eq!(l["error"]["kind"], "cancelled", "{l}");
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut host.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert!(
+        stderr.contains("batch: 4 calls, 1 ok, 3 failed (3 cancelled)")
+            && stderr.contains("interrupted by SIGINT"),
+        "{stderr}"
+    );
+    assert_none_left(&marker);
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_and_the_watchdog_kills_the_server() {
+    // The server ignores stdin EOF and SIGTERM: its shutdown would take ~4 s (SIGKILL last).
+    let marker = format!("MCPMUX_SIGNAL_TEST_TWICE={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["call", "sleep", "--args", r#"{"ms":60000}"#])
+        .args(["--env", &marker, "--", MCPMUX, "test-server"])
+        .args(["--ignore-stdin-eof", "--ignore-sigterm"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux");
+    wait_started(&marker);
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(host.id(), "INT");
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
+    send_signal(host.id(), "INT");
+    let status = exit_within(&mut host, Duration::from_secs(7));
+    assert!(
+        second.elapsed() < Duration::from_millis(1500),
+        "the second SIGINT took {:?}",
+        second.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    assert_none_left(&marker);
+}
