@@ -878,6 +878,8 @@ fn help_of_every_subcommand() {
             &[
                 "Exit status:",
                 "3  configuration error",
+                "130  interrupted by SIGINT",
+                "143  terminated by SIGTERM",
                 "servers",
                 "batch",
                 "completions",
