@@ -88,43 +88,46 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
     let servers_ref = &servers;
     let mut ids: HashMap<String, u64> = HashMap::new();
     let ids_ref = &mut ids;
-    // The lines started and not yet answered: 1-based line number -> id.
-    let pending: RefCell<BTreeMap<u64, Value>> = RefCell::new(BTreeMap::new());
+    // The lines started and not yet written: 1-based line number -> id, and the outcome once
+    // the call finished (a finished call may wait behind an earlier line).
+    let pending: RefCell<BTreeMap<u64, (Value, Option<Answer>)>> = RefCell::new(BTreeMap::new());
     let pending_ref = &pending;
     let results = lines
         .map(move |(n, line)| {
             let (id, call) = parse(n, line, ids_ref);
-            pending_ref.borrow_mut().insert(n + 1, id.clone());
+            pending_ref.borrow_mut().insert(n + 1, (id, None));
             async move {
                 let outcome = match call {
                     Ok(call) => servers_ref.call(&call.tool, call.arguments).await,
                     Err(f) => Err(f),
                 };
-                (id, n + 1, outcome)
+                if let Some((_, slot)) = pending_ref.borrow_mut().get_mut(&(n + 1)) {
+                    *slot = Some(outcome);
+                }
+                n + 1
             }
         })
         .buffered(usize::try_from(args.concurrency).unwrap_or(usize::MAX));
     let mut results = Box::pin(results);
 
-    let mut total = 0u64;
-    let mut ok = 0u64;
-    let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut tally = Tally::default();
     let interrupted = loop {
         let next = tokio::select! {
             next = results.next() => next,
             code = signals.recv() => break Some(code),
         };
-        let Some((id, line, outcome)) = next else {
+        let Some(line) = next else {
             break None;
         };
-        pending.borrow_mut().remove(&line);
-        total += 1;
+        let Some((id, outcome)) = pending.borrow_mut().remove(&line) else {
+            continue;
+        };
         bar.inc(1);
-        match &outcome {
-            Ok(_) => ok += 1,
-            Err(f) => *kinds.entry(f.kind).or_default() += 1,
-        }
-        write(&render(&id, line, &outcome))?;
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => Err(Failed::new("closed", "the call ended without an answer")),
+        };
+        tally.write(&id, line, &outcome)?;
     };
     bar.finish_and_clear();
     if let Some(code) = interrupted {
@@ -136,18 +139,22 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
         let mut pending = pending.into_inner();
         while let Ok((n, line)) = rx.try_recv() {
             let (id, _) = parse(n, line, &mut ids);
-            pending.insert(n + 1, id);
+            pending.insert(n + 1, (id, None));
         }
         let why = Failed::new(
             "cancelled",
             format!("mcpmux was interrupted by {}", signals::name(code)),
         );
-        for (line, id) in &pending {
-            total += 1;
-            *kinds.entry(why.kind).or_default() += 1;
-            write(&render(id, *line, &Err(why.clone())))?;
+        // In input order; a call that finished behind an unanswered line keeps its answer.
+        for (line, (id, outcome)) in pending {
+            let outcome = match outcome {
+                Some(outcome) => outcome,
+                None => Err(why.clone()),
+            };
+            tally.write(&id, line, &outcome)?;
         }
     }
+    let Tally { total, ok, kinds } = tally;
     if global.chatty() {
         let failed: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let failed = if failed.is_empty() {
@@ -180,12 +187,31 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
     )
 }
 
-/// Writes one output line on stdout, flushed.
-fn write(text: &str) -> Result<(), Failure> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(Failure::output)
+/// A call's outcome.
+type Answer = Result<CallToolResult, Failed>;
+
+/// The counts of the lines written so far.
+#[derive(Debug, Default)]
+struct Tally {
+    total: u64,
+    ok: u64,
+    kinds: BTreeMap<&'static str, u64>,
+}
+
+impl Tally {
+    /// Writes the output line of input line `line` on stdout (flushed) and counts it.
+    fn write(&mut self, id: &Value, line: u64, outcome: &Answer) -> Result<(), Failure> {
+        self.total += 1;
+        match outcome {
+            Ok(_) => self.ok += 1,
+            Err(f) => *self.kinds.entry(f.kind).or_default() += 1,
+        }
+        let text = render(id, line, outcome);
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(Failure::output)
+    }
 }
 
 /// Parses input line `n` (0-based): the id to answer with, and the call or why it is invalid.

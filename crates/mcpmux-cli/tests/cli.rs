@@ -814,7 +814,8 @@ fn sigint_during_a_batch_cancels_the_unanswered_lines_and_exits_130() {
         "{{\"id\":\"e\",\"tool\":\"echo\",\"arguments\":{{\"text\":\"hi\"}}}}\n\
          {{\"id\":\"a\",\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
          {{\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
-         {{\"id\":7,\"tool\":\"sleep\",\"arguments\":{sleep}}}"
+         {{\"id\":7,\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
+         {{\"id\":\"f\",\"tool\":\"echo\",\"arguments\":{{\"text\":\"behind\"}}}}"
     )
     .expect("write the input");
     // Stdin stays open: the batch ends only by the signal.
@@ -845,9 +846,12 @@ fn sigint_during_a_batch_cancels_the_unanswered_lines_and_exits_130() {
             (Value::from("a"), Value::from(2)),
             (Value::from(2), Value::from(3)),
             (Value::from(7), Value::from(4)),
+            (Value::from("f"), Value::from(5)),
         ]
     );
-    for l in &rest {
+    // The echo behind the sleeps finished: it keeps its answer.
+    assert_eq!(rest[3]["ok"], true, "{}", rest[3]);
+    for l in &rest[..3] {
         assert_eq!(l["ok"], false, "{l}");
         assert_eq!(l["error"]["kind"], "cancelled", "{l}");
     }
@@ -855,7 +859,7 @@ fn sigint_during_a_batch_cancels_the_unanswered_lines_and_exits_130() {
     std::io::Read::read_to_string(&mut host.stderr.take().expect("stderr"), &mut stderr)
         .expect("read stderr");
     assert!(
-        stderr.contains("batch: 4 calls, 1 ok, 3 failed (3 cancelled)")
+        stderr.contains("batch: 5 calls, 2 ok, 3 failed (3 cancelled)")
             && stderr.contains("interrupted by SIGINT"),
         "{stderr}"
     );
