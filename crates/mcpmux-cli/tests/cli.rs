@@ -712,3 +712,116 @@ fn a_server_does_not_outlive_its_host_killed_with_sigkill() {
     }
     assert!(left.is_empty(), "the server outlived its host: {left:?}");
 }
+
+#[test]
+fn json_errors_are_one_object_on_stdout_and_a_line_on_stderr() {
+    // (args, exit code, kind)
+    let cases: [(&[&str], i32, &str); 3] = [
+        (
+            &["--json", "call", "x", "--", "/nonexistent/mcpmux-srv"],
+            4,
+            "spawn",
+        ),
+        (
+            &["--json", "tools", "--config", "/nonexistent/mcp.json"],
+            3,
+            "config",
+        ),
+        (
+            &[
+                "--json",
+                "call",
+                "echo",
+                "--args",
+                "[1]",
+                "--",
+                MCPMUX,
+                "test-server",
+            ],
+            2,
+            "usage",
+        ),
+    ];
+    for (args, code, kind) in cases {
+        let out = mcpmux().args(args).output().expect("run mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        let v = stdout_json(&out);
+        assert_eq!(v["error"]["kind"], kind, "{args:?}: {v}");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{v}");
+        // The stderr report stays (clap's own wording for a command line it refused).
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    // Without --json, stdout stays empty.
+    let out = mcpmux()
+        .args(["call", "x", "--", "/nonexistent/mcpmux-srv"])
+        .output()
+        .expect("run mcpmux");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_failed_server_of_tools_is_reported_once() {
+    let out = mcpmux()
+        .args(["tools", "--", "/nonexistent/mcpmux-srv"])
+        .output()
+        .expect("run mcpmux");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert_eq!(
+        stderr.matches("could not start").count(),
+        1,
+        "printed more than once: {stderr}"
+    );
+}
+
+#[test]
+fn no_subcommand_panics_on_a_closed_stdout() {
+    let batch_input = r#"{"tool":"big","arguments":{"bytes":200000}}"#;
+    let cases: [&[&str]; 7] = [
+        &["tools", "--", MCPMUX, "test-server"],
+        &["--json", "tools", "--", MCPMUX, "test-server"],
+        &[
+            "call",
+            "big",
+            "--args",
+            r#"{"bytes":200000}"#,
+            "--",
+            MCPMUX,
+            "test-server",
+        ],
+        &["batch", "--", MCPMUX, "test-server"],
+        &["resources", "--", MCPMUX, "test-server"],
+        &["prompts", "--", MCPMUX, "test-server"],
+        &["--json", "demo", "--calls", "20"],
+    ];
+    for args in cases {
+        // Bounded by timeout(1): a hang exits 124 and fails the test.
+        let mut child = StdCommand::new("timeout")
+            .args(["-s", "KILL", "60", MCPMUX])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            if args[0] == "batch" {
+                let _ = writeln!(stdin, "{batch_input}");
+            }
+        }
+        let out = child.wait_with_output().expect("wait for mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?}: {stderr}",
+            out.status
+        );
+    }
+}
