@@ -825,3 +825,66 @@ fn no_subcommand_panics_on_a_closed_stdout() {
         );
     }
 }
+
+/// `mcpmux test-server --http 127.0.0.1:0 EXTRA...` and its `/mcp` URL.
+fn http_test_server(extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut server = StdCommand::new(MCPMUX)
+        .args(["test-server", "--http", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux test-server --http");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (server, format!("{base}/mcp"))
+}
+
+#[test]
+fn a_call_in_flight_when_its_http_server_dies_is_closed() {
+    // `call` (its --json error object) and `batch` (its result line) label it the same way.
+    for batch in [false, true] {
+        let (mut server, url) = http_test_server(&["--http-json-response"]);
+        let mut cmd = StdCommand::new("timeout");
+        cmd.args(["-s", "KILL", "60", MCPMUX, "--json"]);
+        if batch {
+            cmd.args(["batch", "--url", &url]);
+        } else {
+            cmd.args(["call", "sleep", "--args", r#"{"ms":20000}"#, "--url", &url]);
+        }
+        let mut child = cmd
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            if batch {
+                let _ = writeln!(stdin, r#"{{"tool":"sleep","arguments":{{"ms":20000}}}}"#);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1500)); // the call is in flight
+        let _ = server.kill();
+        let _ = server.wait();
+        let out = child.wait_with_output().expect("wait for mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "batch={batch}: {stderr}");
+        let v = stdout_json(&out);
+        // One JSON object either way: batch's result line, or call's error object.
+        assert_eq!(v["error"]["kind"], "closed", "batch={batch}: {v}; {stderr}");
+        if batch {
+            assert!(stderr.contains("(1 closed)"), "{stderr}");
+        }
+    }
+}
