@@ -45,7 +45,9 @@ fn demo_prints_a_summary_and_reaps_the_server() {
         .args(["demo", "--calls", "200", "--tasks", "20"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("server process reaped: yes"))
+        .stdout(predicate::str::contains(
+            "connection closed:     yes, process reaped",
+        ))
         .get_output()
         .clone();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -62,10 +64,61 @@ fn demo_prints_a_summary_and_reaps_the_server() {
     assert_eq!(field("tasks:"), "20");
     assert!(field("wall time:").ends_with(" s"));
     assert!(field("calls/s:").parse::<f64>().is_ok_and(|r| r > 0.0));
+    assert_eq!(field("connections opened:"), "1 (shared by every task)");
     assert!(
-        field("server pids seen:").parse::<u32>().is_ok(),
+        field("server:")
+            .strip_prefix("mcpmux test-server, pid ")
+            .is_some_and(|pid| pid.parse::<u32>().is_ok()),
         "{stdout}"
     );
+    assert!(!stdout.contains("pids seen"), "{stdout}");
+}
+
+#[test]
+fn demo_summary_has_the_same_lines_on_every_transport() {
+    let labels = |stdout: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(label, _)| label.to_owned()))
+            .collect()
+    };
+    let mut first: Option<Vec<String>> = None;
+    for (transport, how) in [
+        ("stdio", "process reaped"),
+        ("http", "session deleted"),
+        ("sse", "stream closed"),
+    ] {
+        let out = mcpmux()
+            .args([
+                "demo",
+                "--transport",
+                transport,
+                "--calls",
+                "20",
+                "--tasks",
+                "4",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            stdout.contains(&format!("connection closed:     yes, {how}\n")),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("connections opened:    1 (shared by every task)\n"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("calls:                 20\n"), "{stdout}");
+        assert!(stdout.contains("failures:              0\n"), "{stdout}");
+        let these = labels(&stdout);
+        match &first {
+            None => first = Some(these),
+            Some(first) => assert_eq!(&these, first, "{transport}: {stdout}"),
+        }
+    }
 }
 
 #[test]
@@ -113,6 +166,14 @@ fn demo_runs_over_every_transport() {
         let v = stdout_json(&out);
         assert_eq!(v["transport"], transport);
         assert_eq!(v["failures"], 0);
+        assert_eq!(v["connections"], 1, "{v}");
+        assert_eq!(v["connection_closed"], true, "{v}");
+        let closed_by = match transport {
+            "stdio" => "process reaped",
+            "http" => "session deleted",
+            _ => "stream closed",
+        };
+        assert_eq!(v["closed_by"], closed_by, "{v}");
         if transport != "stdio" {
             assert_eq!(v["sessions"], 1, "{v}");
             assert_eq!(v["session_closed"], true, "{v}");
@@ -130,7 +191,9 @@ fn demo_runs_over_every_transport() {
         ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("session deleted:       yes"));
+        .stdout(predicate::str::contains(
+            "connection closed:     yes, session deleted",
+        ));
     mcpmux()
         .args(["demo", "--transport", "websocket"])
         .assert()

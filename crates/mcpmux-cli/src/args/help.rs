@@ -41,9 +41,10 @@ all calls.
 
 When the last task has left, the demo checks the connection was closed cleanly: stdio, that the \
 server process was reaped (not left a zombie or running); http, that the server saw one session \
-and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary: \
-calls, failures, wall time, calls/s, and what it checked. The progress bar on stderr shows only \
-on a terminal.
+and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary, the \
+same lines on every transport: the transport, the server, connections opened, tasks, calls, \
+failures, wall time, calls/s, and how the connection closed (process reaped, session deleted, \
+stream closed). The progress bar on stderr shows only on a terminal.
 
 Exits 0 only if every call succeeded, one connection served them all, and it closed cleanly.";
 
