@@ -13,7 +13,8 @@ server or `demo` never needs a config.
 
 Servers are named in SERVER.TOOL (split at the first `.`; server names may not contain `.`). \
 --json prints machine-readable output on stdout for every subcommand; progress and logs go to \
-stderr.
+stderr. Under --json a failure is also printed on stdout as one JSON object, \
+{\"error\": {\"kind\": ..., \"message\": ...}}, besides its line on stderr.
 
 Exit status:
   0  success
