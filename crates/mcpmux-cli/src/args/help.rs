@@ -13,7 +13,8 @@ server or `demo` never needs a config.
 
 Servers are named in SERVER.TOOL (split at the first `.`; server names may not contain `.`). \
 --json prints machine-readable output on stdout for every subcommand; progress and logs go to \
-stderr.
+stderr. Under --json a failure is also printed on stdout as one JSON object, \
+{\"error\": {\"kind\": ..., \"message\": ...}}, besides its line on stderr.
 
 Exit status:
     0  success
@@ -43,9 +44,10 @@ all calls.
 
 When the last task has left, the demo checks the connection was closed cleanly: stdio, that the \
 server process was reaped (not left a zombie or running); http, that the server saw one session \
-and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary: \
-calls, failures, wall time, calls/s, and what it checked. The progress bar on stderr shows only \
-on a terminal.
+and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary, the \
+same lines on every transport: the transport, the server, connections opened, tasks, calls, \
+failures, wall time, calls/s, and how the connection closed (process reaped, session deleted, \
+stream closed). The progress bar on stderr shows only on a terminal.
 
 Exits 0 only if every call succeeded, one connection served them all, and it closed cleanly.";
 
