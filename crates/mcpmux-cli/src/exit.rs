@@ -160,8 +160,9 @@ pub fn finish(outcome: Outcome, json: bool) -> ExitCode {
 
 impl Failure {
     /// The `error.kind` of this failure under `--json`: the batch error kind ([`error_kind`]) of
-    /// the library error it carries, if any; else by exit code, `usage`, `config`, `connect`, or
-    /// `failed` (exit 1 without a library error, e.g. output that cannot be written).
+    /// the library error it carries, if any; else by exit code, `usage`, `config`, `connect`,
+    /// `cancelled` (a signal), or `failed` (exit 1 without a library error, e.g. output that
+    /// cannot be written).
     pub fn kind(&self) -> &'static str {
         if let Some(e) = self
             .error
@@ -174,6 +175,7 @@ impl Failure {
             Code::Usage => "usage",
             Code::Config => "config",
             Code::Connect => "connect",
+            Code::Interrupted | Code::Terminated => "cancelled",
             Code::Success | Code::Failed => "failed",
         }
     }

@@ -955,6 +955,7 @@ fn a_second_sigint_exits_at_once_and_the_watchdog_kills_the_server() {
     );
     assert_eq!(status.code(), Some(130));
     assert_none_left(&marker);
+}
 
 #[test]
 fn json_errors_are_one_object_on_stdout_and_a_line_on_stderr() {
