@@ -3,6 +3,7 @@
 //! resolved against the configured server names without starting any), so a slow or failing
 //! server delays only its own calls, and a server the input never names never starts.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use tokio::sync::{OnceCell, mpsc};
 use crate::args::{BatchArgs, GlobalArgs};
 use crate::exit::{Code, Failure, Outcome, chain, error_kind};
 use crate::names;
+use crate::signals::{self, SHUTDOWN_LIMIT, Signals};
 use crate::target::Targets;
 
 /// How many input lines may wait, read but not yet started.
@@ -74,42 +76,85 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
         None => Box::new(io::stdin()),
     };
     let servers = Servers::new(Targets::select(global, &args.server, None)?);
+    // Before any server starts: from here on SIGINT and SIGTERM end the batch.
+    let mut signals = Signals::install()?;
 
-    let lines = read_lines(input);
+    let mut rx = read_lines(input);
+    let lines = futures_util::stream::unfold(&mut rx, |rx| async move {
+        let line = rx.recv().await?;
+        Some((line, rx))
+    });
     let bar = crate::progress::counter("calls", global.quiet);
     let servers_ref = &servers;
     let mut ids: HashMap<String, u64> = HashMap::new();
+    let ids_ref = &mut ids;
+    // The lines started and not yet written: 1-based line number -> id, and the outcome once
+    // the call finished (a finished call may wait behind an earlier line).
+    let pending: RefCell<BTreeMap<u64, (Value, Option<Answer>)>> = RefCell::new(BTreeMap::new());
+    let pending_ref = &pending;
     let results = lines
         .map(move |(n, line)| {
-            let (id, call) = parse(n, line, &mut ids);
+            let (id, call) = parse(n, line, ids_ref);
+            pending_ref.borrow_mut().insert(n + 1, (id, None));
             async move {
                 let outcome = match call {
                     Ok(call) => servers_ref.call(&call.tool, call.arguments).await,
                     Err(f) => Err(f),
                 };
-                (id, n + 1, outcome)
+                if let Some((_, slot)) = pending_ref.borrow_mut().get_mut(&(n + 1)) {
+                    *slot = Some(outcome);
+                }
+                n + 1
             }
         })
         .buffered(usize::try_from(args.concurrency).unwrap_or(usize::MAX));
-    let mut results = std::pin::pin!(results);
+    let mut results = Box::pin(results);
 
-    let mut total = 0u64;
-    let mut ok = 0u64;
-    let mut kinds: BTreeMap<&'static str, u64> = BTreeMap::new();
-    while let Some((id, line, outcome)) = results.next().await {
-        total += 1;
+    let mut tally = Tally::default();
+    let interrupted = loop {
+        let next = tokio::select! {
+            next = results.next() => next,
+            code = signals.recv() => break Some(code),
+        };
+        let Some(line) = next else {
+            break None;
+        };
+        let Some((id, outcome)) = pending.borrow_mut().remove(&line) else {
+            continue;
+        };
         bar.inc(1);
-        match &outcome {
-            Ok(_) => ok += 1,
-            Err(f) => *kinds.entry(f.kind).or_default() += 1,
-        }
-        let text = render(&id, line, &outcome);
-        let mut out = io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(Failure::output)?;
-    }
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => Err(Failed::new("closed", "the call ended without an answer")),
+        };
+        tally.write(&id, line, &outcome)?;
+    };
     bar.finish_and_clear();
+    if let Some(code) = interrupted {
+        signals.shutting_down(code);
+        // Dropping the calls' futures cancels the requests in flight.
+        drop(results);
+        // The lines read but not started yet are unanswered too.
+        rx.close();
+        let mut pending = pending.into_inner();
+        while let Ok((n, line)) = rx.try_recv() {
+            let (id, _) = parse(n, line, &mut ids);
+            pending.insert(n + 1, (id, None));
+        }
+        let why = Failed::new(
+            "cancelled",
+            format!("mcpmux was interrupted by {}", signals::name(code)),
+        );
+        // In input order; a call that finished behind an unanswered line keeps its answer.
+        for (line, (id, outcome)) in pending {
+            let outcome = match outcome {
+                Some(outcome) => outcome,
+                None => Err(why.clone()),
+            };
+            tally.write(&id, line, &outcome)?;
+        }
+    }
+    let Tally { total, ok, kinds } = tally;
     if global.chatty() {
         let failed: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let failed = if failed.is_empty() {
@@ -119,10 +164,17 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
         };
         let _ = writeln!(
             io::stderr().lock(),
-            "mcpmux: batch: {total} calls, {ok} ok, {} failed{failed} in {:.2} s",
+            "mcpmux: batch: {total} calls, {ok} ok, {} failed{failed} in {:.2} s{}",
             total - ok,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            interrupted
+                .map(|code| format!(" (interrupted by {})", signals::name(code)))
+                .unwrap_or_default()
         );
+    }
+    if let Some(code) = interrupted {
+        servers.close().await;
+        return Ok(code);
     }
     Ok(
         if global.strict && servers.any_failed.load(Ordering::Relaxed) {
@@ -133,6 +185,33 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
             Code::Failed
         },
     )
+}
+
+/// A call's outcome.
+type Answer = Result<CallToolResult, Failed>;
+
+/// The counts of the lines written so far.
+#[derive(Debug, Default)]
+struct Tally {
+    total: u64,
+    ok: u64,
+    kinds: BTreeMap<&'static str, u64>,
+}
+
+impl Tally {
+    /// Writes the output line of input line `line` on stdout (flushed) and counts it.
+    fn write(&mut self, id: &Value, line: u64, outcome: &Answer) -> Result<(), Failure> {
+        self.total += 1;
+        match outcome {
+            Ok(_) => self.ok += 1,
+            Err(f) => *self.kinds.entry(f.kind).or_default() += 1,
+        }
+        let text = render(id, line, outcome);
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(Failure::output)
+    }
 }
 
 /// Parses input line `n` (0-based): the id to answer with, and the call or why it is invalid.
@@ -274,6 +353,15 @@ impl Servers {
                 .collect(),
             ad_hoc: targets.ad_hoc,
             any_failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs the shutdown sequence of every started server at once, bounded by
+    /// [`SHUTDOWN_LIMIT`].
+    async fn close(&self) {
+        let all = futures_util::future::join_all(self.members.iter().map(|m| m.server.close()));
+        if tokio::time::timeout(SHUTDOWN_LIMIT, all).await.is_err() {
+            tracing::warn!("the servers' shutdown did not finish in {SHUTDOWN_LIMIT:?}");
         }
     }
 
@@ -450,7 +538,7 @@ impl Servers {
 
 /// Reads `input` line by line on a thread of its own (a blocking read never holds up the
 /// runtime), skipping blank lines.
-fn read_lines(input: Box<dyn Read + Send>) -> impl futures_util::Stream<Item = Line> {
+fn read_lines(input: Box<dyn Read + Send>) -> mpsc::Receiver<Line> {
     let (tx, rx) = mpsc::channel::<Line>(READ_AHEAD);
     std::thread::spawn(move || {
         let mut reader = BufReader::new(input);
@@ -475,10 +563,7 @@ fn read_lines(input: Box<dyn Read + Send>) -> impl futures_util::Stream<Item = L
             }
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        let line = rx.recv().await?;
-        Some((line, rx))
-    })
+    rx
 }
 
 /// One output line, fields in the documented order (`line`, the 1-based input line, last).

@@ -11,6 +11,7 @@ use crate::args::{CallArgs, GlobalArgs};
 use crate::exit::{self, Code, Failure, Outcome};
 use crate::output;
 use crate::reap::{ProcId, ProcState};
+use crate::signals::{SHUTDOWN_LIMIT, Signals};
 use crate::target::{self, Targets};
 
 /// The longest wait for the server's shutdown (the library's own sequence takes at most ~15 s).
@@ -33,6 +34,50 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
         targets.report_broken();
         return Ok(Code::Config);
     };
+    // Before the server starts: from here on SIGINT and SIGTERM shut it down.
+    let mut signals = Signals::install()?;
+    let mut process = None;
+    let work = session(&args, global, &t, &named, ad_hoc, &mut process);
+    let first = tokio::select! {
+        outcome = work => Ok(outcome),
+        code = signals.recv() => Err(code),
+    };
+    // The call's future is gone: an unanswered request was cancelled (`notifications/cancelled`).
+    let code = match first {
+        Ok(outcome) => {
+            // The last guard is gone: wait for the clean shutdown (stdin closed, process reaped)
+            // rather than have the runtime's teardown kill the server.
+            let mut closing = std::pin::pin!(shut_down(&t.server, process));
+            let code = tokio::select! {
+                () = &mut closing => return outcome,
+                code = signals.recv() => code,
+            };
+            signals.shutting_down(code);
+            let _ = tokio::time::timeout(SHUTDOWN_LIMIT, closing).await;
+            return Ok(code);
+        }
+        Err(code) => code,
+    };
+    signals.shutting_down(code);
+    if tokio::time::timeout(SHUTDOWN_LIMIT, shut_down(&t.server, process))
+        .await
+        .is_err()
+    {
+        tracing::warn!("the server's shutdown did not finish in {SHUTDOWN_LIMIT:?}");
+    }
+    Ok(code)
+}
+
+/// Connects to `t`, calls the tool once and prints the result. `process` is set to the server
+/// process once it runs.
+async fn session(
+    args: &CallArgs,
+    global: &GlobalArgs,
+    t: &target::Target,
+    named: &str,
+    ad_hoc: bool,
+    process: &mut Option<ProcId>,
+) -> Outcome {
     let label = args.tool.clone();
     let guard = t
         .server
@@ -40,7 +85,7 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
         .await
         .map_err(|e| exit::connect_failed(e, &t.name))?;
     tracing::info!(server = %t.name, pid = ?guard.process_id(), "connected");
-    let process = guard.process_id().map(ProcId::capture);
+    *process = guard.process_id().map(ProcId::capture);
 
     let outcome = async {
         let mut arguments = args.arguments.clone();
@@ -50,7 +95,7 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
             .tools()
             .await
             .map_err(|e| exit::call_failed(e, &label))?;
-        let tool = resolve(&tools, &t, &args.tool, &named, ad_hoc)?;
+        let tool = resolve(&tools, t, &args.tool, named, ad_hoc)?;
         if !t.filter.allows(tool) {
             return Err(Failure::new(
                 Code::Failed,
@@ -90,14 +135,10 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
     }
     .await;
     drop(guard);
-    let printed = match outcome {
+    match outcome {
         Ok(result) => print(&result, &label, global.json, args.save_media.as_deref()),
         Err(f) => Err(f),
-    };
-    // The last guard is gone: wait for the clean shutdown (stdin closed, process reaped) rather
-    // than have the runtime's teardown kill the server.
-    shut_down(&t.server, process).await;
-    printed
+    }
 }
 
 /// The tool of `t` that `given` names (`named` once the server is routed): for an ad-hoc server

@@ -215,36 +215,67 @@ impl Summary {
         self.calls as f64 / self.wall.as_secs_f64().max(1e-9)
     }
 
-    /// Writes the summary for people.
+    /// Connections the demo opened: server processes seen (stdio) or sessions the server saw
+    /// (HTTP). One means every task shared one connection.
+    fn connections(&self) -> u64 {
+        match &self.http {
+            None => self.pids.len() as u64,
+            Some(h) => h.sessions,
+        }
+    }
+
+    /// How the connection ended, and whether it did: the process reaped (stdio), the session
+    /// deleted (http), the stream closed (sse).
+    fn closed(&self) -> (&'static str, bool) {
+        match (&self.http, self.transport) {
+            (None, _) => ("process reaped", self.reaped),
+            (Some(h), Transport::Sse) => ("stream closed", h.closed),
+            (Some(h), _) => ("session deleted", h.closed),
+        }
+    }
+
+    /// The server: its pid (stdio) or its URL (HTTP, in this process).
+    fn server(&self) -> String {
+        match &self.http {
+            None => {
+                let pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+                let s = if pids.len() == 1 { "" } else { "s" };
+                format!("mcpmux test-server, pid{s} {}", pids.join(", "))
+            }
+            Some(h) => format!("{} (in-process)", h.url),
+        }
+    }
+
+    /// Writes the summary for people: the same lines on every transport.
     fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
-        let pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+        let connections = self.connections();
+        let (how, closed) = self.closed();
+        writeln!(out, "transport:             {}", self.transport.as_str())?;
+        writeln!(out, "server:                {}", self.server())?;
+        writeln!(
+            out,
+            "connections opened:    {connections}{}",
+            if connections == 1 {
+                " (shared by every task)"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(out, "tasks:                 {}", self.tasks)?;
         writeln!(out, "calls:                 {}", self.calls)?;
         writeln!(out, "failures:              {}", self.failures)?;
-        writeln!(out, "tasks:                 {}", self.tasks)?;
         writeln!(
             out,
             "wall time:             {:.3} s",
             self.wall.as_secs_f64()
         )?;
         writeln!(out, "calls/s:               {:.0}", self.calls_per_sec())?;
-        let yes = |b: bool| if b { "yes" } else { "no" };
-        match &self.http {
-            None => {
-                writeln!(out, "server pids seen:      {}", pids.join(", "))?;
-                writeln!(out, "server process reaped: {}", yes(self.reaped))?;
-            }
-            Some(h) => {
-                writeln!(out, "transport:             {}", self.transport.as_str())?;
-                writeln!(out, "server:                {} (in-process)", h.url)?;
-                writeln!(out, "sessions:              {}", h.sessions)?;
-                let what = if self.transport == Transport::Sse {
-                    "stream closed:         "
-                } else {
-                    "session deleted:       "
-                };
-                writeln!(out, "{what}{}", yes(h.closed))?;
-            }
-        }
+        let closed = if closed {
+            format!("yes, {how}")
+        } else {
+            format!("no (expected: {how})")
+        };
+        writeln!(out, "connection closed:     {closed}")?;
         out.flush()
     }
 
@@ -259,6 +290,9 @@ impl Summary {
             "calls_per_s": self.calls_per_sec(),
             "server_pids": self.pids,
             "server_reaped": self.reaped,
+            "connections": self.connections(),
+            "connection_closed": self.closed().1,
+            "closed_by": self.closed().0,
         });
         if let (Some(h), Value::Object(m)) = (&self.http, &mut v) {
             m.insert("server_reaped".into(), Value::Null);

@@ -16,6 +16,10 @@ pub enum Code {
     Config = 3,
     /// 4: could not connect to a server (spawn, initialize failure or timeout).
     Connect = 4,
+    /// 130: interrupted by SIGINT (Ctrl-C); the servers were shut down.
+    Interrupted = 130,
+    /// 143: terminated by SIGTERM; the servers were shut down.
+    Terminated = 143,
 }
 
 impl Code {
@@ -43,7 +47,11 @@ pub fn error_kind(error: &mcpmux::Error) -> &'static str {
         ErrorKind::Closed => "closed",
         ErrorKind::InvalidInput => "invalid_input",
         ErrorKind::Protocol => "protocol",
-        // HTTP failures, an open circuit, and kinds added later: the server is unreachable.
+        // A transport failure (no HTTP status) after the connection was up: the server went away
+        // with the call in flight (stream lost, connection refused or reset), as a stdio server
+        // that exits is `closed`.
+        ErrorKind::Http if error.http_status().is_none() => "closed",
+        // HTTP error statuses, an open circuit, and kinds added later: the server is unreachable.
         _ => "connect",
     }
 }
@@ -127,17 +135,75 @@ pub fn not_built(subcommand: &str, feature: &str) -> Failure {
 pub type Outcome = Result<Code, Failure>;
 
 /// Turns a command's outcome into the process exit code, reporting a failure on stderr as
-/// `mcpmux: <error>: <cause>: ...`. A closed stdout pipe is not an error: exit 0, silently.
-pub fn finish(outcome: Outcome) -> ExitCode {
+/// `mcpmux: <error>: <cause>: ...` and, with `--json`, also on stdout as one JSON object,
+/// `{"error": {"kind": ..., "message": ...}}` (see [`Failure::kind`]). A closed stdout pipe is
+/// not an error: exit 0, silently.
+pub fn finish(outcome: Outcome, json: bool) -> ExitCode {
     match outcome {
         Ok(code) => code.into(),
         Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
         Err(failure) => {
+            let message = chain(&failure.error);
             // Nothing sensible is left to do if stderr is gone too.
-            let _ = writeln!(io::stderr().lock(), "mcpmux: {}", chain(&failure.error));
+            let _ = writeln!(io::stderr().lock(), "mcpmux: {message}");
+            if json {
+                let value = serde_json::json!({
+                    "error": {"kind": failure.kind(), "message": message}
+                });
+                // Likewise if stdout is gone: the exit code still says it failed.
+                let _ = crate::output::write_json(&mut io::stdout().lock(), &value);
+            }
             failure.code.into()
         }
     }
+}
+
+impl Failure {
+    /// The `error.kind` of this failure under `--json`: the batch error kind ([`error_kind`]) of
+    /// the library error it carries, if any; else by exit code, `usage`, `config`, `connect`,
+    /// `cancelled` (a signal), or `failed` (exit 1 without a library error, e.g. output that
+    /// cannot be written).
+    pub fn kind(&self) -> &'static str {
+        if let Some(e) = self
+            .error
+            .chain()
+            .find_map(|e| e.downcast_ref::<mcpmux::Error>())
+        {
+            return error_kind(e);
+        }
+        match self.code {
+            Code::Usage => "usage",
+            Code::Config => "config",
+            Code::Connect => "connect",
+            Code::Interrupted | Code::Terminated => "cancelled",
+            Code::Success | Code::Failed => "failed",
+        }
+    }
+}
+
+/// Exits on a command line clap refused (exit 2; `--help` and `--version` exit 0), as clap does,
+/// and, when `--json` is among the arguments (before any `--`), also prints the error as
+/// `{"error": {"kind": "usage", "message": ...}}` on stdout.
+pub fn usage_exit(error: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let is_error = !matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if is_error && json {
+        let rendered = error.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let value = serde_json::json!({"error": {"kind": "usage", "message": message}});
+        let _ = crate::output::write_json(&mut io::stdout().lock(), &value);
+    }
+    error.exit()
 }
 
 /// The error and its sources, joined by `: `. A source whose text the previous message already
@@ -183,6 +249,15 @@ mod tests {
     }
 
     #[test]
+    fn kind_by_exit_code_without_a_library_error() {
+        let kind = |code| Failure::new(code, anyhow::anyhow!("x")).kind();
+        assert_eq!(kind(Code::Usage), "usage");
+        assert_eq!(kind(Code::Config), "config");
+        assert_eq!(kind(Code::Connect), "connect");
+        assert_eq!(kind(Code::Failed), "failed");
+    }
+
+    #[test]
     fn codes_are_the_documented_numbers() {
         assert_eq!(
             [
@@ -190,10 +265,12 @@ mod tests {
                 Code::Failed,
                 Code::Usage,
                 Code::Config,
-                Code::Connect
+                Code::Connect,
+                Code::Interrupted,
+                Code::Terminated
             ]
             .map(|c| c as u8),
-            [0, 1, 2, 3, 4]
+            [0, 1, 2, 3, 4, 130, 143]
         );
     }
 }

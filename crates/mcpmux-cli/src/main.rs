@@ -18,6 +18,7 @@ mod prompts;
 mod reap;
 mod resources;
 mod servers;
+mod signals;
 mod table;
 mod target;
 #[cfg(feature = "test-server")]
@@ -39,7 +40,7 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     // Usage errors exit 2 here (clap's own exit); `--help` and `--version` exit 0.
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| exit::usage_exit(e));
     let Cli { global, command } = cli;
     #[cfg(feature = "test-server")]
     if let Command::TestServer(args) = command {
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         Command::Prompts(args) => block_on(prompts::list(args, &global)),
         Command::Prompt(args) => block_on(prompts::get(args, &global)),
     };
-    exit::finish(outcome)
+    exit::finish(outcome, global.json)
 }
 
 /// Runs a subcommand on a multi-thread tokio runtime.

@@ -45,7 +45,9 @@ fn demo_prints_a_summary_and_reaps_the_server() {
         .args(["demo", "--calls", "200", "--tasks", "20"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("server process reaped: yes"))
+        .stdout(predicate::str::contains(
+            "connection closed:     yes, process reaped",
+        ))
         .get_output()
         .clone();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -62,10 +64,61 @@ fn demo_prints_a_summary_and_reaps_the_server() {
     assert_eq!(field("tasks:"), "20");
     assert!(field("wall time:").ends_with(" s"));
     assert!(field("calls/s:").parse::<f64>().is_ok_and(|r| r > 0.0));
+    assert_eq!(field("connections opened:"), "1 (shared by every task)");
     assert!(
-        field("server pids seen:").parse::<u32>().is_ok(),
+        field("server:")
+            .strip_prefix("mcpmux test-server, pid ")
+            .is_some_and(|pid| pid.parse::<u32>().is_ok()),
         "{stdout}"
     );
+    assert!(!stdout.contains("pids seen"), "{stdout}");
+}
+
+#[test]
+fn demo_summary_has_the_same_lines_on_every_transport() {
+    let labels = |stdout: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(label, _)| label.to_owned()))
+            .collect()
+    };
+    let mut first: Option<Vec<String>> = None;
+    for (transport, how) in [
+        ("stdio", "process reaped"),
+        ("http", "session deleted"),
+        ("sse", "stream closed"),
+    ] {
+        let out = mcpmux()
+            .args([
+                "demo",
+                "--transport",
+                transport,
+                "--calls",
+                "20",
+                "--tasks",
+                "4",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            stdout.contains(&format!("connection closed:     yes, {how}\n")),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("connections opened:    1 (shared by every task)\n"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("calls:                 20\n"), "{stdout}");
+        assert!(stdout.contains("failures:              0\n"), "{stdout}");
+        let these = labels(&stdout);
+        match &first {
+            None => first = Some(these),
+            Some(first) => assert_eq!(&these, first, "{transport}: {stdout}"),
+        }
+    }
 }
 
 #[test]
@@ -113,6 +166,14 @@ fn demo_runs_over_every_transport() {
         let v = stdout_json(&out);
         assert_eq!(v["transport"], transport);
         assert_eq!(v["failures"], 0);
+        assert_eq!(v["connections"], 1, "{v}");
+        assert_eq!(v["connection_closed"], true, "{v}");
+        let closed_by = match transport {
+            "stdio" => "process reaped",
+            "http" => "session deleted",
+            _ => "stream closed",
+        };
+        assert_eq!(v["closed_by"], closed_by, "{v}");
         if transport != "stdio" {
             assert_eq!(v["sessions"], 1, "{v}");
             assert_eq!(v["session_closed"], true, "{v}");
@@ -130,7 +191,9 @@ fn demo_runs_over_every_transport() {
         ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("session deleted:       yes"));
+        .stdout(predicate::str::contains(
+            "connection closed:     yes, session deleted",
+        ));
     mcpmux()
         .args(["demo", "--transport", "websocket"])
         .assert()
@@ -711,4 +774,361 @@ fn a_server_does_not_outlive_its_host_killed_with_sigkill() {
             .status();
     }
     assert!(left.is_empty(), "the server outlived its host: {left:?}");
+}
+
+/// Sends `signal` (`INT`, `TERM`) to process `pid` with kill(1).
+fn send_signal(pid: u32, signal: &str) {
+    let status = StdCommand::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Waits up to `limit` for `child` to exit; kills it (and fails) past that.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for mcpmux") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mcpmux did not exit within {limit:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until a process with `marker` in its environment runs.
+fn wait_started(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with_env(marker).is_empty() {
+        assert!(Instant::now() < deadline, "the server never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts that no process with `marker` in its environment is left (killing any, first).
+fn assert_none_left(marker: &str) {
+    // The host waited for the shutdown; a short grace covers the kernel's reaping.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !processes_with_env(marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = processes_with_env(marker);
+    for pid in &left {
+        let _ = StdCommand::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(left.is_empty(), "the server outlived its host: {left:?}");
+}
+
+/// `mcpmux call` on a server that ignores stdin EOF, then `signal`: the exit code, and no
+/// server left.
+fn call_interrupted_by(signal: &str, name: &str) -> i32 {
+    let marker = format!("MCPMUX_SIGNAL_TEST_{name}={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["call", "sleep", "--args", r#"{"ms":60000}"#])
+        .args(["--env", &marker, "--", MCPMUX, "test-server"])
+        .arg("--ignore-stdin-eof")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux");
+    wait_started(&marker);
+    // Let the call reach the server.
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(host.id(), signal);
+    let status = exit_within(&mut host, Duration::from_secs(7));
+    assert_none_left(&marker);
+    status.code().unwrap_or(-1)
+}
+
+#[test]
+fn sigint_during_a_call_shuts_the_server_down_and_exits_130() {
+    assert_eq!(call_interrupted_by("INT", "INT"), 130);
+}
+
+#[test]
+fn sigterm_during_a_call_shuts_the_server_down_and_exits_143() {
+    assert_eq!(call_interrupted_by("TERM", "TERM"), 143);
+}
+
+#[test]
+fn sigint_during_a_batch_cancels_the_unanswered_lines_and_exits_130() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+
+    let marker = format!("MCPMUX_SIGNAL_TEST_BATCH={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["batch", "--env", &marker, "--", MCPMUX, "test-server"])
+        .arg("--ignore-stdin-eof")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mcpmux");
+    let mut stdin = host.stdin.take().expect("stdin");
+    let sleep = r#"{"ms":60000}"#;
+    writeln!(
+        stdin,
+        "{{\"id\":\"e\",\"tool\":\"echo\",\"arguments\":{{\"text\":\"hi\"}}}}\n\
+         {{\"id\":\"a\",\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
+         {{\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
+         {{\"id\":7,\"tool\":\"sleep\",\"arguments\":{sleep}}}\n\
+         {{\"id\":\"f\",\"tool\":\"echo\",\"arguments\":{{\"text\":\"behind\"}}}}"
+    )
+    .expect("write the input");
+    // Stdin stays open: the batch ends only by the signal.
+    let mut stdout = BufReader::new(host.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("read the echo's line");
+    let echo: Value = serde_json::from_str(&first).expect("a JSON line");
+    assert_eq!(echo["ok"], true, "{first}");
+    assert_eq!(echo["id"], "e");
+    assert_eq!(echo["line"], 1);
+    // Let the sleeps reach the server.
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(host.id(), "INT");
+    let status = exit_within(&mut host, Duration::from_secs(7));
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    let rest: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.expect("read a line")).expect("a JSON line"))
+        .collect();
+    let ids: Vec<(Value, Value)> = rest
+        .iter()
+        .map(|l| (l["id"].clone(), l["line"].clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (Value::from("a"), Value::from(2)),
+            (Value::from(2), Value::from(3)),
+            (Value::from(7), Value::from(4)),
+            (Value::from("f"), Value::from(5)),
+        ]
+    );
+    // The echo behind the sleeps finished: it keeps its answer.
+    assert_eq!(rest[3]["ok"], true, "{}", rest[3]);
+    for l in &rest[..3] {
+        assert_eq!(l["ok"], false, "{l}");
+        assert_eq!(l["error"]["kind"], "cancelled", "{l}");
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut host.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert!(
+        stderr.contains("batch: 5 calls, 2 ok, 3 failed (3 cancelled)")
+            && stderr.contains("interrupted by SIGINT"),
+        "{stderr}"
+    );
+    assert_none_left(&marker);
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_and_the_watchdog_kills_the_server() {
+    // The server ignores stdin EOF and SIGTERM: its shutdown would take ~4 s (SIGKILL last).
+    let marker = format!("MCPMUX_SIGNAL_TEST_TWICE={}", std::process::id());
+    let mut host = StdCommand::new(MCPMUX)
+        .args(["call", "sleep", "--args", r#"{"ms":60000}"#])
+        .args(["--env", &marker, "--", MCPMUX, "test-server"])
+        .args(["--ignore-stdin-eof", "--ignore-sigterm"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux");
+    wait_started(&marker);
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(host.id(), "INT");
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
+    send_signal(host.id(), "INT");
+    let status = exit_within(&mut host, Duration::from_secs(7));
+    assert!(
+        second.elapsed() < Duration::from_millis(1500),
+        "the second SIGINT took {:?}",
+        second.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    assert_none_left(&marker);
+}
+
+#[test]
+fn json_errors_are_one_object_on_stdout_and_a_line_on_stderr() {
+    // (args, exit code, kind)
+    let cases: [(&[&str], i32, &str); 3] = [
+        (
+            &["--json", "call", "x", "--", "/nonexistent/mcpmux-srv"],
+            4,
+            "spawn",
+        ),
+        (
+            &["--json", "tools", "--config", "/nonexistent/mcp.json"],
+            3,
+            "config",
+        ),
+        (
+            &[
+                "--json",
+                "call",
+                "echo",
+                "--args",
+                "[1]",
+                "--",
+                MCPMUX,
+                "test-server",
+            ],
+            2,
+            "usage",
+        ),
+    ];
+    for (args, code, kind) in cases {
+        let out = mcpmux().args(args).output().expect("run mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        let v = stdout_json(&out);
+        assert_eq!(v["error"]["kind"], kind, "{args:?}: {v}");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{v}");
+        // The stderr report stays (clap's own wording for a command line it refused).
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    // Without --json, stdout stays empty.
+    let out = mcpmux()
+        .args(["call", "x", "--", "/nonexistent/mcpmux-srv"])
+        .output()
+        .expect("run mcpmux");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_failed_server_of_tools_is_reported_once() {
+    let out = mcpmux()
+        .args(["tools", "--", "/nonexistent/mcpmux-srv"])
+        .output()
+        .expect("run mcpmux");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert_eq!(
+        stderr.matches("could not start").count(),
+        1,
+        "printed more than once: {stderr}"
+    );
+}
+
+#[test]
+fn no_subcommand_panics_on_a_closed_stdout() {
+    let batch_input = r#"{"tool":"big","arguments":{"bytes":200000}}"#;
+    let cases: [&[&str]; 7] = [
+        &["tools", "--", MCPMUX, "test-server"],
+        &["--json", "tools", "--", MCPMUX, "test-server"],
+        &[
+            "call",
+            "big",
+            "--args",
+            r#"{"bytes":200000}"#,
+            "--",
+            MCPMUX,
+            "test-server",
+        ],
+        &["batch", "--", MCPMUX, "test-server"],
+        &["resources", "--", MCPMUX, "test-server"],
+        &["prompts", "--", MCPMUX, "test-server"],
+        &["--json", "demo", "--calls", "20"],
+    ];
+    for args in cases {
+        // Bounded by timeout(1): a hang exits 124 and fails the test.
+        let mut child = StdCommand::new("timeout")
+            .args(["-s", "KILL", "60", MCPMUX])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            if args[0] == "batch" {
+                let _ = writeln!(stdin, "{batch_input}");
+            }
+        }
+        let out = child.wait_with_output().expect("wait for mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?}: {stderr}",
+            out.status
+        );
+    }
+}
+
+/// `mcpmux test-server --http 127.0.0.1:0 EXTRA...` and its `/mcp` URL.
+fn http_test_server(extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut server = StdCommand::new(MCPMUX)
+        .args(["test-server", "--http", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcpmux test-server --http");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (server, format!("{base}/mcp"))
+}
+
+#[test]
+fn a_call_in_flight_when_its_http_server_dies_is_closed() {
+    // `call` (its --json error object) and `batch` (its result line) label it the same way.
+    for batch in [false, true] {
+        let (mut server, url) = http_test_server(&["--http-json-response"]);
+        let mut cmd = StdCommand::new("timeout");
+        cmd.args(["-s", "KILL", "60", MCPMUX, "--json"]);
+        if batch {
+            cmd.args(["batch", "--url", &url]);
+        } else {
+            cmd.args(["call", "sleep", "--args", r#"{"ms":20000}"#, "--url", &url]);
+        }
+        let mut child = cmd
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            if batch {
+                let _ = writeln!(stdin, r#"{{"tool":"sleep","arguments":{{"ms":20000}}}}"#);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1500)); // the call is in flight
+        let _ = server.kill();
+        let _ = server.wait();
+        let out = child.wait_with_output().expect("wait for mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "batch={batch}: {stderr}");
+        let v = stdout_json(&out);
+        // One JSON object either way: batch's result line, or call's error object.
+        assert_eq!(v["error"]["kind"], "closed", "batch={batch}: {v}; {stderr}");
+        if batch {
+            assert!(stderr.contains("(1 closed)"), "{stderr}");
+        }
+    }
 }

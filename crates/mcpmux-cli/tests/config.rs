@@ -878,6 +878,8 @@ fn help_of_every_subcommand() {
             &[
                 "Exit status:",
                 "3  configuration error",
+                "130  interrupted by SIGINT",
+                "143  terminated by SIGTERM",
                 "servers",
                 "batch",
                 "completions",
@@ -1257,4 +1259,41 @@ fn batch_input_lines_are_numbered_and_checked() {
         first.starts_with(r#"{"id":"x","ok":true,"result":"#) && first.ends_with(r#","line":1}"#),
         "{first}"
     );
+}
+
+#[test]
+fn config_driven_subcommands_do_not_panic_on_a_closed_stdout() {
+    let place = Place::new(&json!({"mcpServers": {"local": local()}}));
+    let cases: [&[&str]; 6] = [
+        &["servers"],
+        &["--json", "servers"],
+        &["tools", "--schema"],
+        &["call", "local.echo", "text=hi"],
+        &["--json", "resources"],
+        &["--json", "prompts"],
+    ];
+    for args in cases {
+        // Bounded by timeout(1): a hang exits 124 and fails the test.
+        let mut child = std::process::Command::new("timeout")
+            .args(["-s", "KILL", "60", MCPMUX, "--config"])
+            .arg(place.config())
+            .args(args)
+            .current_dir(place.path())
+            .env("HOME", place.path())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        let out = child.wait_with_output().expect("wait for mcpmux");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?}: {stderr}",
+            out.status
+        );
+    }
 }

@@ -13,14 +13,17 @@ server or `demo` never needs a config.
 
 Servers are named in SERVER.TOOL (split at the first `.`; server names may not contain `.`). \
 --json prints machine-readable output on stdout for every subcommand; progress and logs go to \
-stderr.
+stderr. Under --json a failure is also printed on stdout as one JSON object, \
+{\"error\": {\"kind\": ..., \"message\": ...}}, besides its line on stderr.
 
 Exit status:
-  0  success
-  1  a call failed or returned isError, or a demo check failed
-  2  usage error (bad flags or arguments, --args not a JSON object, a value of the wrong type)
-  3  configuration error (no config, a broken file, an unknown server, a missing variable)
-  4  could not connect to a server (spawn failure, initialize failure or timeout)
+    0  success
+    1  a call failed or returned isError, or a demo check failed
+    2  usage error (bad flags or arguments, --args not a JSON object, a value of the wrong type)
+    3  configuration error (no config, a broken file, an unknown server, a missing variable)
+    4  could not connect to a server (spawn failure, initialize failure or timeout)
+  130  interrupted by SIGINT (Ctrl-C) in call or batch: calls cancelled, servers shut down (<= 5 s)
+  143  terminated by SIGTERM in call or batch (as for SIGINT); a second signal exits at once
 
 Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only. \
 RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
@@ -41,9 +44,10 @@ all calls.
 
 When the last task has left, the demo checks the connection was closed cleanly: stdio, that the \
 server process was reaped (not left a zombie or running); http, that the server saw one session \
-and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary: \
-calls, failures, wall time, calls/s, and what it checked. The progress bar on stderr shows only \
-on a terminal.
+and its DELETE; sse, that the server saw one stream and its close. Then it prints a summary, the \
+same lines on every transport: the transport, the server, connections opened, tasks, calls, \
+failures, wall time, calls/s, and how the connection closed (process reaped, session deleted, \
+stream closed). The progress bar on stderr shows only on a terminal.
 
 Exits 0 only if every call succeeded, one connection served them all, and it closed cleanly.";
 
@@ -99,7 +103,7 @@ structuredContent as pretty JSON; image, audio and resource blocks as one summar
 (with --save-media DIR, image and audio are saved there and the line names the file). With \
 --json, the whole CallToolResult as one JSON object. Progress notifications are shown on stderr \
 as they arrive. A result with isError: true prints its content on stderr (on stdout as JSON with \
---json) and exits 1.
+--json) and exits 1. SIGINT (Ctrl-C) or SIGTERM cancels the call, shuts the server down (within 5 s) and exits 130 or 143; a second one exits at once.
 
 Examples:
   mcpmux call github.search_repositories query=mcpmux perPage=5
@@ -131,7 +135,7 @@ that is not a JSON object is answered with \"id\": null. KIND is one of a stable
   tool_error     the tool returned isError: true
   server_error   the server answered with a JSON-RPC error
   timeout        the call took longer than --timeout (or the server's timeout)
-  cancelled      the call was cancelled
+  cancelled      the call was cancelled (or left unanswered by SIGINT/SIGTERM)
   closed         the connection closed during the call
   connect        the server could not be reached (or its config entry is broken)
   spawn          the server process could not be started
@@ -142,7 +146,7 @@ that is not a JSON object is answered with \"id\": null. KIND is one of a stable
 
 At most --concurrency calls run at once (default 1000). A progress bar (on a terminal) and a \
 summary line go to stderr. Exits 0 only when every call succeeded, else 1 (with --strict, 4 if a \
-server the input names failed to start).
+server the input names failed to start). On SIGINT (Ctrl-C) or SIGTERM the calls in flight are cancelled, every line read and not yet answered gets a `cancelled` error line, the summary is printed, the servers are shut down (within 5 s) and mcpmux exits 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once.
 
 Example:
   printf '%s\\n' '{\"tool\":\"time.get_current_time\",\"arguments\":{\"timezone\":\"UTC\"}}' | mcpmux batch";

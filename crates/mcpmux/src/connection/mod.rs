@@ -124,6 +124,9 @@ struct ConnShared {
     next_id: AtomicU64,
     close_reason: OnceLock<Arc<CloseReason>>,
     terminated: watch::Sender<bool>,
+    /// Set by the layer above once the server speaks MCP (its handshake succeeded): only
+    /// then does a shutdown give it time to exit on its own.
+    established: std::sync::atomic::AtomicBool,
 }
 
 impl ConnShared {
@@ -182,6 +185,7 @@ impl ConnHandle {
             next_id: AtomicU64::new(1),
             close_reason: OnceLock::new(),
             terminated: watch::Sender::new(false),
+            established: std::sync::atomic::AtomicBool::new(false),
         });
         let pid = transport.pid();
         task::spawn(
@@ -229,6 +233,13 @@ impl ConnHandle {
     pub(crate) async fn terminated(&self) {
         let mut rx = self.shared.terminated.subscribe();
         let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Marks the server as one that speaks MCP (its handshake succeeded): a later shutdown
+    /// gives it its grace period to exit on stdin EOF. A server that never got there is
+    /// stopped at once (SIGTERM right after closing stdin).
+    pub(crate) fn set_established(&self) {
+        self.shared.established.store(true, Ordering::Release);
     }
 
     /// Asks the task to close now.

@@ -313,7 +313,11 @@ impl Conn {
         for (_, task) in self.server_requests.drain() {
             task.abort();
         }
-        transport.shutdown(graceful).await;
+        let established = self
+            .shared
+            .established
+            .load(std::sync::atomic::Ordering::Acquire);
+        transport.shutdown(graceful, established).await;
         tracing::debug!(server = %self.settings.name, "connection closed");
         self.shared.terminated.send_replace(true);
     }

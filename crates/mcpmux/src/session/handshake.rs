@@ -40,6 +40,7 @@ pub(super) async fn run(session: Arc<Session>) {
     });
     match &outcome {
         Ok(_) => {
+            session.conn.set_established();
             session.tracker().connected();
             session.dialect().restore(&session).await;
         }

@@ -255,7 +255,9 @@ impl ToolsetBuilder {
             let (guard, failure, list) = match outcome {
                 Ok((guard, list)) => (Some(guard), None, Some(list)),
                 Err(e) => {
-                    tracing::warn!(server = %name, error = %e, "server failed to start");
+                    // Debug, not warn: the failure is returned (`failures()`, or the build error
+                    // with `strict`), and the caller reports it; a warning printed it twice.
+                    tracing::debug!(server = %name, error = %e, "server failed to start");
                     failures.push((name.clone(), e.clone()));
                     (None, Some(e), None)
                 }

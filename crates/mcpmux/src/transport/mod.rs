@@ -256,9 +256,11 @@ impl Transport {
 
     /// Shuts the transport down: stdio runs the process shutdown sequence, HTTP deletes the
     /// session. `graceful` is false when the server side already failed.
-    pub(crate) async fn shutdown(self, graceful: bool) {
+    /// `established`: the server spoke MCP; one that never did gets no grace period to exit on
+    /// stdin EOF (stdio: SIGTERM at once).
+    pub(crate) async fn shutdown(self, graceful: bool, established: bool) {
         match self {
-            Transport::Stdio(t) => t.shutdown(graceful).await,
+            Transport::Stdio(t) => t.shutdown(graceful, established).await,
             Transport::Http(t) => t.shutdown(graceful).await,
         }
     }

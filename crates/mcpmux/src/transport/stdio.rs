@@ -244,7 +244,7 @@ impl StdioTransport {
         reason
     }
 
-    pub(crate) async fn shutdown(mut self, graceful: bool) {
+    pub(crate) async fn shutdown(mut self, graceful: bool, established: bool) {
         if graceful
             && let Some(w) = self.stdin.as_mut()
             && self.queued > 0
@@ -261,9 +261,12 @@ impl StdioTransport {
             })
             .await;
         }
-        self.process
-            .shutdown(self.stdin.take(), self.shutdown)
-            .await;
+        let mut timeouts = self.shutdown;
+        if !established {
+            // It never spoke MCP (a failed or abandoned start): no grace to exit on stdin EOF.
+            timeouts.after_stdin_close = Duration::ZERO;
+        }
+        self.process.shutdown(self.stdin.take(), timeouts).await;
         tracing::debug!(server = %self.config.name, status = ?self.process.exit_status, "server process shut down");
     }
 }

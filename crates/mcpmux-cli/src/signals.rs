@@ -1,0 +1,72 @@
+//! SIGINT and SIGTERM during `call` and `batch`: the command stops its calls, shuts its servers
+//! down within [`SHUTDOWN_LIMIT`] and exits 130 (SIGINT) or 143 (SIGTERM). A second signal while
+//! shutting down exits at once (the library's per-server watchdog then kills each server's
+//! process group).
+
+use std::time::Duration;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::exit::{Code, Failure};
+
+/// How long the shutdown after a signal may take before the command exits anyway.
+pub const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+
+/// The SIGINT and SIGTERM streams, installed before any server starts.
+#[derive(Debug)]
+pub struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (from then on the signals no longer kill the process).
+    ///
+    /// # Errors
+    /// Exit 1 if the handlers cannot be installed.
+    pub fn install() -> Result<Signals, Failure> {
+        let install = |kind: SignalKind| {
+            signal(kind).map_err(|e| {
+                Failure::new(
+                    Code::Failed,
+                    anyhow::Error::new(e).context("cannot install the signal handlers"),
+                )
+            })
+        };
+        Ok(Signals {
+            interrupt: install(SignalKind::interrupt())?,
+            terminate: install(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next SIGINT (exit code 130) or SIGTERM (143).
+    pub async fn recv(&mut self) -> Code {
+        tokio::select! {
+            Some(()) = self.interrupt.recv() => Code::Interrupted,
+            Some(()) = self.terminate.recv() => Code::Terminated,
+            else => std::future::pending().await,
+        }
+    }
+
+    /// Reports the signal `code` on stderr, and from now on exits at once on the next one.
+    pub fn shutting_down(mut self, code: Code) {
+        crate::exit::warn(&format!(
+            "{}: shutting down the servers (again to exit at once)",
+            name(code)
+        ));
+        tokio::spawn(async move {
+            let code = self.recv().await;
+            crate::exit::warn(&format!("{}: exiting now", name(code)));
+            std::process::exit(i32::from(code as u8));
+        });
+    }
+}
+
+/// The signal behind an exit code.
+pub fn name(code: Code) -> &'static str {
+    if code == Code::Terminated {
+        "SIGTERM"
+    } else {
+        "SIGINT"
+    }
+}
