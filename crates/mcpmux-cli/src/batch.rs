@@ -84,7 +84,7 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
         let line = rx.recv().await?;
         Some((line, rx))
     });
-    let bar = crate::progress::counter("calls", global.quiet);
+    let bar = crate::progress::calls(count_calls(args.input.as_deref()), global.quiet);
     let servers_ref = &servers;
     let mut ids: HashMap<String, u64> = HashMap::new();
     let ids_ref = &mut ids;
@@ -128,6 +128,11 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
             None => Err(Failed::new("closed", "the call ended without an answer")),
         };
         tally.write(&id, line, &outcome)?;
+        bar.set_message(format!(
+            "{} ok, {} failed",
+            tally.ok,
+            tally.total - tally.ok
+        ));
     };
     bar.finish_and_clear();
     if let Some(code) = interrupted {
@@ -189,6 +194,34 @@ pub async fn run(args: BatchArgs, global: &GlobalArgs) -> Outcome {
 
 /// A call's outcome.
 type Answer = Result<CallToolResult, Failed>;
+
+/// How many calls the input holds (its non-blank lines), when it is a file we can read a
+/// second time: `--input FILE`, or standard input redirected from a regular file. `None` for a
+/// pipe or a terminal (the progress bar then counts without a total).
+fn count_calls(input: Option<&std::path::Path>) -> Option<u64> {
+    use std::io::IsTerminal as _;
+    let file = match input {
+        Some(path) => std::fs::File::open(path).ok()?,
+        None => {
+            if io::stdin().is_terminal() {
+                return None;
+            }
+            // A second, independent read of the same file (its own offset).
+            let file = std::fs::File::open("/dev/stdin").ok()?;
+            if !file.metadata().ok()?.is_file() {
+                return None;
+            }
+            file
+        }
+    };
+    let mut count = 0u64;
+    for line in BufReader::new(file).split(b'\n') {
+        if !line.ok()?.iter().all(u8::is_ascii_whitespace) {
+            count += 1;
+        }
+    }
+    Some(count)
+}
 
 /// The counts of the lines written so far.
 #[derive(Debug, Default)]

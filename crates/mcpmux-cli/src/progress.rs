@@ -24,6 +24,26 @@ pub fn spinner(message: impl Into<String>, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A bar of `total` calls with the ok/failed counts (set as its message) and an ETA; a
+/// counter when the total is unknown (hidden when not [`visible`]).
+pub fn calls(total: Option<u64>, quiet: bool) -> ProgressBar {
+    let Some(total) = total else {
+        return counter("calls", quiet);
+    };
+    if !visible(quiet) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "[{elapsed_precise}] {wide_bar} {pos}/{len} calls, {msg}, ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message("0 ok, 0 failed");
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
 /// A bar counting `unit`s, of unknown length (hidden when not [`visible`]).
 pub fn counter(unit: &'static str, quiet: bool) -> ProgressBar {
     if !visible(quiet) {

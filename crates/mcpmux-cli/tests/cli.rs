@@ -1132,3 +1132,44 @@ fn a_call_in_flight_when_its_http_server_dies_is_closed() {
         }
     }
 }
+
+#[test]
+fn batch_shows_a_bar_with_the_total_and_counts_on_a_terminal() {
+    // `script` gives the batch a terminal (its stderr), where the bar is drawn.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("calls.jsonl");
+    std::fs::write(
+        &input,
+        "{\"tool\":\"echo\",\"arguments\":{\"text\":\"a\"}}\n\n\
+         {\"tool\":\"sleep\",\"arguments\":{\"ms\":800}}\n\
+         {\"tool\":\"fail\",\"arguments\":{\"message\":\"no\"}}\n",
+    )
+    .expect("write input");
+    let command = format!(
+        "{MCPMUX} batch --input {} -- {MCPMUX} test-server",
+        input.display()
+    );
+    let out = StdCommand::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script (util-linux)");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("/3 calls"),
+        "no bar with the total: {screen}"
+    );
+    assert!(
+        screen.contains("1 ok, 0 failed"),
+        "no ok/failed counts: {screen}"
+    );
+    assert!(screen.contains("ETA"), "no ETA: {screen}");
+    // Without a terminal: no bar at all.
+    let plain = mcpmux()
+        .args(["batch", "--input"])
+        .arg(&input)
+        .args(["--", MCPMUX, "test-server"])
+        .output()
+        .expect("run batch");
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("ETA"));
+}
