@@ -57,7 +57,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "test-server")]
         Command::TestServer(_) => Ok(Code::Success),
         #[cfg(feature = "test-server")]
-        Command::Demo(args) => block_on(demo::run(args, &global)),
+        Command::Demo(args) => block_on(interruptible(demo::run(args, &global))),
         #[cfg(not(feature = "test-server"))]
         Command::TestServer(_) => Err(exit::not_built("test-server", "test-server")),
         #[cfg(not(feature = "test-server"))]
@@ -72,15 +72,36 @@ fn main() -> ExitCode {
         Command::Bench(_) => Err(exit::not_built("bench", "bench")),
         Command::Completions(args) => completions::run(&args),
         Command::Call(args) => block_on(call::run(args, &global)),
-        Command::Servers(args) => block_on(servers::run(args, &global)),
-        Command::Tools(args) => block_on(tools::run(args, &global)),
+        Command::Servers(args) => block_on(interruptible(servers::run(args, &global))),
+        Command::Tools(args) => block_on(interruptible(tools::run(args, &global))),
         Command::Batch(args) => block_on(batch::run(args, &global)),
-        Command::Resources(args) => block_on(resources::list(args, &global)),
-        Command::Read(args) => block_on(resources::read(args, &global)),
-        Command::Prompts(args) => block_on(prompts::list(args, &global)),
-        Command::Prompt(args) => block_on(prompts::get(args, &global)),
+        Command::Resources(args) => block_on(interruptible(resources::list(args, &global))),
+        Command::Read(args) => block_on(interruptible(resources::read(args, &global))),
+        Command::Prompts(args) => block_on(interruptible(prompts::list(args, &global))),
+        Command::Prompt(args) => block_on(interruptible(prompts::get(args, &global))),
     };
     exit::finish(outcome, global.json)
+}
+
+/// A subcommand that SIGINT or SIGTERM stops (`call` and `batch` handle them themselves):
+/// its future is dropped, which cancels its calls and lets every server go (each connection
+/// then runs its shutdown sequence in its own task); the command waits for those shutdowns,
+/// at most [`signals::SHUTDOWN_LIMIT`], and exits 130 or 143. A second signal exits at once
+/// (each server's watchdog then kills its process group).
+async fn interruptible(command: impl Future<Output = Outcome>) -> Outcome {
+    let mut signals = signals::Signals::install()?;
+    let mut command = Box::pin(command);
+    let code = tokio::select! {
+        outcome = &mut command => return outcome,
+        code = signals.recv() => code,
+    };
+    signals.shutting_down(code);
+    drop(command);
+    signals::wait_for_children(signals::SHUTDOWN_LIMIT).await;
+    Err(Failure::new(
+        code,
+        anyhow::anyhow!("interrupted by {}", signals::name(code)),
+    ))
 }
 
 /// Runs a subcommand on a multi-thread tokio runtime.

@@ -1,5 +1,6 @@
-//! SIGINT and SIGTERM during `call` and `batch`: the command stops its calls, shuts its servers
-//! down within [`SHUTDOWN_LIMIT`] and exits 130 (SIGINT) or 143 (SIGTERM). A second signal while
+//! SIGINT and SIGTERM: the command stops its calls, shuts its servers down within
+//! [`SHUTDOWN_LIMIT`] and exits 130 (SIGINT) or 143 (SIGTERM) — `call` and `batch` with their
+//! own handling, the other server commands through `main::interruptible`. A second signal while
 //! shutting down exits at once (the library's per-server watchdog then kills each server's
 //! process group).
 
@@ -69,4 +70,37 @@ pub fn name(code: Code) -> &'static str {
     } else {
         "SIGINT"
     }
+}
+
+/// Waits until this process has no child process left (every server shut down and reaped),
+/// at most `limit`.
+pub async fn wait_for_children(limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while has_children() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether a process (running or not yet reaped) has this process as its parent.
+fn has_children() -> bool {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        let pid = entry.file_name();
+        let Some(pid) = pid
+            .to_str()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return false;
+        };
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            // The parent is the second field after the command name's closing parenthesis.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok())
+                == Some(me)
+        })
+    })
 }

@@ -1173,3 +1173,39 @@ fn batch_shows_a_bar_with_the_total_and_counts_on_a_terminal() {
         .expect("run batch");
     assert!(!String::from_utf8_lossy(&plain.stderr).contains("ETA"));
 }
+
+#[test]
+fn sigint_during_tools_shuts_the_server_down_and_exits_130() {
+    // A server that never answers initialize and ignores stdin EOF: `tools` waits for it.
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let marker = format!("MCPMUX_SIGNAL_TEST_TOOLS_{signal}={}", std::process::id());
+        let mut host = StdCommand::new(MCPMUX)
+            .args(["tools", "--env", &marker, "--", MCPMUX, "test-server"])
+            .args(["--never-initialize", "--ignore-stdin-eof"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        wait_started(&marker);
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = Instant::now();
+        send_signal(host.id(), signal);
+        let status = exit_within(&mut host, Duration::from_secs(7));
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        assert!(
+            sent.elapsed() < Duration::from_secs(7),
+            "{:?}",
+            sent.elapsed()
+        );
+        let mut stderr = String::new();
+        if let Some(mut e) = host.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        assert!(
+            stderr.contains(&format!("interrupted by SIG{signal}")),
+            "{stderr}"
+        );
+        assert_none_left(&marker);
+    }
+}

@@ -22,8 +22,8 @@ Exit status:
     2  usage error (bad flags or arguments, --args not a JSON object, a value of the wrong type)
     3  configuration error (no config, a broken file, an unknown server, a missing variable)
     4  could not connect to a server (spawn failure, initialize failure or timeout)
-  130  interrupted by SIGINT (Ctrl-C) in call or batch: calls cancelled, servers shut down (<= 5 s)
-  143  terminated by SIGTERM in call or batch (as for SIGINT); a second signal exits at once
+  130  interrupted by SIGINT (Ctrl-C): calls cancelled, servers shut down (<= 5 s)
+  143  terminated by SIGTERM (as for SIGINT); a second signal exits at once
 
 Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only. \
 RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
