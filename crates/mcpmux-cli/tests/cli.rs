@@ -374,16 +374,31 @@ fn an_unknown_tool_is_a_usage_error_with_a_suggestion() {
         .stderr(predicate::str::contains("did you mean `echo`?"));
 }
 
-/// Processes whose command line contains `marker` (to find what a test started, by a unique
-/// argument, in another process tree).
+/// Live (not zombie) processes whose command line contains `marker`.
 fn processes_with(marker: &str) -> Vec<u32> {
+    processes_whose("cmdline", marker)
+}
+
+/// Live (not zombie) processes whose `/proc/PID/<file>` (`cmdline`, `environ`) contains
+/// `marker` (to find what a test started, in another process tree).
+fn processes_whose(file: &str, marker: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        if let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(marker)
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if !zombie
+            && let Ok(content) = std::fs::read(format!("/proc/{pid}/{file}"))
+            && String::from_utf8_lossy(&content).contains(marker)
         {
             out.push(pid);
         }
@@ -682,26 +697,10 @@ fn completions_into_a_closed_pipe_exit_cleanly() {
 
 #[test]
 fn the_built_in_test_server_speaks_http_too() {
-    use std::io::{BufRead, BufReader};
-    let mut server = StdCommand::new(MCPMUX)
-        .args(["test-server", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mcpmux test-server --http");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
+    let (mut server, url) = http_test_server(&[]);
     let result = mcpmux()
         .args(["call", "echo", "--args", r#"{"text":"over http"}"#, "--url"])
-        .arg(format!("{base}/mcp"))
+        .arg(&url)
         .timeout(Duration::from_secs(30))
         .output()
         .expect("run mcpmux call");
@@ -716,30 +715,9 @@ fn the_built_in_test_server_speaks_http_too() {
     assert_eq!(String::from_utf8_lossy(&result.stdout), "over http\n");
 }
 
-/// Processes whose environment holds `marker` (readable for our own processes).
+/// Live processes whose environment holds `marker`.
 fn processes_with_env(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if !zombie
-            && let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ"))
-            && String::from_utf8_lossy(&environ).contains(marker)
-        {
-            out.push(pid);
-        }
-    }
-    out
+    processes_whose("environ", marker)
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use mcpmux::{ReconnectPolicy, Server, ServerBuilder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 /// A stdio server run by `sh -c SCRIPT`, tried once, with short timeouts.
 fn sh(script: &str) -> ServerBuilder {
@@ -143,41 +143,6 @@ async fn a_few_stray_lines_before_the_handshake_are_tolerated() {
     drop(guard);
 }
 
-/// Reads one request, head and body (by its Content-Length), or the start of a TLS handshake.
-async fn read_request(stream: &mut TcpStream) -> Option<()> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 1 << 20 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.first() == Some(&0x16) {
-            // A TLS ClientHello: answer in plain HTTP, as a web server does.
-            return Some(());
-        }
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let mut have = buf.len() - head_end;
-    while have < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        have += n;
-    }
-    Some(())
-}
-
 /// A plain-HTTP web server on 127.0.0.1 that answers every request with `status` and a long
 /// HTML page titled "Welcome to nginx!". Runs until the test ends.
 async fn web_server(status: &'static str) -> u16 {
@@ -193,7 +158,7 @@ async fn web_server(status: &'static str) -> u16 {
     );
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = l.accept().await {
-            if read_request(&mut stream).await.is_some() {
+            if read_http_request(&mut stream).await.is_some() {
                 let _ = stream.write_all(answer.as_bytes()).await;
             }
             let _ = stream.shutdown().await;

@@ -3,49 +3,17 @@
 //! before anything is sent there; a redirect within the origin is followed with them; no
 //! request carries a `Referer`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcpmux::{HttpMode, ReconnectPolicy, Server, ServerBuilder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
 /// The request heads a listener received, lowercased.
 type Seen = Arc<Mutex<Vec<String>>>;
-
-/// Reads one request (head and body) and returns its head, lowercased.
-async fn read_request(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        if buf.len() > 1 << 20 {
-            return None;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let mut have = buf.len() - head_end;
-    while have < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        have += n;
-    }
-    Some(head)
-}
 
 /// A listener on `ip` that records every request and answers it with `answer(n)` (n counts
 /// requests from 0). Runs until the test ends.
@@ -61,7 +29,7 @@ async fn listener(
     let log = seen.clone();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = l.accept().await {
-            let Some(head) = read_request(&mut stream).await else {
+            let Some(head) = common::read_http_request(&mut stream).await else {
                 continue;
             };
             let n = {
