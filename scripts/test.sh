@@ -7,6 +7,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Incremental compilation only pays off across edits; on a fresh clone it writes gigabytes of
+# caches nobody reads again. A developer's own `cargo` commands keep their incremental state.
+export CARGO_INCREMENTAL=0
+
+# The free space where the build goes, printed after each step: a run that fills the disk
+# should say so where it happens, not as a compiler's I/O error.
+disk_free() { df -Pk . | awk 'NR == 2 { printf "%.1f GiB free", $4 / 1048576 }'; }
+
 # cargo-nextest runs each test in a process of its own; the process, descriptor and memory
 # checks of the tests rely on that, so there is no fallback to `cargo test`.
 NEXTEST_MIN="0.9.100"
@@ -48,6 +56,7 @@ fi
 
 # Prerequisites: without them nothing else is meaningful, so a failure stops here.
 step "this script's own checks (self-test), and cargo-nextest >= $NEXTEST_MIN"
+echo "disk: $(disk_free) where the build goes"
 bash "${BASH_SOURCE[0]}" --self-test
 require_nextest "$(cargo nextest --version 2>/dev/null || true)"
 
@@ -63,11 +72,11 @@ run() { # run DESCRIPTION COMMAND...
     step "$what"
     if "$@"; then
         passed=$((passed + 1))
-        echo "--> ok ($((SECONDS - start)) s)"
+        echo "--> ok ($((SECONDS - start)) s; $(disk_free))"
     else
         failed=$((failed + 1))
         failed_steps+=("$what")
-        echo "--> FAILED ($((SECONDS - start)) s): $what" >&2
+        echo "--> FAILED ($((SECONDS - start)) s; $(disk_free)): $what" >&2
     fi
 }
 
