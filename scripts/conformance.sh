@@ -563,7 +563,8 @@ run_one() { # <suite> <scenario> <version> <dir>
 # The checks.cjs summary of the run in <dir>.
 evaluate() { # <dir>
     local checks_json
-    checks_json=$(find "$1" -mindepth 2 -maxdepth 2 -name checks.json 2>/dev/null | head -n 1)
+    # <dir>/<scenario>-<time>/checks.json; a scenario named auth/x nests one folder deeper
+    checks_json=$(find "$1" -mindepth 2 -maxdepth 3 -name checks.json 2>/dev/null | head -n 1)
     node "$CHECKS_CJS" "${checks_json:-$1/checks.json}"
 }
 

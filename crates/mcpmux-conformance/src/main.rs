@@ -139,7 +139,43 @@ fn build(inv: &Invocation) -> mcpmux::Result<Server> {
             ),
         },
     }
+    if inv.scenario.starts_with("auth/") {
+        builder = builder.oauth(oauth_config(&inv.scenario, &inv.context));
+    }
     builder.build()
+}
+
+/// The client metadata document URL the suite expects as the client id where the
+/// authorization server supports Client ID Metadata Documents.
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// OAuth for the `auth/*` scenarios: the suite's authorization servers approve at once, so the
+/// login follows their redirect itself; tokens live in memory (each run starts afresh). The
+/// scenario's context may hold pre-registered credentials (`client_id`, `client_secret`) or a
+/// private key for `private_key_jwt` (`private_key_pem`, `signing_algorithm`); a context that
+/// holds credentials and no authorization-code inputs asks for the client credentials grant.
+fn oauth_config(scenario: &str, context: &Value) -> mcpmux::auth::OAuthConfig {
+    use mcpmux::auth::{HeadlessLogin, MemoryTokenStore, OAuthConfig};
+    let text = |k: &str| context.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut config = OAuthConfig::new()
+        .login(HeadlessLogin::new())
+        .store(MemoryTokenStore::new())
+        .client_name("mcpmux-conformance")
+        .client_metadata_url(CLIENT_METADATA_URL);
+    if let Some(id) = text("client_id") {
+        config = config.client_id(id);
+    }
+    if let Some(secret) = text("client_secret") {
+        config = config.client_secret(secret);
+    }
+    if let Some(pem) = text("private_key_pem") {
+        let alg = text("signing_algorithm").unwrap_or_else(|| "ES256".to_owned());
+        config = config.private_key_jwt(pem, alg);
+    }
+    if scenario.starts_with("auth/client-credentials") {
+        config = config.client_credentials();
+    }
+    config
 }
 
 /// The "user" of every elicitation: accepts and fills in nothing, so whatever the server gets

@@ -36,6 +36,7 @@ struct Draft {
     handlers: Handlers,
     validate_output: bool,
     reconnect: ReconnectPolicy,
+    oauth: Option<crate::auth::OAuthConfig>,
 }
 
 impl Server {
@@ -140,6 +141,7 @@ impl ServerBuilder {
                 max_concurrency: None,
                 max_reconnects: 5,
                 default_retry: Duration::from_secs(1),
+                auth: None,
             }),
         );
         b.error = error;
@@ -163,6 +165,7 @@ impl ServerBuilder {
                 handlers: Handlers::default(),
                 validate_output: true,
                 reconnect: ReconnectPolicy::default(),
+                oauth: None,
             },
         }
     }
@@ -283,6 +286,24 @@ impl ServerBuilder {
                 format!("invalid value for header {name:?}"),
                 e,
             )),
+        }
+        self
+    }
+
+    /// OAuth 2.1 for this HTTP server: requests carry its access token, obtained on the first
+    /// 401 by discovery and a login (see [`auth`](crate::auth)), refreshed ahead of expiry,
+    /// kept in the config's token store. Replaces any `Authorization` header set here.
+    ///
+    /// ```
+    /// use mcpmux::auth::{HeadlessLogin, MemoryTokenStore, OAuthConfig};
+    /// let server = mcpmux::Server::http("http://127.0.0.1:8000/mcp")
+    ///     .oauth(OAuthConfig::new().login(HeadlessLogin::new()).store(MemoryTokenStore::new()))
+    ///     .build();
+    /// assert!(server.is_ok());
+    /// ```
+    pub fn oauth(mut self, config: crate::auth::OAuthConfig) -> Self {
+        if self.http_mut("oauth").is_some() {
+            self.config.oauth = Some(config);
         }
         self
     }
@@ -468,9 +489,24 @@ impl ServerBuilder {
                     "TLS certificate verification is DISABLED for this server (danger_accept_invalid_certs)"
                 );
             }
-            h.client = Some(crate::transport::http::default_client(
-                h.accept_invalid_certs,
-            )?);
+            h.client = Some(crate::http_client::default_client(h.accept_invalid_certs)?);
+        }
+        if let Some(oauth) = self.config.oauth.take()
+            && let TransportKind::Http(h) = &mut self.config.transport
+        {
+            if h.headers.remove(reqwest::header::AUTHORIZATION).is_some() {
+                tracing::warn!(server = %self.config.name, "OAuth replaces the configured Authorization header");
+            }
+            let client = match &h.client {
+                Some(c) => c.clone(),
+                None => crate::http_client::default_client(false)?,
+            };
+            h.auth = Some(Arc::new(crate::auth::Authorizer::new(
+                oauth,
+                h.url.clone(),
+                self.config.name.clone(),
+                client,
+            )));
         }
         let c = &self.config;
         if let TransportKind::Stdio(s) = &c.transport

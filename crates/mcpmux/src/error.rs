@@ -38,6 +38,11 @@ pub enum ErrorKind {
     UnknownTool,
     /// The [`Toolset`](crate::Toolset)'s approval hook denied the call.
     Denied,
+    /// Authorization failed: the server wants a login that could not be done (no way to show
+    /// the authorization page, the user refused, a timeout), the authorization server refused
+    /// (a rejected client or grant, a scope that step-up could not obtain), or its metadata
+    /// failed a check (a protected resource or issuer that does not match).
+    Auth,
 }
 
 impl ErrorKind {
@@ -55,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::UnknownTool => "unknown_tool",
             ErrorKind::Denied => "denied",
+            ErrorKind::Auth => "auth",
         }
     }
 }
@@ -373,6 +379,16 @@ impl Error {
             .with(|i| i.http_status = status)
     }
 
+    /// An authorization failure ([`ErrorKind::Auth`]). The message must never carry a token.
+    pub(crate) fn auth(message: impl Into<String>) -> Self {
+        Error::build(ErrorKind::Auth, message.into(), None, None, None)
+    }
+
+    /// An authorization failure with its HTTP status.
+    pub(crate) fn auth_status(message: impl Into<String>, status: u16) -> Self {
+        Error::auth(message).with(|i| i.http_status = Some(status))
+    }
+
     pub(crate) fn cancelled(message: String) -> Self {
         Error::build(ErrorKind::Cancelled, message, None, None, None)
     }
@@ -411,6 +427,11 @@ impl Error {
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
+    }
+
+    /// Authorization failed ([`ErrorKind::Auth`]).
+    pub fn is_auth(&self) -> bool {
+        self.inner.kind == ErrorKind::Auth
     }
 
     /// The connection was closed; [`close_reason`](Self::close_reason) says why.

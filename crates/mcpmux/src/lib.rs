@@ -53,11 +53,13 @@ async fn main() -> mcpmux::Result<()> {
 #![deny(unused_must_use)]
 
 // The layers, each importing only those below it (ARCHITECTURE.md; `scripts/layers.py` checks).
+pub mod auth;
 mod builder;
 mod connection;
 mod error;
 mod features;
 mod handler;
+mod http_client;
 mod notification;
 mod request;
 mod server;

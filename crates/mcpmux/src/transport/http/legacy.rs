@@ -39,11 +39,12 @@ fn resolve_endpoint(base: &reqwest::Url, data: &str) -> Result<reqwest::Url, Str
 /// has no resumption).
 pub(super) async fn stream(ctx: Arc<Ctx>) {
     let resp = ctx
-        .client
-        .get(ctx.http.url.clone())
-        .headers(ctx.headers(None))
-        .header(ACCEPT, "text/event-stream")
-        .send()
+        .send(&ctx.http.url, || {
+            ctx.client
+                .get(ctx.http.url.clone())
+                .headers(ctx.headers(None))
+                .header(ACCEPT, "text/event-stream")
+        })
         .await;
     let resp = match resp {
         Ok(r) if r.status().is_success() && !is_html(&r) => r,
@@ -60,7 +61,7 @@ pub(super) async fn stream(ctx: Arc<Ctx>) {
             return closed(&ctx, err.to_string());
         }
         Err(e) => {
-            let err = explain::send_error("could not open the legacy SSE stream", e);
+            let err = e.into_error("could not open the legacy SSE stream");
             return closed(&ctx, err.to_string());
         }
     };
@@ -94,12 +95,13 @@ pub(super) async fn post(ctx: Arc<Ctx>, endpoint: reqwest::Url, out: Outgoing) -
         _ => None,
     };
     let resp = ctx
-        .client
-        .post(endpoint)
-        .headers(ctx.headers(None))
-        .header(CONTENT_TYPE, "application/json")
-        .body(out.body().to_vec())
-        .send()
+        .send(&endpoint, || {
+            ctx.client
+                .post(endpoint.clone())
+                .headers(ctx.headers(None))
+                .header(CONTENT_TYPE, "application/json")
+                .body(out.body().to_vec())
+        })
         .await;
     let failure = match resp {
         Ok(r) if r.status().is_success() => None,
@@ -114,7 +116,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, endpoint: reqwest::Url, out: Outgoing) -
                 &body,
             ))
         }
-        Err(e) => Some(explain::send_error("the POST to the server failed", e)),
+        Err(e) => Some(e.into_error("the POST to the server failed")),
     };
     if let Some(err) = failure {
         match out.kind {

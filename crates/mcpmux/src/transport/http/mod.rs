@@ -15,13 +15,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::value::RawValue;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::{Event, OutKind, Outgoing, TransportSettings};
+use crate::auth::{Attempts, Authorizer, challenge};
 use crate::error::{CloseReason, Error, Result};
+use crate::http_client::same_origin;
 
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
 pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -58,6 +60,8 @@ pub(crate) struct HttpSettings {
     pub(crate) max_reconnects: u32,
     /// Wait before the first reconnect when the server sent no `retry:`.
     pub(crate) default_retry: Duration,
+    /// OAuth, when configured: the server's authorizer, shared by all its connections.
+    pub(crate) auth: Option<Arc<Authorizer>>,
 }
 
 impl std::fmt::Debug for HttpSettings {
@@ -69,6 +73,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("max_concurrency", &self.max_concurrency)
             .field("max_reconnects", &self.max_reconnects)
+            .field("oauth", &self.auth.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +141,54 @@ impl Ctx {
             .unwrap_or_else(PoisonError::into_inner) = Some(v);
     }
 
+    /// Sends the request `build` makes (called again for each attempt). With OAuth, and only
+    /// to the server's own origin, it carries the access token, and a 401 or a 403
+    /// `insufficient_scope` is answered by re-authorizing and sending it again (a bounded
+    /// number of times); any other answer is returned as it is.
+    async fn send(
+        &self,
+        target: &reqwest::Url,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> std::result::Result<reqwest::Response, SendFailure> {
+        let Some(auth) = self
+            .http
+            .auth
+            .as_ref()
+            .filter(|_| same_origin(target, &self.http.url))
+        else {
+            return build().send().await.map_err(SendFailure::Http);
+        };
+        let mut attempts = Attempts::default();
+        loop {
+            let credential = auth.credential().await;
+            let mut req = build();
+            if let Some(c) = &credential {
+                req = req.header(AUTHORIZATION, c.header.clone());
+            }
+            let resp = req.send().await.map_err(SendFailure::Http)?;
+            let status = resp.status().as_u16();
+            if status != 401 && status != 403 {
+                return Ok(resp);
+            }
+            let challenge = challenge::parse(
+                resp.headers()
+                    .get_all(WWW_AUTHENTICATE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            );
+            if status == 403 && !challenge.insufficient_scope() {
+                return Ok(resp); // a refusal, not a request for more scope
+            }
+            let used = credential.map(|c| c.generation);
+            if let Err(e) = auth
+                .challenged(status, &challenge, used, &mut attempts)
+                .await
+            {
+                return Err(SendFailure::Auth(e.for_server(&self.config.name)));
+            }
+        }
+    }
+
     fn report(&self, r: Report) {
         let _ = self.reports.send(r);
     }
@@ -157,6 +210,25 @@ impl Ctx {
             h.insert(VERSION_HEADER, v);
         }
         h
+    }
+}
+
+/// Why [`Ctx::send`] got no response.
+#[derive(Debug)]
+pub(super) enum SendFailure {
+    /// The HTTP request itself failed.
+    Http(reqwest::Error),
+    /// Authorization failed.
+    Auth(Error),
+}
+
+impl SendFailure {
+    /// The error, described as `what` failed.
+    pub(super) fn into_error(self, what: &str) -> Error {
+        match self {
+            SendFailure::Http(e) => explain::send_error(what, e),
+            SendFailure::Auth(e) => e,
+        }
     }
 }
 
@@ -196,91 +268,12 @@ pub(crate) struct HttpTransport {
     closed: bool,
 }
 
-/// Builds the default client: rustls with the `ring` provider (no C toolchain needed), no
-/// `Referer`, and redirects followed only within the configured origin ([`redirect_policy`]).
-pub(crate) fn default_client(accept_invalid_certs: bool) -> Result<reqwest::Client> {
-    // Installs `ring` as the process default only if no provider was chosen yet.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .danger_accept_invalid_certs(accept_invalid_certs)
-        .redirect(redirect_policy())
-        .referer(false)
-        .build()
-        .map_err(|e| Error::invalid_input("could not build the HTTP client", e))
-}
-
-/// Most redirects one request follows.
-const MAX_REDIRECTS: usize = 10;
-
-/// Configured headers and tokens reach only the origin (scheme, host, port) they were
-/// configured for: a redirect within that origin is followed with them; a redirect anywhere
-/// else — another host or port, https to http, and also the http to https upgrade, which reqwest
-/// would follow without the bearer token but with every other header — is refused with an error
-/// naming the target, before anything is sent there. Use the final URL in the configuration.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let Some(first) = attempt.previous().first() else {
-            return attempt.follow();
-        };
-        if attempt.previous().len() > MAX_REDIRECTS {
-            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-        }
-        if same_origin(first, attempt.url()) {
-            return attempt.follow();
-        }
-        let error = CrossOriginRedirect {
-            from: origin(first),
-            to: attempt.url().to_string(),
-            upgrade: first.scheme() == "http"
-                && attempt.url().scheme() == "https"
-                && first.host_str() == attempt.url().host_str(),
-        };
-        attempt.error(error)
-    })
-}
-
-/// Scheme, host and port (the known default when none is written).
-fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
-fn origin(url: &reqwest::Url) -> String {
-    url.origin().ascii_serialization()
-}
-
-/// A redirect to another origin, refused.
-#[derive(Debug)]
-struct CrossOriginRedirect {
-    from: String,
-    to: String,
-    upgrade: bool,
-}
-
-impl std::fmt::Display for CrossOriginRedirect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "refused a redirect from {} to another origin, {}: configured headers and tokens are sent only to the origin they were configured for",
-            self.from, self.to
-        )?;
-        if self.upgrade {
-            f.write_str(" (the server upgrades to https: configure the https URL)")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for CrossOriginRedirect {}
-
 impl HttpTransport {
     /// Prepares the transport; nothing is sent until the first message.
     pub(crate) fn new(config: Arc<TransportSettings>, http: &HttpSettings) -> Result<Self> {
         let client = match &http.client {
             Some(c) => c.clone(),
-            None => default_client(http.accept_invalid_certs)?,
+            None => crate::http_client::default_client(http.accept_invalid_certs)?,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let mode = match http.mode {
@@ -567,11 +560,15 @@ impl HttpTransport {
         {
             let ctx = self.ctx.clone();
             let res = tokio::time::timeout(DELETE_TIMEOUT, async move {
-                ctx.client
+                let mut req = ctx
+                    .client
                     .delete(ctx.http.url.clone())
-                    .headers(ctx.headers(Some(&session)))
-                    .send()
-                    .await
+                    .headers(ctx.headers(Some(&session)));
+                // The token in hand, if any: a shutdown never starts a login.
+                if let Some(h) = ctx.http.auth.as_ref().and_then(|a| a.current_header()) {
+                    req = req.header(AUTHORIZATION, h);
+                }
+                req.send().await
             })
             .await;
             match res {

@@ -86,16 +86,20 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
         _ => None,
     };
     let session = ctx.session();
-    let mut req = ctx
-        .client
-        .post(ctx.http.url.clone())
-        .headers(ctx.headers(session.as_deref()))
-        .header(ACCEPT, ACCEPT_BOTH)
-        .header(CONTENT_TYPE, "application/json");
-    for (name, value) in &out.headers {
-        req = req.header(name.as_str(), value.as_str());
-    }
-    let resp = req.body(out.body().to_vec()).send().await;
+    let resp = ctx
+        .send(&ctx.http.url, || {
+            let mut req = ctx
+                .client
+                .post(ctx.http.url.clone())
+                .headers(ctx.headers(session.as_deref()))
+                .header(ACCEPT, ACCEPT_BOTH)
+                .header(CONTENT_TYPE, "application/json");
+            for (name, value) in &out.headers {
+                req = req.header(name.as_str(), value.as_str());
+            }
+            req.body(out.body().to_vec())
+        })
+        .await;
     let request_id = match out.kind {
         OutKind::Request { id, .. } => Some(id),
         _ => None,
@@ -103,7 +107,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
     let resp = match resp {
         Ok(r) => r,
         Err(e) => {
-            let err = http_error("the POST to the server failed", e);
+            let err = e.into_error("the POST to the server failed");
             match request_id {
                 Some(id) => ctx.fail(id, err),
                 None => tracing::warn!(server = %ctx.config.name, "{err}"),
@@ -218,17 +222,19 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
 /// Opens a GET stream, optionally resuming after `last_event_id`.
 async fn get_stream(ctx: &Ctx, last_event_id: Option<&str>) -> Result<reqwest::Response, Error> {
     let session = ctx.session();
-    let mut req = ctx
-        .client
-        .get(ctx.http.url.clone())
-        .headers(ctx.headers(session.as_deref()))
-        .header(ACCEPT, "text/event-stream");
-    if let Some(last) = last_event_id {
-        req = req.header("last-event-id", last);
-    }
-    req.send()
-        .await
-        .map_err(|e| http_error("the GET for the server's SSE stream failed", e))
+    ctx.send(&ctx.http.url, || {
+        let mut req = ctx
+            .client
+            .get(ctx.http.url.clone())
+            .headers(ctx.headers(session.as_deref()))
+            .header(ACCEPT, "text/event-stream");
+        if let Some(last) = last_event_id {
+            req = req.header("last-event-id", last);
+        }
+        req
+    })
+    .await
+    .map_err(|e| e.into_error("the GET for the server's SSE stream failed"))
 }
 
 /// The wait before reconnect `attempt` (0-based): the server's `retry` exactly the first time,
@@ -357,15 +363,16 @@ pub(super) async fn reinitialize(ctx: &Ctx, params: Box<RawValue>, n: u64) -> Re
     )
     .map_err(|e| Error::protocol_from("could not encode initialize", e))?;
     let resp = ctx
-        .client
-        .post(ctx.http.url.clone())
-        .headers(ctx.headers(None))
-        .header(ACCEPT, ACCEPT_BOTH)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
+        .send(&ctx.http.url, || {
+            ctx.client
+                .post(ctx.http.url.clone())
+                .headers(ctx.headers(None))
+                .header(ACCEPT, ACCEPT_BOTH)
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
         .await
-        .map_err(|e| http_error("re-initialize failed", e))?;
+        .map_err(|e| e.into_error("re-initialize failed"))?;
     if !resp.status().is_success() {
         return Err(Error::http(
             format!("re-initialize was answered {}", resp.status()),
@@ -412,15 +419,16 @@ pub(super) async fn reinitialize(ctx: &Ctx, params: Box<RawValue>, n: u64) -> Re
     )
     .map_err(|e| Error::protocol_from("could not encode initialized", e))?;
     let resp = ctx
-        .client
-        .post(ctx.http.url.clone())
-        .headers(ctx.headers(sid.as_deref()))
-        .header(ACCEPT, ACCEPT_BOTH)
-        .header(CONTENT_TYPE, "application/json")
-        .body(note)
-        .send()
+        .send(&ctx.http.url, || {
+            ctx.client
+                .post(ctx.http.url.clone())
+                .headers(ctx.headers(sid.as_deref()))
+                .header(ACCEPT, ACCEPT_BOTH)
+                .header(CONTENT_TYPE, "application/json")
+                .body(note.clone())
+        })
         .await
-        .map_err(|e| http_error("re-initialize (initialized notification) failed", e))?;
+        .map_err(|e| e.into_error("re-initialize (initialized notification) failed"))?;
     if !resp.status().is_success() {
         tracing::debug!(server = %ctx.config.name, status = %resp.status(), "initialized notification after re-initialize was refused");
     }

@@ -1,0 +1,86 @@
+//! The HTTP client every HTTP request of the library goes through by default (the transports,
+//! OAuth discovery and token requests): rustls, no `Referer`, and the same-origin redirect rule
+//! that keeps configured headers and tokens on the origin they were configured for.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Builds the default client: rustls with the `ring` provider (no C toolchain needed), no
+/// `Referer`, and redirects followed only within the configured origin ([`redirect_policy`]).
+pub(crate) fn default_client(accept_invalid_certs: bool) -> Result<reqwest::Client> {
+    // Installs `ring` as the process default only if no provider was chosen yet.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .danger_accept_invalid_certs(accept_invalid_certs)
+        .redirect(redirect_policy())
+        .referer(false)
+        .build()
+        .map_err(|e| Error::invalid_input("could not build the HTTP client", e))
+}
+
+/// Most redirects one request follows.
+const MAX_REDIRECTS: usize = 10;
+
+/// Configured headers and tokens reach only the origin (scheme, host, port) they were
+/// configured for: a redirect within that origin is followed with them; a redirect anywhere
+/// else — another host or port, https to http, and also the http to https upgrade, which reqwest
+/// would follow without the bearer token but with every other header — is refused with an error
+/// naming the target, before anything is sent there. Use the final URL in the configuration.
+pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        if same_origin(first, attempt.url()) {
+            return attempt.follow();
+        }
+        let error = CrossOriginRedirect {
+            from: origin(first),
+            to: attempt.url().to_string(),
+            upgrade: first.scheme() == "http"
+                && attempt.url().scheme() == "https"
+                && first.host_str() == attempt.url().host_str(),
+        };
+        attempt.error(error)
+    })
+}
+
+/// Scheme, host and port (the known default when none is written).
+pub(crate) fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+fn origin(url: &reqwest::Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// A redirect to another origin, refused.
+#[derive(Debug)]
+struct CrossOriginRedirect {
+    from: String,
+    to: String,
+    upgrade: bool,
+}
+
+impl std::fmt::Display for CrossOriginRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "refused a redirect from {} to another origin, {}: configured headers and tokens are sent only to the origin they were configured for",
+            self.from, self.to
+        )?;
+        if self.upgrade {
+            f.write_str(" (the server upgrades to https: configure the https URL)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CrossOriginRedirect {}
