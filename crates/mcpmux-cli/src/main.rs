@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "bench")]
         Command::BenchWorker { .. } => Ok(Code::Success),
         #[cfg(feature = "bench")]
-        Command::Bench(args) => bench::run(args, &global),
+        Command::Bench(args) => block_on(bench::run(args, &global)),
         #[cfg(not(feature = "bench"))]
         Command::BenchWorker(_) => Err(exit::not_built("bench-worker", "bench")),
         #[cfg(not(feature = "bench"))]
@@ -83,7 +83,8 @@ fn main() -> ExitCode {
     exit::finish(outcome, global.json)
 }
 
-/// A subcommand that SIGINT or SIGTERM stops (`call` and `batch` handle them themselves):
+/// A subcommand that SIGINT or SIGTERM stops (`call`, `batch` and `bench` handle them
+/// themselves):
 /// its future is dropped, which cancels its calls and lets every server go (each connection
 /// then runs its shutdown sequence in its own task); the command waits for those shutdowns,
 /// at most [`signals::SHUTDOWN_LIMIT`], and exits 130 or 143. A second signal exits at once
