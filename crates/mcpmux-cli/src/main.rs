@@ -6,11 +6,13 @@ mod batch;
 #[cfg(feature = "bench")]
 mod bench;
 mod call;
+mod complete;
 mod completions;
 #[cfg(feature = "test-server")]
 mod demo;
 mod exit;
 mod logging;
+mod name_cache;
 mod names;
 mod output;
 mod progress;
@@ -39,6 +41,8 @@ use crate::exit::{Code, Failure, Outcome};
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
+    // `COMPLETE=SHELL mcpmux ...`: a shell's completion request, answered before anything else.
+    complete::answer_if_asked();
     // Usage errors exit 2 here (clap's own exit); `--help` and `--version` exit 0.
     let cli = Cli::try_parse().unwrap_or_else(|e| exit::usage_exit(e));
     let Cli { global, command } = cli;
