@@ -59,7 +59,7 @@ pub mod spec;
 mod worker;
 
 pub use plan::{
-    ClientKind, Paths, Plan, STANDARD_WORKLOADS, ServerUnderTest, TransportKind, Workload,
+    Cancel, ClientKind, Paths, Plan, STANDARD_WORKLOADS, ServerUnderTest, TransportKind, Workload,
 };
 pub use report::{Cell, Report, TargetCheck};
 pub use runner::{run_cell, run_plan};

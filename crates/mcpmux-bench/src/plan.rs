@@ -2,6 +2,10 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use nix::sys::signal::Signal;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -314,6 +318,56 @@ pub struct Plan {
     pub noisy_retries: usize,
     /// Where things are.
     pub paths: Paths,
+    /// Set it (from another thread) to stop the plan: the running cell's worker and server are
+    /// stopped, and no other cell starts.
+    pub cancel: Cancel,
+}
+
+/// Stops a running [`Plan`] (see [`Plan::cancel`]); clones share the state.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    /// The process groups of the workers and servers running now.
+    groups: Mutex<Vec<i32>>,
+}
+
+impl Cancel {
+    /// Stops the plan: every wait of the runner ends within a few tens of milliseconds, and the
+    /// runner stops (and reaps) the processes it runs.
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Cancels, and kills (SIGKILL) the process group of every worker and server running now,
+    /// without waiting: for a front end about to exit at once (a second Ctrl-C).
+    pub fn kill_now(&self) {
+        self.cancel();
+        for &group in self.groups().iter() {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), Signal::SIGKILL);
+        }
+    }
+
+    /// A process group the runner started.
+    pub(crate) fn started(&self, group: i32) {
+        self.groups().push(group);
+    }
+
+    /// A process group the runner reaped the leader of.
+    pub(crate) fn finished(&self, group: i32) {
+        self.groups().retain(|&g| g != group);
+    }
+
+    fn groups(&self) -> std::sync::MutexGuard<'_, Vec<i32>> {
+        self.0.groups.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Plan {
@@ -336,6 +390,7 @@ impl Plan {
             quiet_below: 0.3,
             noisy_retries: 2,
             paths,
+            cancel: Cancel::default(),
         }
     }
 }

@@ -17,7 +17,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::machine::{ForeignLoad, Machine, load_average};
-use crate::plan::{ClientKind, Plan, ServerUnderTest, TransportKind, Workload};
+use crate::plan::{Cancel, ClientKind, Plan, ServerUnderTest, TransportKind, Workload};
 use crate::report::{Cell, Report};
 use crate::spec::{LINE_PREFIX, RunSample, Target, WorkerSpec};
 
@@ -31,6 +31,11 @@ const EXIT_GRACE: Duration = Duration::from_secs(20);
 const TERM_GRACE: Duration = Duration::from_secs(5);
 /// Wait for the HTTP server's `listening on` line.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Once the plan is cancelled: how long a process may take to exit after SIGTERM (or `exit`)
+/// before its group is killed.
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
+/// How often a blocking wait looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(25);
 
 /// A line of the worker protocol.
 #[derive(Debug)]
@@ -62,10 +67,11 @@ struct Proc {
     lines: Receiver<String>,
     log: PathBuf,
     reaped: bool,
+    cancel: Cancel,
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command, log: &Path) -> Result<Proc, String> {
+    fn spawn(mut cmd: Command, log: &Path, cancel: &Cancel) -> Result<Proc, String> {
         use std::os::unix::process::CommandExt;
         let err = File::create(log).map_err(|e| format!("log file {}: {e}", log.display()))?;
         cmd.stdin(Stdio::piped())
@@ -98,27 +104,44 @@ impl Proc {
                 }
             }
         });
-        Ok(Proc {
+        let proc = Proc {
             child,
             stdin,
             lines: rx,
             log: log.to_owned(),
             reaped: false,
-        })
+            cancel: cancel.clone(),
+        };
+        cancel.started(proc.pid().as_raw());
+        Ok(proc)
+    }
+
+    /// Records that the process was reaped (its group is no longer the runner's).
+    fn set_reaped(&mut self) {
+        self.reaped = true;
+        self.cancel.finished(self.pid().as_raw());
     }
 
     fn pid(&self) -> Pid {
         Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX))
     }
 
-    /// The next stdout line before `deadline`.
+    /// The next stdout line before `deadline` (an error at once when the plan is cancelled).
     fn line(&mut self, deadline: Instant) -> Result<String, String> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.lines.recv_timeout(left) {
-            Ok(line) => Ok(line),
-            Err(RecvTimeoutError::Timeout) => Err(format!("timed out{}", self.log_tail())),
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(format!("the process exited{}", self.log_tail()))
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err("cancelled".into());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left.min(CANCEL_POLL)) {
+                Ok(line) => return Ok(line),
+                Err(RecvTimeoutError::Timeout) if left > CANCEL_POLL => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!("timed out{}", self.log_tail()));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(format!("the process exited{}", self.log_tail()));
+                }
             }
         }
     }
@@ -169,13 +192,18 @@ impl Proc {
         )
     }
 
-    /// Waits up to `grace` for the process to exit; true if it did (and was reaped).
+    /// Waits up to `grace` (at most [`CANCEL_GRACE`] once the plan is cancelled) for the
+    /// process to exit; true if it did (and was reaped).
     fn wait_for(&mut self, grace: Duration) -> bool {
-        let until = Instant::now() + grace;
+        let start = Instant::now();
+        let until = start + grace;
         while Instant::now() < until {
+            if self.cancel.is_cancelled() && start.elapsed() >= CANCEL_GRACE {
+                return false;
+            }
             match self.child.try_wait() {
                 Ok(Some(_)) | Err(_) => {
-                    self.reaped = true;
+                    self.set_reaped();
                     return true;
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
@@ -190,7 +218,7 @@ impl Proc {
             let _ = killpg(self.pid(), Signal::SIGKILL);
             let _ = self.child.kill();
             let _ = self.child.wait();
-            self.reaped = true;
+            self.set_reaped();
         }
     }
 
@@ -203,7 +231,8 @@ impl Proc {
         }
     }
 
-    /// SIGTERM to the group, then SIGKILL after `grace`.
+    /// SIGTERM to the group, then SIGKILL after `grace`; then SIGKILL to whatever is left of
+    /// the group (a server that ignores SIGTERM outlives its worker otherwise).
     fn terminate(&mut self, grace: Duration) {
         self.stdin = None;
         if !self.reaped {
@@ -211,6 +240,7 @@ impl Proc {
             if !self.wait_for(grace) {
                 self.kill();
             }
+            let _ = killpg(self.pid(), Signal::SIGKILL);
         }
     }
 }
@@ -228,10 +258,15 @@ struct HttpServer {
 }
 
 impl HttpServer {
-    fn start(program: &OsString, args: &[OsString], log: &Path) -> Result<HttpServer, String> {
+    fn start(
+        program: &OsString,
+        args: &[OsString],
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<HttpServer, String> {
         let mut cmd = Command::new(program);
         cmd.args(args).args(["--http", "127.0.0.1:0"]);
-        let mut proc = Proc::spawn(cmd, log)?;
+        let mut proc = Proc::spawn(cmd, log, cancel)?;
         let deadline = Instant::now() + LISTEN_TIMEOUT;
         for _ in 0..1000 {
             let line = proc
@@ -294,7 +329,7 @@ pub fn run_cell(
 ) -> Cell {
     let mut best = run_cell_once(plan, transport, workload, client);
     for _ in 0..plan.noisy_retries {
-        if best.foreign() <= plan.quiet_below || !best.is_ok() {
+        if best.foreign() <= plan.quiet_below || !best.is_ok() || plan.cancel.is_cancelled() {
             break;
         }
         let again = run_cell_once(plan, transport, workload, client);
@@ -332,7 +367,7 @@ fn run_cell_once(
             args: args.iter().map(lossy).collect(),
         },
         (ServerUnderTest::Command { program, args }, TransportKind::Http) => {
-            match HttpServer::start(program, args, &log("-server")) {
+            match HttpServer::start(program, args, &log("-server"), &plan.cancel) {
                 Ok(s) => {
                     let url = s.url.clone();
                     server = Some(s);
@@ -376,7 +411,17 @@ fn drive(
     cell: &mut Cell,
 ) -> Result<(), String> {
     let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
-    let mut worker = Proc::spawn(worker_command(plan, client, json)?, log)?;
+    let mut worker = Proc::spawn(worker_command(plan, client, json)?, log, &plan.cancel)?;
+    let outcome = drive_worker(plan, &mut worker, cell);
+    if plan.cancel.is_cancelled() {
+        // SIGTERM to the worker's group (its client, and a server in that group), then SIGKILL.
+        worker.terminate(CANCEL_GRACE);
+    }
+    outcome
+}
+
+/// The runs of one cell on a started worker; then asks it to exit.
+fn drive_worker(plan: &Plan, worker: &mut Proc, cell: &mut Cell) -> Result<(), String> {
     match worker.expect(Instant::now() + plan.setup_timeout)? {
         WorkerLine::Ready => {}
         WorkerLine::Error(e) => return Err(format!("{e}{}", worker.log_tail())),
@@ -390,7 +435,10 @@ fn drive(
         if done >= plan.min_runs && start.elapsed() > plan.cell_budget {
             break;
         }
-        wait_for_quiet(plan.quiet_below, quiet_until);
+        wait_for_quiet(plan.quiet_below, quiet_until, &plan.cancel);
+        if plan.cancel.is_cancelled() {
+            return Err("cancelled".into());
+        }
         let load = *load.get_or_insert_with(ForeignLoad::start);
         worker.send("go")?;
         match worker.expect(Instant::now() + plan.run_timeout + Duration::from_secs(10))? {
@@ -411,22 +459,30 @@ fn drive(
     Ok(())
 }
 
-/// Waits (in steps, until `until`) while other processes use `below` cores or more.
-fn wait_for_quiet(below: f64, until: Instant) {
+/// Waits (in steps, until `until`) while other processes use `below` cores or more; returns
+/// early when the plan is cancelled.
+fn wait_for_quiet(below: f64, until: Instant, cancel: &Cancel) {
     const PROBE: Duration = Duration::from_millis(150);
     // Bounded by `until` (at most one probe past it).
     for _ in 0..10_000 {
         let probe = ForeignLoad::start();
         std::thread::sleep(PROBE);
-        if probe.cores() < below || Instant::now() >= until {
+        if probe.cores() < below || Instant::now() >= until || cancel.is_cancelled() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        for _ in 0..20 {
+            if cancel.is_cancelled() {
+                return;
+            }
+            std::thread::sleep(CANCEL_POLL);
+        }
     }
 }
 
 /// Runs every cell of `plan` (transport by transport, workload by workload, client by client),
-/// calling `on_cell` after each; `command` is recorded in the report.
+/// calling `on_cell` after each; `command` is recorded in the report. Once
+/// [`Plan::cancel`] is set, the running cell stops (its processes stopped and reaped) and no
+/// other cell starts: the report then holds the cells run so far.
 pub fn run_plan(plan: &Plan, command: &str, on_cell: &mut dyn FnMut(&Cell)) -> Report {
     let mut machine = Machine::detect();
     let _ = std::fs::create_dir_all(&plan.paths.logs);
@@ -437,6 +493,9 @@ pub fn run_plan(plan: &Plan, command: &str, on_cell: &mut dyn FnMut(&Cell)) -> R
         }
         for workload in &plan.workloads {
             for &client in &plan.clients {
+                if plan.cancel.is_cancelled() {
+                    break;
+                }
                 let cell = run_cell(plan, transport, workload, client);
                 on_cell(&cell);
                 cells.push(cell);

@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -344,6 +345,8 @@ struct Member {
     toolset: OnceCell<Toolset>,
     /// Whether its failure to start was reported on stderr.
     reported: AtomicBool,
+    /// Whether its tool names were kept for shell completion.
+    remembered: AtomicBool,
 }
 
 /// The servers of the batch: the configured ones (or the ad-hoc one), none started yet, and the
@@ -356,6 +359,8 @@ struct Servers {
     ad_hoc: bool,
     /// Whether a server failed to start (with `--strict`, exit 4).
     any_failed: AtomicBool,
+    /// The config files read: the key of the names cache.
+    config_files: Vec<PathBuf>,
 }
 
 /// Where a tool name leads: a member (by index) or a broken entry.
@@ -377,6 +382,7 @@ impl Servers {
                     filter: t.filter,
                     toolset: OnceCell::new(),
                     reported: AtomicBool::new(false),
+                    remembered: AtomicBool::new(false),
                 })
                 .collect(),
             broken: targets
@@ -386,6 +392,7 @@ impl Servers {
                 .collect(),
             ad_hoc: targets.ad_hoc,
             any_failed: AtomicBool::new(false),
+            config_files: targets.config_files,
         }
     }
 
@@ -497,6 +504,10 @@ impl Servers {
             let full = format!("{}.{name}", m.name);
             if m.filter.allows(name) {
                 let tools = toolset.tools().await.map_err(|e| Failed::from_error(&e))?;
+                if !m.remembered.swap(true, Ordering::Relaxed) {
+                    let names = tools.iter().map(|t| t.tool.name.as_str());
+                    crate::name_cache::store(&self.config_files, &m.name, names);
+                }
                 if !tools.iter().any(|t| t.tool.name == name) {
                     if !tried.contains(&m.name.as_str()) {
                         tried.push(&m.name);

@@ -2,6 +2,11 @@
 //! user's server, the raw JSON-RPC limit and mcpmux (and optionally the SDKs) side by side, each
 //! in its own process. A thin front end over the `mcpmux-bench` harness: this module only turns
 //! the command line into a [`Plan`] and prints the [`mcpmux_bench::Report`].
+//!
+//! The plan runs on a blocking thread; SIGINT or SIGTERM cancels it (the running worker and its
+//! server are stopped and reaped, no other cell starts), waits at most
+//! [`signals::SHUTDOWN_LIMIT`] and exits 130 or 143, like the other subcommands. A second
+//! signal exits at once.
 
 use std::ffi::OsString;
 use std::io::{self, Write as _};
@@ -14,6 +19,7 @@ use serde_json::Value;
 
 use crate::args::{BenchArgs, GlobalArgs, Transport};
 use crate::exit::{Code, Failure, Outcome};
+use crate::signals::{self, SHUTDOWN_LIMIT, Signals};
 use crate::target;
 
 /// The clients this binary can run (rmcp lives in the bench crate's own binary only).
@@ -28,7 +34,7 @@ const CLIENTS: [ClientKind; 4] = [
 const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Builds the plan, runs every client, prints the table (or the JSON report).
-pub fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
+pub async fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
     let ad_hoc = args.server.is_given();
     // The tool-naming rule of `call`: SERVER.TOOL or SERVER_TOOL for a configured server.
     let (server_name, tool) = if ad_hoc {
@@ -103,15 +109,48 @@ pub fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
 
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     let quiet = global.quiet || global.json;
-    let report = mcpmux_bench::run_plan(&plan, &format!("mcpmux {command}"), &mut |cell| {
-        if quiet {
-            return;
-        }
-        let _ = writeln!(io::stderr().lock(), "{}", cell.progress_line());
+    // Before the first worker starts: from here on SIGINT and SIGTERM cancel the plan.
+    let mut signals = Signals::install()?;
+    let cancel = plan.cancel.clone();
+    let mut running = tokio::task::spawn_blocking(move || {
+        mcpmux_bench::run_plan(&plan, &format!("mcpmux {command}"), &mut |cell| {
+            if quiet {
+                return;
+            }
+            let _ = writeln!(io::stderr().lock(), "{}", cell.progress_line());
+        })
     });
+    let code = tokio::select! {
+        report = &mut running => {
+            let report = report.map_err(|e| {
+                Failure::new(Code::Failed, anyhow::Error::new(e).context("the benchmark failed"))
+            })?;
+            return print(&report, global.json);
+        }
+        code = signals.recv() => code,
+    };
+    cancel.cancel();
+    // A second signal exits at once: the workers (in process groups of their own, busy with a
+    // run) are killed first, with the servers in their groups.
+    let killer = cancel.clone();
+    signals.shutting_down_then(code, move || killer.kill_now());
+    let started = tokio::time::Instant::now();
+    // The runner stops its worker (SIGTERM to its group, then SIGKILL) and reaps it.
+    if tokio::time::timeout(SHUTDOWN_LIMIT, running).await.is_err() {
+        tracing::warn!("the benchmark did not stop in {SHUTDOWN_LIMIT:?}");
+    }
+    signals::wait_for_children(SHUTDOWN_LIMIT.saturating_sub(started.elapsed())).await;
+    Err(Failure::new(
+        code,
+        anyhow::anyhow!("interrupted by {}", signals::name(code)),
+    ))
+}
+
+/// Prints the report (the table, or JSON) and the exit code it calls for.
+fn print(report: &mcpmux_bench::Report, json: bool) -> Outcome {
     let mut stdout = io::stdout().lock();
-    if global.json {
-        let json = serde_json::to_string(&report)
+    if json {
+        let json = serde_json::to_string(report)
             .map_err(|e| Failure::new(Code::Failed, anyhow::Error::new(e)))?;
         let _ = writeln!(stdout, "{json}");
     } else {

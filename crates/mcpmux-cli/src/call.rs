@@ -37,7 +37,8 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
     // Before the server starts: from here on SIGINT and SIGTERM shut it down.
     let mut signals = Signals::install()?;
     let mut process = None;
-    let work = session(&args, global, &t, &named, ad_hoc, &mut process);
+    let config_files = std::mem::take(&mut targets.config_files);
+    let work = session(&args, global, &t, &named, &config_files, &mut process);
     let first = tokio::select! {
         outcome = work => Ok(outcome),
         code = signals.recv() => Err(code),
@@ -69,15 +70,17 @@ pub async fn run(args: CallArgs, global: &GlobalArgs) -> Outcome {
 }
 
 /// Connects to `t`, calls the tool once and prints the result. `process` is set to the server
-/// process once it runs.
+/// process once it runs; the tool names it lists are kept for shell completion (keyed by
+/// `config_files`, none for an ad-hoc server).
 async fn session(
     args: &CallArgs,
     global: &GlobalArgs,
     t: &target::Target,
     named: &str,
-    ad_hoc: bool,
+    config_files: &[std::path::PathBuf],
     process: &mut Option<ProcId>,
 ) -> Outcome {
+    let ad_hoc = args.server.is_given();
     let label = args.tool.clone();
     let guard = t
         .server
@@ -95,6 +98,14 @@ async fn session(
             .tools()
             .await
             .map_err(|e| exit::call_failed(e, &label))?;
+        crate::name_cache::store(
+            config_files,
+            &t.name,
+            tools
+                .iter()
+                .map(|tool| tool.name.as_str())
+                .filter(|name| t.filter.allows(name)),
+        );
         let tool = resolve(&tools, t, &args.tool, named, ad_hoc)?;
         if !t.filter.allows(tool) {
             return Err(Failure::new(

@@ -6,11 +6,13 @@ mod batch;
 #[cfg(feature = "bench")]
 mod bench;
 mod call;
+mod complete;
 mod completions;
 #[cfg(feature = "test-server")]
 mod demo;
 mod exit;
 mod logging;
+mod name_cache;
 mod names;
 mod output;
 mod progress;
@@ -39,6 +41,8 @@ use crate::exit::{Code, Failure, Outcome};
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
+    // `COMPLETE=SHELL mcpmux ...`: a shell's completion request, answered before anything else.
+    complete::answer_if_asked();
     // Usage errors exit 2 here (clap's own exit); `--help` and `--version` exit 0.
     let cli = Cli::try_parse().unwrap_or_else(|e| exit::usage_exit(e));
     let Cli { global, command } = cli;
@@ -65,7 +69,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "bench")]
         Command::BenchWorker { .. } => Ok(Code::Success),
         #[cfg(feature = "bench")]
-        Command::Bench(args) => bench::run(args, &global),
+        Command::Bench(args) => block_on(bench::run(args, &global)),
         #[cfg(not(feature = "bench"))]
         Command::BenchWorker(_) => Err(exit::not_built("bench-worker", "bench")),
         #[cfg(not(feature = "bench"))]
@@ -83,7 +87,8 @@ fn main() -> ExitCode {
     exit::finish(outcome, global.json)
 }
 
-/// A subcommand that SIGINT or SIGTERM stops (`call` and `batch` handle them themselves):
+/// A subcommand that SIGINT or SIGTERM stops (`call`, `batch` and `bench` handle them
+/// themselves):
 /// its future is dropped, which cancels its calls and lets every server go (each connection
 /// then runs its shutdown sequence in its own task); the command waits for those shutdowns,
 /// at most [`signals::SHUTDOWN_LIMIT`], and exits 130 or 143. A second signal exits at once

@@ -28,6 +28,8 @@ struct Connected {
     server_name: String,
     server_version: String,
     tools: usize,
+    /// The names of the tools it offers (for shell completion).
+    names: Vec<String>,
 }
 
 async fn probe(t: Target) -> Status {
@@ -36,14 +38,17 @@ async fn probe(t: Target) -> Status {
         let guard = t.server.enter().await?;
         let tools = guard.tools().await?;
         let init = guard.initialize_result();
+        let names: Vec<String> = tools
+            .iter()
+            .filter(|tool| t.filter.allows(&tool.name))
+            .map(|tool| tool.name.clone())
+            .collect();
         Ok::<_, mcpmux::Error>(Connected {
             protocol: init.protocol_version.clone(),
             server_name: init.server_info.name.clone(),
             server_version: init.server_info.version.clone(),
-            tools: tools
-                .iter()
-                .filter(|tool| t.filter.allows(&tool.name))
-                .count(),
+            tools: names.len(),
+            names,
         })
     }
     .await
@@ -68,6 +73,11 @@ pub async fn run(args: ServersArgs, global: &GlobalArgs) -> Outcome {
     let spinner = crate::progress::spinner(format!("connecting to {n} servers"), global.quiet);
     let statuses = futures_util::future::join_all(servers.into_iter().map(probe)).await;
     spinner.finish_and_clear();
+    for s in &statuses {
+        if let Ok(c) = &s.outcome {
+            crate::name_cache::store(&targets.config_files, &s.name, &c.names);
+        }
+    }
 
     let mut stdout = io::stdout().lock();
     if global.json {

@@ -1,8 +1,8 @@
 //! SIGINT and SIGTERM: the command stops its calls, shuts its servers down within
-//! [`SHUTDOWN_LIMIT`] and exits 130 (SIGINT) or 143 (SIGTERM) — `call` and `batch` with their
-//! own handling, the other server commands through `main::interruptible`. A second signal while
-//! shutting down exits at once (the library's per-server watchdog then kills each server's
-//! process group).
+//! [`SHUTDOWN_LIMIT`] and exits 130 (SIGINT) or 143 (SIGTERM) — `call`, `batch` and `bench`
+//! with their own handling, the other server commands through `main::interruptible`. A second
+//! signal while shutting down exits at once (the library's per-server watchdog then kills each
+//! server's process group; `bench` kills its workers' groups first).
 
 use std::time::Duration;
 
@@ -50,7 +50,13 @@ impl Signals {
     }
 
     /// Reports the signal `code` on stderr, and from now on exits at once on the next one.
-    pub fn shutting_down(mut self, code: Code) {
+    pub fn shutting_down(self, code: Code) {
+        self.shutting_down_then(code, || {});
+    }
+
+    /// [`shutting_down`](Self::shutting_down), running `last` just before the exit on the next
+    /// signal (to kill what no watchdog covers).
+    pub fn shutting_down_then(mut self, code: Code, last: impl FnOnce() + Send + 'static) {
         crate::exit::warn(&format!(
             "{}: shutting down the servers (again to exit at once)",
             name(code)
@@ -58,6 +64,7 @@ impl Signals {
         tokio::spawn(async move {
             let code = self.recv().await;
             crate::exit::warn(&format!("{}: exiting now", name(code)));
+            last();
             std::process::exit(i32::from(code as u8));
         });
     }

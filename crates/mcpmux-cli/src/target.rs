@@ -2,9 +2,10 @@
 //! ones, as `mcpmux::Server` handles; and connecting them as one `Toolset`.
 
 use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
 
 use mcpmux::{HttpMode, Server, ServerBuilder, ToolFilter, Toolset};
-use mcpmux_config::{Config, Env, Inputs, ServerSpec, TerminalPrompter};
+use mcpmux_config::{Config, ConfigError, Env, Host, Inputs, ServerSpec, TerminalPrompter};
 
 use crate::args::{GlobalArgs, ServerArgs, Transport};
 use crate::exit::{Code, Failure};
@@ -31,6 +32,8 @@ pub struct Targets {
     pub broken: Vec<(String, String)>,
     /// Whether the one server is ad-hoc (tool names are then taken verbatim).
     pub ad_hoc: bool,
+    /// The config files read (none for an ad-hoc server): the key of the names cache.
+    pub config_files: Vec<PathBuf>,
 }
 
 impl Targets {
@@ -55,6 +58,7 @@ impl Targets {
                 servers: vec![ad_hoc(global, args)?],
                 broken: Vec::new(),
                 ad_hoc: true,
+                config_files: Vec::new(),
             });
         }
         let config = load_config(global)?;
@@ -97,6 +101,7 @@ impl Targets {
             servers,
             broken,
             ad_hoc: false,
+            config_files: config.files().to_vec(),
         })
     }
 
@@ -167,13 +172,7 @@ pub fn report(toolset: &Toolset, broken: &[(String, String)]) -> Code {
 /// # Errors
 /// Exit 3: no config anywhere, or a broken file.
 pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
-    let env = Env::from_process();
-    let loaded = match (&global.config, global.from) {
-        (Some(path), host) => Config::load(path, host, env).map(Some),
-        (None, Some(host)) => Config::load_host(host, env).map(Some),
-        (None, None) => Config::discover(env),
-    };
-    match loaded {
+    match find_config(global.config.as_deref(), global.from) {
         Ok(Some(config)) => Ok(config),
         Ok(None) => {
             let env = Env::from_process();
@@ -194,7 +193,22 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
     }
 }
 
-fn config_failure(e: mcpmux_config::ConfigError) -> Failure {
+/// Reads the config file `path` (in `from`'s format), or `from`'s usual files, or the default
+/// ones (`$MCPMUX_CONFIG`, then the usual places); `Ok(None)` when there is none. It only reads
+/// files (shell completion calls it too).
+///
+/// # Errors
+/// A missing or broken file.
+pub fn find_config(path: Option<&Path>, from: Option<Host>) -> Result<Option<Config>, ConfigError> {
+    let env = Env::from_process();
+    match (path, from) {
+        (Some(path), host) => Config::load(path, host, env).map(Some),
+        (None, Some(host)) => Config::load_host(host, env).map(Some),
+        (None, None) => Config::discover(env),
+    }
+}
+
+fn config_failure(e: ConfigError) -> Failure {
     Failure::new(Code::Config, e)
 }
 

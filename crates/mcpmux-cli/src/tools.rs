@@ -1,5 +1,6 @@
 //! `mcpmux tools [SERVER]`: the tools of the configured servers.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use mcpmux::ToolInfo;
@@ -25,11 +26,13 @@ pub async fn run(args: ToolsArgs, global: &GlobalArgs) -> Outcome {
             format!("{}.{tool}", t.server)
         }
     };
+    let config_files = targets.config_files.clone();
     let (toolset, broken) = targets.connect(global).await?;
     let tools = toolset
         .tools()
         .await
         .map_err(|e| Failure::new(crate::exit::Code::Config, e))?;
+    remember(&config_files, &tools);
     let mut stdout = io::stdout().lock();
     if global.json {
         let all: Vec<Value> = tools.iter().map(tool_json).collect();
@@ -59,6 +62,17 @@ pub async fn run(args: ToolsArgs, global: &GlobalArgs) -> Outcome {
     }
     drop(stdout);
     Ok(target::report(&toolset, &broken))
+}
+
+/// Keeps each listed server's tool names for shell completion ([`crate::name_cache`]).
+fn remember(config_files: &[std::path::PathBuf], tools: &[ToolInfo]) {
+    let mut by_server: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in tools {
+        by_server.entry(&t.server).or_default().push(&t.tool.name);
+    }
+    for (server, names) in by_server {
+        crate::name_cache::store(config_files, server, names);
+    }
 }
 
 fn title(t: &ToolInfo) -> String {

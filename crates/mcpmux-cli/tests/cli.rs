@@ -635,6 +635,72 @@ fn bench_reports_failing_calls_and_rejects_unknown_clients() {
     mcpmux().args(["bench", "echo"]).assert().code(2);
 }
 
+#[cfg(feature = "bench")]
+#[test]
+fn a_signal_during_bench_stops_its_workers_and_servers() {
+    // The server ignores stdin EOF and SIGTERM; its one call sleeps for a minute. The last case
+    // sends a second SIGINT at once: the exit is immediate, and still nothing is left.
+    for (signal, code, twice) in [
+        ("INT", 130, false),
+        ("TERM", 143, false),
+        ("INT", 130, true),
+    ] {
+        let marker = format!(
+            "MCPMUX_SIGNAL_TEST_BENCH_{signal}_{twice}={}",
+            std::process::id()
+        );
+        let mut host = StdCommand::new(MCPMUX)
+            .args(["bench", "sleep", "--args", r#"{"ms":60000}"#])
+            .args([
+                "--calls",
+                "1",
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "--quiet-wait",
+                "0",
+            ])
+            .args(["--", "env", &marker, MCPMUX, "test-server"])
+            .args(["--ignore-stdin-eof", "--ignore-sigterm"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcpmux");
+        wait_started(&marker);
+        // Let the run's call reach the server.
+        std::thread::sleep(Duration::from_millis(500));
+        let sent = Instant::now();
+        send_signal(host.id(), signal);
+        if twice {
+            std::thread::sleep(Duration::from_millis(50));
+            send_signal(host.id(), signal);
+        }
+        let status = exit_within(&mut host, Duration::from_secs(7));
+        assert_eq!(status.code(), Some(code), "SIG{signal}");
+        let limit = Duration::from_secs(if twice { 2 } else { 7 });
+        assert!(sent.elapsed() < limit, "{:?}", sent.elapsed());
+        let mut stderr = String::new();
+        if let Some(mut e) = host.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        // (The cancelled run may end before the second signal arrives.)
+        let said = stderr.contains(&format!("interrupted by SIG{signal}"))
+            || (twice && stderr.contains(&format!("SIG{signal}: exiting now")));
+        assert!(said, "{stderr}");
+        // No server (the marker is in its environment) and no worker (in its command line).
+        assert_none_left(&marker);
+        let workers = processes_with(&marker);
+        for pid in &workers {
+            let _ = StdCommand::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        assert!(workers.is_empty(), "a bench worker was left: {workers:?}");
+    }
+}
+
 #[test]
 fn env_sets_variables_for_an_ad_hoc_server_and_nothing_else_leaks() {
     // The "server" starts only if it got FOO=bar and not the caller's secret.

@@ -66,13 +66,19 @@ impl Place {
         cmd
     }
 
-    /// `mcpmux` in this folder, with HOME here and no config flag.
+    /// The names cache of this place's commands.
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// `mcpmux` in this folder, with HOME and the names cache here and no config flag.
     fn bare(&self) -> Command {
         let mut cmd = Command::cargo_bin("mcpmux").expect("the mcpmux binary is built");
         cmd.timeout(LIMIT)
             .current_dir(self.path())
             .env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join(".config"))
+            .env("MCPMUX_CACHE_DIR", self.cache())
             .env_remove("MCPMUX_CONFIG")
             .env_remove("MCPMUX_BEARER_TOKEN")
             .env_remove("RUST_LOG");
@@ -867,6 +873,125 @@ fn shell_completions() {
             .stdout(predicate::str::contains("batch"));
     }
     place.bare().args(["completions", "tcsh"]).assert().code(2);
+}
+
+/// A completion request as the script of `COMPLETE=bash mcpmux` makes it on a TAB:
+/// `COMPLETE=bash mcpmux -- WORDS...`, the cursor on the last word. The candidates (less the
+/// options, also offered for an empty word), and how long the answer took.
+fn complete(place: &Place, words: &[&str]) -> (Vec<String>, Duration) {
+    let started = Instant::now();
+    let out = place
+        .bare()
+        .timeout(Duration::from_secs(10))
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+        .env("_CLAP_IFS", "\n")
+        .args(["--", "mcpmux"])
+        .args(words)
+        .output()
+        .expect("run the completion");
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let options = words.last().is_some_and(|w| w.starts_with('-'));
+    let candidates = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty() && (options || !l.starts_with('-')))
+        .map(str::to_owned)
+        .collect();
+    (candidates, took)
+}
+
+#[test]
+fn tab_completes_server_names_and_the_tool_names_tools_listed() {
+    let place = Place::new(&json!({"mcpServers": {"local": local(), "other": local()}}));
+    let config = place.config();
+    let config = config.to_str().expect("a UTF-8 path");
+    // Server names, from the config alone.
+    let (names, _) = complete(&place, &["--config", config, "tools", ""]);
+    assert_eq!(names, ["local", "other"]);
+    let (names, _) = complete(&place, &["--config", config, "resources", "o"]);
+    assert_eq!(names, ["other"]);
+    let (names, _) = complete(
+        &place,
+        &["read", "uri", "--config", config, "--server", "l"],
+    );
+    assert_eq!(names, ["local"]);
+    // The config found the way commands find it ($MCPMUX_CONFIG here).
+    let out = place
+        .bare()
+        .env("MCPMUX_CONFIG", place.config())
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .args(["--", "mcpmux", "prompts", ""])
+        .output()
+        .expect("run the completion");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("local\nother\n"), "{stdout}");
+    // No tool names before a command listed them.
+    let (names, _) = complete(&place, &["--config", config, "call", "loc"]);
+    assert!(names.is_empty(), "{names:?}");
+    // `tools` lists them, and keeps them.
+    place.run(&["tools"]).assert().success();
+    let cached: Vec<_> = std::fs::read_dir(place.cache())
+        .expect("the cache folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cached.len() == 1 && cached[0].starts_with("tools-") && cached[0].ends_with(".json"),
+        "{cached:?}"
+    );
+    let (names, _) = complete(&place, &["--config", config, "call", "local.ec"]);
+    assert_eq!(names, ["local.echo"]);
+    let (names, _) = complete(&place, &["call", "--config", config, ""]);
+    for wanted in ["local.echo", "local.add", "other.echo"] {
+        assert!(names.iter().any(|n| n == wanted), "{wanted}: {names:?}");
+    }
+    let (names, _) = complete(&place, &["--config", config, "bench", "other.ad"]);
+    assert_eq!(names, ["other.add"]);
+    // Subcommands and options complete as before.
+    let (names, _) = complete(&place, &["ca"]);
+    assert_eq!(names, ["call"]);
+}
+
+#[test]
+fn tab_starts_no_server() {
+    // `hang` would leave a marker file and never answer; `local` is listed once, by name.
+    let place = Place::new(&json!({}));
+    let marker = place.path().join("started");
+    let hang = format!("touch '{}'; sleep 100", marker.display());
+    std::fs::write(
+        place.config(),
+        json!({"mcpServers": {
+            "hang": {"command": "sh", "args": ["-c", hang]},
+            "local": local(),
+        }})
+        .to_string(),
+    )
+    .expect("write the config");
+    place.run(&["tools", "local"]).assert().success();
+    assert!(!marker.exists(), "`tools local` started `hang`");
+    let config = place.config();
+    let config = config.to_str().expect("a UTF-8 path");
+    for words in [
+        &["--config", config, "call", ""][..],
+        &["--config", config, "call", "hang."],
+        &["--config", config, "tools", ""],
+        &["--config", config, "servers", "--"],
+        &["--config", config, "batch", ""],
+    ] {
+        let (names, took) = complete(&place, words);
+        assert!(took < Duration::from_secs(2), "{words:?} took {took:?}");
+        if words[2] == "call" && words[3].is_empty() {
+            assert!(names.iter().any(|n| n == "local.echo"), "{names:?}");
+            assert!(!names.iter().any(|n| n.starts_with("hang.")), "{names:?}");
+        }
+    }
+    assert!(!marker.exists(), "a TAB started a server");
 }
 
 #[test]

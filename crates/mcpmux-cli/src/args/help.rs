@@ -206,8 +206,16 @@ Example:
 
 /// `mcpmux completions --help`.
 pub const COMPLETIONS: &str = "\
-Print a shell completion script for mcpmux.
+Print a shell completion script for mcpmux: subcommands and options.
 
   bash:  mcpmux completions bash > ~/.local/share/bash-completion/completions/mcpmux
   zsh:   mcpmux completions zsh > \"${fpath[1]}/_mcpmux\"
-  fish:  mcpmux completions fish > ~/.config/fish/completions/mcpmux.fish";
+  fish:  mcpmux completions fish > ~/.config/fish/completions/mcpmux.fish
+
+To also complete server names (from the config) and SERVER.TOOL names (those that `tools`, \
+`call`, `batch` or `servers` listed before, cached in ~/.cache/mcpmux), load the dynamic \
+completion instead, which asks mcpmux on each TAB (it reads files only; no server is started):
+
+  bash:  echo 'source <(COMPLETE=bash mcpmux)' >> ~/.bashrc
+  zsh:   echo 'source <(COMPLETE=zsh mcpmux)' >> ~/.zshrc
+  fish:  echo 'COMPLETE=fish mcpmux | source' >> ~/.config/fish/config.fish";

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 use mcpmux_config::Host;
 use serde_json::{Map, Value};
 
@@ -302,7 +303,7 @@ pub struct ServersArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ToolsArgs {
     /// Only this server's tools
-    #[arg(value_name = "SERVER")]
+    #[arg(value_name = "SERVER", add = ArgValueCompleter::new(crate::complete::servers))]
     pub name: Option<String>,
 
     /// Print each tool's input schema
@@ -318,7 +319,7 @@ pub struct ToolsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     /// Only this server's
-    #[arg(value_name = "SERVER")]
+    #[arg(value_name = "SERVER", add = ArgValueCompleter::new(crate::complete::servers))]
     pub name: Option<String>,
 
     /// The ad-hoc server, if any.
@@ -330,7 +331,7 @@ pub struct ListArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CallArgs {
     /// SERVER.TOOL, or the tool's name with an ad-hoc server
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", add = ArgValueCompleter::new(crate::complete::tools))]
     pub tool: String,
 
     /// Tool arguments as KEY=VALUE, typed by the tool's input schema
@@ -384,7 +385,11 @@ pub struct ReadArgs {
     pub uri: String,
 
     /// The configured server to read it from (default: the one that lists URI)
-    #[arg(long = "server", value_name = "NAME")]
+    #[arg(
+        long = "server",
+        value_name = "NAME",
+        add = ArgValueCompleter::new(crate::complete::servers)
+    )]
     pub name: Option<String>,
 
     /// Save binary contents to files in DIR
@@ -456,7 +461,7 @@ pub enum Shell {
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// SERVER.TOOL, or the tool's name with an ad-hoc server
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", add = ArgValueCompleter::new(crate::complete::tools))]
     pub tool: String,
 
     /// Tool arguments, as a JSON object
