@@ -16,6 +16,9 @@ pub enum Code {
     Config = 3,
     /// 4: could not connect to a server (spawn, initialize failure or timeout).
     Connect = 4,
+    /// 5: authorization failed (an OAuth login that is needed and could not be done, or was
+    /// refused).
+    Auth = 5,
     /// 130: interrupted by SIGINT (Ctrl-C); the servers were shut down.
     Interrupted = 130,
     /// 143: terminated by SIGTERM; the servers were shut down.
@@ -31,11 +34,13 @@ impl Code {
 
 /// The `error.kind` of a failed call in `mcpmux batch`'s output, a documented contract:
 /// `server_error`, `timeout`, `cancelled`, `closed`, `connect`, `spawn`, `protocol`,
-/// `unknown_tool`, `invalid_input` or `denied`. The one place that maps the library's
+/// `unknown_tool`, `invalid_input`, `denied` or `auth`. The one place that maps the library's
 /// [`mcpmux::ErrorKind`] to it.
 pub fn error_kind(error: &mcpmux::Error) -> &'static str {
     use mcpmux::ErrorKind;
     match error.kind() {
+        // Also while connecting: a login is what the user must do, not a retry.
+        ErrorKind::Auth => "auth",
         ErrorKind::UnknownTool => "unknown_tool",
         ErrorKind::Denied => "denied",
         ErrorKind::Spawn => "spawn",
@@ -72,6 +77,8 @@ impl From<Code> for ExitCode {
 pub struct Failure {
     code: Code,
     error: anyhow::Error,
+    /// What the user can do about it, appended to the message.
+    hint: Option<String>,
 }
 
 impl Failure {
@@ -80,7 +87,14 @@ impl Failure {
         Failure {
             code,
             error: error.into(),
+            hint: None,
         }
+    }
+
+    /// The same failure with a hint (what to do about it) after its message.
+    pub fn hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
     }
 
     /// Writing the output failed (exit 1, or 0 for a closed pipe).
@@ -100,23 +114,52 @@ impl Failure {
     }
 }
 
-/// An error from [`mcpmux::Server::enter`]: the server could not be reached (exit 4).
+/// The exit code of a server that could not be started or reached: 5 for an authorization
+/// failure, else 4.
+pub fn connect_code(error: &mcpmux::Error) -> Code {
+    if error.is_auth() {
+        Code::Auth
+    } else {
+        Code::Connect
+    }
+}
+
+/// What to tell the user about an authorization failure of `server`: how to log in.
+pub fn auth_hint(error: &mcpmux::Error, server: &str) -> Option<String> {
+    error
+        .is_auth()
+        .then(|| format!("log in with `mcpmux auth login {server}`"))
+}
+
+/// An error from [`mcpmux::Server::enter`]: the server could not be reached (exit 4), or not
+/// authorized (exit 5, with how to log in).
 pub fn connect_failed(error: mcpmux::Error, server: &str) -> Failure {
+    let code = connect_code(&error);
+    let hint = auth_hint(&error, server);
     // A spawn error already names the program; anything else happened during `initialize`.
     let error = if error.is_spawn() {
         anyhow::Error::new(error)
     } else {
         anyhow::Error::new(error).context(format!("could not connect to `{server}`"))
     };
-    Failure::new(Code::Connect, error)
+    Failure::new(code, error).hint(hint)
 }
 
-/// An error from a tool call (exit 1).
+/// An error from a tool call (exit 1; exit 5 for an authorization failure, with how to log
+/// in). `tool` is `SERVER.TOOL` or a bare tool name.
 pub fn call_failed(error: mcpmux::Error, tool: &str) -> Failure {
-    Failure::new(
-        Code::Failed,
-        anyhow::Error::new(error).context(format!("calling tool `{tool}` failed")),
-    )
+    let server = error
+        .server()
+        .map(str::to_owned)
+        .unwrap_or_else(|| tool.split('.').next().unwrap_or(tool).to_owned());
+    let hint = auth_hint(&error, &server);
+    let code = if error.is_auth() {
+        Code::Auth
+    } else {
+        Code::Failed
+    };
+    let error = anyhow::Error::new(error).context(format!("calling tool `{tool}` failed"));
+    Failure::new(code, error).hint(hint)
 }
 
 /// A subcommand left out of this build by a cargo feature (exit 2).
@@ -143,7 +186,11 @@ pub fn finish(outcome: Outcome, json: bool) -> ExitCode {
         Ok(code) => code.into(),
         Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
         Err(failure) => {
-            let message = chain(&failure.error);
+            let mut message = chain(&failure.error);
+            if let Some(hint) = &failure.hint {
+                message.push_str("; ");
+                message.push_str(hint);
+            }
             // Nothing sensible is left to do if stderr is gone too.
             let _ = writeln!(io::stderr().lock(), "mcpmux: {message}");
             if json {
@@ -175,6 +222,7 @@ impl Failure {
             Code::Usage => "usage",
             Code::Config => "config",
             Code::Connect => "connect",
+            Code::Auth => "auth",
             Code::Interrupted | Code::Terminated => "cancelled",
             Code::Success | Code::Failed => "failed",
         }
@@ -254,6 +302,7 @@ mod tests {
         assert_eq!(kind(Code::Usage), "usage");
         assert_eq!(kind(Code::Config), "config");
         assert_eq!(kind(Code::Connect), "connect");
+        assert_eq!(kind(Code::Auth), "auth");
         assert_eq!(kind(Code::Failed), "failed");
     }
 
@@ -266,11 +315,12 @@ mod tests {
                 Code::Usage,
                 Code::Config,
                 Code::Connect,
+                Code::Auth,
                 Code::Interrupted,
                 Code::Terminated
             ]
             .map(|c| c as u8),
-            [0, 1, 2, 3, 4, 130, 143]
+            [0, 1, 2, 3, 4, 5, 130, 143]
         );
     }
 }

@@ -2,6 +2,7 @@
 //! line and dispatches; each subcommand lives in its own module.
 
 mod args;
+mod auth;
 mod batch;
 #[cfg(feature = "bench")]
 mod bench;
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
         #[cfg(not(feature = "bench"))]
         Command::Bench(_) => Err(exit::not_built("bench", "bench")),
         Command::Completions(args) => completions::run(&args),
+        Command::Auth(args) => block_on(interruptible(auth::run(args, &global))),
         Command::Call(args) => block_on(call::run(args, &global)),
         Command::Servers(args) => block_on(interruptible(servers::run(args, &global))),
         Command::Tools(args) => block_on(interruptible(tools::run(args, &global))),

@@ -17,6 +17,8 @@ struct Status {
     name: String,
     transport: &'static str,
     outcome: Result<Connected, String>,
+    /// Whether the failure was an authorization failure (exit 5).
+    auth_failed: bool,
     latency: Duration,
     /// The handle's health right after the probe (before it is closed).
     health: mcpmux::Health,
@@ -51,8 +53,16 @@ async fn probe(t: Target) -> Status {
             names,
         })
     }
-    .await
-    .map_err(|e| exit::chain(&anyhow::Error::new(e)));
+    .await;
+    let auth_failed = outcome.as_ref().is_err_and(mcpmux::Error::is_auth);
+    let outcome = outcome.map_err(|e| {
+        let mut text = exit::chain(&anyhow::Error::new(e.clone()));
+        if let Some(hint) = exit::auth_hint(&e, &t.name) {
+            text.push_str("; ");
+            text.push_str(&hint);
+        }
+        text
+    });
     let latency = started.elapsed();
     let health = t.server.health();
     t.server.close().await;
@@ -60,6 +70,7 @@ async fn probe(t: Target) -> Status {
         name: t.name,
         transport: t.transport,
         outcome,
+        auth_failed,
         latency,
         health,
     }
@@ -131,7 +142,11 @@ pub async fn run(args: ServersArgs, global: &GlobalArgs) -> Outcome {
     for s in &statuses {
         if let Err(e) = &s.outcome {
             crate::exit::warn(&format!("server `{}` could not connect: {e}", s.name));
-            code = Code::Connect;
+            code = code.max_with(if s.auth_failed {
+                Code::Auth
+            } else {
+                Code::Connect
+            });
         }
     }
     if targets.report_broken() == Code::Config {

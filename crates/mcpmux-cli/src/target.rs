@@ -141,10 +141,16 @@ impl Targets {
         let toolset = built.map_err(|e| {
             let code = if e.failures().is_empty() {
                 Code::Config
+            } else if e.failures().iter().all(|(_, f)| f.is_auth()) {
+                Code::Auth
             } else {
                 Code::Connect
             };
-            Failure::new(code, e)
+            let hint = e
+                .failures()
+                .iter()
+                .find_map(|(name, f)| crate::exit::auth_hint(f, name));
+            Failure::new(code, e).hint(hint)
         })?;
         Ok((toolset, self.broken))
     }
@@ -156,9 +162,13 @@ pub fn report(toolset: &Toolset, broken: &[(String, String)]) -> Code {
     let mut stderr = io::stderr().lock();
     let mut code = Code::Success;
     for (name, error) in toolset.failures() {
-        let error = crate::exit::chain(&anyhow::Error::new(error.clone()));
-        let _ = writeln!(stderr, "mcpmux: server `{name}` is unavailable: {error}");
-        code = Code::Connect;
+        let mut text = crate::exit::chain(&anyhow::Error::new(error.clone()));
+        if let Some(hint) = crate::exit::auth_hint(error, name) {
+            text.push_str("; ");
+            text.push_str(&hint);
+        }
+        let _ = writeln!(stderr, "mcpmux: server `{name}` is unavailable: {text}");
+        code = code.max_with(crate::exit::connect_code(error));
     }
     for (_, error) in broken {
         let _ = writeln!(stderr, "mcpmux: {error}");
@@ -218,7 +228,13 @@ fn usage(message: String) -> Failure {
 
 /// A configured server's handle, with `--timeout` applied.
 fn target(global: &GlobalArgs, spec: &ServerSpec) -> Result<Target, String> {
-    let server = with_timeout(spec.builder(), global).build().map_err(|e| {
+    let mut builder = spec.builder();
+    if let mcpmux_config::Transport::Http(h) = &spec.transport
+        && let Some(oauth) = crate::auth::for_http(h, &spec.name)
+    {
+        builder = builder.oauth(oauth);
+    }
+    let server = with_timeout(builder, global).build().map_err(|e| {
         let origin = spec
             .origin
             .file
@@ -308,14 +324,19 @@ fn ad_hoc(global: &GlobalArgs, args: &ServerArgs) -> Result<Target, Failure> {
             if let Some(token) = &args.bearer {
                 b = b.bearer_token(token);
             }
-            let name = url
-                .split("://")
-                .nth(1)
-                .and_then(|rest| rest.split(['/', ':', '?']).next())
-                .filter(|h| !h.is_empty())
-                .unwrap_or("server")
-                .to_owned();
-            (b, name, transport)
+            let has_auth = args.bearer.is_some()
+                || args
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+            if !has_auth {
+                b = b.oauth(crate::auth::config(
+                    &mcpmux_config::OAuthSpec::default(),
+                    &url_name(url),
+                    crate::auth::interactive(),
+                ));
+            }
+            (b, url_name(url), transport)
         }
     };
     // Server names may not contain `.` (SERVER.TOOL).
@@ -329,6 +350,17 @@ fn ad_hoc(global: &GlobalArgs, args: &ServerArgs) -> Result<Target, Failure> {
         filter: ToolFilter::all(),
         transport,
     })
+}
+
+/// The name of an ad-hoc HTTP server: its URL's host, `.` replaced by `_` (server names may
+/// not contain `.`).
+pub fn url_name(url: &str) -> String {
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':', '?']).next())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("server")
+        .replace('.', "_")
 }
 
 /// Whether a URL's path ends in `/sse` (then the legacy transport is meant).

@@ -78,11 +78,13 @@ pub(crate) fn resolve(
                 )?),
                 None => None,
             };
+            let oauth = crate::oauth::read(f)?;
             Transport::Http(HttpSpec {
                 url,
                 headers,
                 bearer,
                 mode: HttpMode::Streamable,
+                oauth,
             })
         }
     };

@@ -106,11 +106,13 @@ pub(crate) fn resolve(
                 .into_iter()
                 .filter_map(|(k, v)| v.map(|v| (k, v)))
                 .collect();
+            let oauth = crate::oauth::read(f)?;
             Transport::Http(HttpSpec {
                 url,
                 headers,
                 bearer: None,
                 mode,
+                oauth,
             })
         }
     };

@@ -85,6 +85,8 @@ pub struct HttpSpec {
     pub bearer: Option<String>,
     /// Which HTTP transport.
     pub mode: HttpMode,
+    /// OAuth settings (the `oauth` object; on by default, used only on a 401).
+    pub oauth: crate::oauth::OAuthSpec,
 }
 
 impl ServerSpec {
@@ -183,6 +185,7 @@ impl fmt::Debug for HttpSpec {
             .field("headers", &headers)
             .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
             .field("mode", &self.mode)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }

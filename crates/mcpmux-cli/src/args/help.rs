@@ -22,11 +22,37 @@ Exit status:
     2  usage error (bad flags or arguments, --args not a JSON object, a value of the wrong type)
     3  configuration error (no config, a broken file, an unknown server, a missing variable)
     4  could not connect to a server (spawn failure, initialize failure or timeout)
+    5  authorization failed: a server needs an OAuth login that this run could not do (no \
+terminal: run `mcpmux auth login SERVER` first), or the authorization server refused
   130  interrupted by SIGINT (Ctrl-C): calls cancelled, servers shut down (<= 5 s)
   143  terminated by SIGTERM (as for SIGINT); a second signal exits at once
 
 Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only. \
 RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
+
+/// `mcpmux auth --help`.
+pub const AUTH: &str = "\
+OAuth 2.1 for HTTP servers that need a login (most hosted MCP servers).
+
+An HTTP server that answers 401 is authorized the MCP way: its protected-resource metadata names \
+the authorization server; mcpmux registers itself there (or uses the entry's `oauth.clientId`), \
+opens your browser on the login page (listening on 127.0.0.1 for the answer; $BROWSER is \
+honoured, and the URL is printed too), and stores the tokens, refreshing them ahead of expiry. \
+Any command does this on first use when a terminal is attached; without one it fails with exit \
+5 and names `mcpmux auth login SERVER`.
+
+  mcpmux auth login SERVER        log in now (or --url URL for an ad-hoc server)
+  mcpmux auth status [SERVER]     issuer, client id, scopes, expiry, refreshable (--json too)
+  mcpmux auth logout SERVER       revoke at the authorization server, then forget
+
+Tokens live in one file readable by you only: $MCPMUX_TOKEN_STORE, else \
+$XDG_STATE_HOME/mcpmux/auth.json (~/.local/state/mcpmux/auth.json). They are never printed, \
+logged, or sent anywhere but the server they were issued for.
+
+A config entry may carry an `oauth` object: clientId, clientSecret, scopes (or scope), \
+callbackPort, clientMetadataUrl, resourceParameter (false for authorization servers that \
+reject RFC 8707 resource), grant (\"client_credentials\" for machine-to-machine), enabled \
+(false: never use OAuth for this server).";
 
 /// `mcpmux demo --help`.
 #[cfg(feature = "test-server")]

@@ -171,6 +171,10 @@ pub enum Command {
     #[cfg(not(feature = "bench"))]
     Bench(NotBuilt),
 
+    /// Log in to, or out of, an HTTP server that needs OAuth; show what is stored
+    #[command(long_about = help::AUTH)]
+    Auth(AuthArgs),
+
     /// Print a shell completion script
     #[command(long_about = help::COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -207,6 +211,43 @@ pub struct NotBuilt {
     /// Whatever was given (ignored)
     #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true, hide = true)]
     _ignored: Vec<OsString>,
+}
+
+/// `mcpmux auth ...`.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: AuthAction,
+}
+
+/// The `auth` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuthAction {
+    /// Log in now (opens the browser, or prints the URL to open) and store the tokens
+    Login {
+        /// The configured server
+        #[arg(value_name = "SERVER")]
+        server: Option<String>,
+        /// An HTTP server's URL instead of a configured server
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Show the stored logins (issuer, client, scopes, expiry, refreshable; never a token)
+    Status {
+        /// Only this configured server (default: every HTTP server of the config)
+        #[arg(value_name = "SERVER")]
+        server: Option<String>,
+    },
+    /// Revoke (where the authorization server can) and forget the stored tokens
+    Logout {
+        /// The configured server
+        #[arg(value_name = "SERVER")]
+        server: Option<String>,
+        /// An HTTP server's URL instead of a configured server
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
 }
 
 /// How a server is reached.

@@ -330,6 +330,16 @@ impl Authorizer {
     /// Obtains new tokens from scratch: discovery, the client's identity, the grant.
     async fn login(&self, challenge: &Challenge, step_up: Option<Vec<String>>) -> Result<()> {
         let discovered = self.discover(challenge).await?;
+        if discovered.resource_metadata.is_none()
+            && discovered.metadata.is_none()
+            && !challenge.bearer
+        {
+            // No OAuth anywhere: the server wants some other credential.
+            return Err(Error::auth(format!(
+                "server `{}` refused the request as unauthorized and offers no OAuth (no Bearer challenge, no authorization metadata): it needs other credentials, such as a token or an API key header",
+                self.name
+            )));
+        }
         let scopes = self.choose_scopes(challenge, &discovered, step_up);
         if self.config.grant == Grant::AuthorizationCode && !self.config.allow_login {
             return Err(Error::auth(format!(

@@ -11,6 +11,8 @@ pub(crate) struct Challenge {
     pub(crate) error: Option<String>,
     /// `error_description`, for messages.
     pub(crate) error_description: Option<String>,
+    /// Whether the response carried a `Bearer` (or `DPoP`) challenge at all.
+    pub(crate) bearer: bool,
 }
 
 impl Challenge {
@@ -43,7 +45,10 @@ pub(crate) fn parse<'a>(values: impl IntoIterator<Item = &'a str>) -> Challenge 
     for value in values {
         for (scheme, params) in challenges(value) {
             if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop") {
-                let mut c = Challenge::default();
+                let mut c = Challenge {
+                    bearer: true,
+                    ..Challenge::default()
+                };
                 for (name, v) in params {
                     let slot = match name.to_ascii_lowercase().as_str() {
                         "resource_metadata" => &mut c.resource_metadata,
@@ -166,7 +171,14 @@ mod tests {
             let _ = parse([v]);
         }
         assert_eq!(parse(["\u{e9} Bearer scope=x"]).scope.as_deref(), Some("x"));
-        assert_eq!(parse(["Bearer"]), Challenge::default());
+        assert_eq!(
+            parse(["Bearer"]),
+            Challenge {
+                bearer: true,
+                ..Challenge::default()
+            }
+        );
+        assert!(!parse(["Basic realm=x"]).bearer);
     }
 
     #[test]
