@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::challenge::Challenge;
 use super::config::{Grant, OAuthConfig};
 use super::discovery::{Discovered, discover, read_limited};
+use super::jwt::DpopKey;
 use super::pkce::{Pkce, random_token};
 use super::store::now;
 use super::store::{AuthDocument, Registration, ServerEntry, Tokens};
@@ -22,6 +23,15 @@ use crate::error::{Error, Result, seconds};
 pub(crate) struct Credential {
     pub(crate) header: HeaderValue,
     pub(crate) generation: u64,
+    /// For a DPoP-bound token: the key and the token, to sign a proof for each request.
+    pub(crate) dpop: Option<Arc<Bound>>,
+}
+
+/// A DPoP-bound access token and its key.
+#[derive(Debug)]
+pub(crate) struct Bound {
+    pub(crate) key: DpopKey,
+    pub(crate) token: String,
 }
 
 /// What a request has spent on re-authorizing, to bound it.
@@ -43,6 +53,7 @@ struct Current {
     generation: u64,
     /// Every scope asked for so far (a step-up asks for the union).
     scopes: Vec<String>,
+    dpop: Option<Arc<Bound>>,
 }
 
 /// One server's authorization state, shared by all its connections.
@@ -55,6 +66,8 @@ pub(crate) struct Authorizer {
     current: Mutex<Current>,
     /// Held during a login or refresh: one at a time, the others wait and reuse its result.
     flight: tokio::sync::Mutex<()>,
+    /// The resource server's latest DPoP nonce (RFC 9449 §9).
+    dpop_nonce: Mutex<Option<String>>,
 }
 
 impl Authorizer {
@@ -76,6 +89,7 @@ impl Authorizer {
                 {
                     current.scopes = t.scopes.clone();
                     current.header = header_for(t);
+                    current.dpop = bound(t);
                     current.tokens = Some(t.clone());
                     current.generation = 1;
                 }
@@ -89,7 +103,24 @@ impl Authorizer {
             http,
             current: Mutex::new(current),
             flight: tokio::sync::Mutex::new(()),
+            dpop_nonce: Mutex::new(None),
         }
+    }
+
+    /// The resource server's DPoP nonce to put in the next proof.
+    pub(crate) fn dpop_nonce(&self) -> Option<String> {
+        self.dpop_nonce
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Remembers a `DPoP-Nonce` the resource server sent.
+    pub(crate) fn set_dpop_nonce(&self, nonce: &str) {
+        *self
+            .dpop_nonce
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(nonce.to_owned());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
@@ -115,12 +146,14 @@ impl Authorizer {
                 return Some(Credential {
                     header,
                     generation: c.generation,
+                    dpop: c.dpop.clone(),
                 });
             };
             if !refresh_due(t) || t.refresh_token.is_none() {
                 return Some(Credential {
                     header,
                     generation: c.generation,
+                    dpop: c.dpop.clone(),
                 });
             }
             (true, c.generation)
@@ -138,6 +171,7 @@ impl Authorizer {
         c.header.clone().map(|header| Credential {
             header,
             generation: c.generation,
+            dpop: c.dpop.clone(),
         })
     }
 
@@ -242,6 +276,12 @@ impl Authorizer {
         else {
             return Err(Error::auth("no client registration to refresh with"));
         };
+        // A DPoP-bound token is refreshed with the key it is bound to.
+        let dpop = tokens
+            .dpop_key
+            .as_deref()
+            .map(DpopKey::from_stored)
+            .transpose()?;
         let request = TokenRequest {
             endpoint: &discovered.token_endpoint,
             issuer: &discovered.issuer,
@@ -255,6 +295,7 @@ impl Authorizer {
                 .config
                 .resource_parameter
                 .then_some(discovered.resource.as_str()),
+            dpop: dpop.as_ref(),
         };
         let fresh = request
             .send(
@@ -302,6 +343,7 @@ impl Authorizer {
         let mut c = self.lock();
         c.scopes = union(&c.scopes, &tokens.scopes);
         c.header = header_for(&tokens);
+        c.dpop = bound(&tokens);
         c.tokens = Some(tokens);
         c.generation += 1;
     }
@@ -579,6 +621,7 @@ impl Authorizer {
         if !scopes.is_empty() {
             params.push(("scope", scopes.join(" ")));
         }
+        let dpop = d.dpop().then(DpopKey::generate).transpose()?;
         TokenRequest {
             endpoint: &d.token_endpoint,
             issuer: &d.issuer,
@@ -589,6 +632,7 @@ impl Authorizer {
                 .config
                 .resource_parameter
                 .then_some(d.resource.as_str()),
+            dpop: dpop.as_ref(),
         }
         .send(&self.http, &d.resource, scopes, None)
         .await
@@ -695,6 +739,7 @@ impl Authorizer {
         let Some(code) = callback.code else {
             return Err(Error::auth("the login answer has no authorization code"));
         };
+        let dpop = d.dpop().then(DpopKey::generate).transpose()?;
         TokenRequest {
             endpoint: &d.token_endpoint,
             issuer: &d.issuer,
@@ -710,6 +755,7 @@ impl Authorizer {
                 .config
                 .resource_parameter
                 .then_some(d.resource.as_str()),
+            dpop: dpop.as_ref(),
         }
         .send(&self.http, &d.resource, scopes, None)
         .await
@@ -753,6 +799,7 @@ impl Authorizer {
                                     ("token_type_hint", hint.to_owned()),
                                 ],
                                 resource: None,
+                                dpop: None,
                             };
                             if let Err(f) = super::token::revoke(&self.http, request).await {
                                 let e = f.into_error("revoking the token failed");
@@ -776,6 +823,7 @@ impl Authorizer {
         let mut c = self.lock();
         c.tokens = None;
         c.header = None;
+        c.dpop = None;
         c.generation += 1;
         Ok(tokens)
     }
@@ -835,10 +883,31 @@ fn refresh_due(t: &Tokens) -> bool {
     now().saturating_add(ahead) >= at
 }
 
+/// `Authorization: Bearer <token>`, or `DPoP <token>` for a DPoP-bound one (RFC 9449 §7.1).
 fn header_for(t: &Tokens) -> Option<HeaderValue> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", t.access_token)).ok()?;
+    let scheme = if t.dpop_key.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
+    let mut v = HeaderValue::from_str(&format!("{scheme} {}", t.access_token)).ok()?;
     v.set_sensitive(true);
     Some(v)
+}
+
+/// The key of a DPoP-bound token, ready to sign proofs.
+fn bound(t: &Tokens) -> Option<Arc<Bound>> {
+    let stored = t.dpop_key.as_deref()?;
+    match DpopKey::from_stored(stored) {
+        Ok(key) => Some(Arc::new(Bound {
+            key,
+            token: t.access_token.clone(),
+        })),
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -857,6 +926,7 @@ mod tests {
             expires_at: expires_in.map(|e| now() + e),
             lifetime,
             scopes: vec![],
+            dpop_key: None,
         }
     }
 

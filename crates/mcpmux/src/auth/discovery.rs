@@ -40,6 +40,7 @@ pub(crate) struct ServerMetadata {
     pub(crate) client_id_metadata_document_supported: bool,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
+    pub(crate) dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// Where to authorize for one protected resource.
@@ -66,6 +67,15 @@ impl Discovered {
         self.metadata
             .as_ref()
             .and_then(|m| m.token_endpoint_auth_methods_supported.as_deref())
+    }
+
+    /// Whether tokens are to be DPoP-bound: the authorization server signs DPoP proofs with
+    /// ES256 (RFC 9449 §5.1), the algorithm mcpmux's proofs use.
+    pub(crate) fn dpop(&self) -> bool {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.dpop_signing_alg_values_supported.as_deref())
+            .is_some_and(|algs| algs.iter().any(|a| a == "ES256"))
     }
 
     /// The scopes the authorization server lists, if it does.

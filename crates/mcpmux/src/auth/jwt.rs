@@ -1,9 +1,16 @@
-//! JWTs the client signs: `private_key_jwt` client assertions (RFC 7523 §2.2).
+//! JWTs the client signs: `private_key_jwt` client assertions (RFC 7523 §2.2) and DPoP proofs
+//! (RFC 9449 §4).
 
 use std::str::FromStr;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::pkcs8::EncodePrivateKey;
+use rand::RngCore;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::pkce::random_token;
 use super::store::now;
@@ -113,9 +120,136 @@ pub(crate) fn client_assertion(
     })
 }
 
+/// A DPoP key (P-256, ES256): a proof of possession for every token request and every request
+/// carrying a DPoP-bound token.
+#[derive(Clone)]
+pub(crate) struct DpopKey {
+    /// PKCS#8 DER of the private key.
+    der: Vec<u8>,
+    key: EncodingKey,
+    jwk: Jwk,
+}
+
+impl std::fmt::Debug for DpopKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopKey").finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct ProofClaims<'a> {
+    jti: String,
+    htm: &'a str,
+    htu: String,
+    iat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ath: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+}
+
+impl DpopKey {
+    /// A fresh key.
+    pub(crate) fn generate() -> Result<Self> {
+        // A uniformly random 32-byte string is a valid scalar but with negligible probability.
+        for _ in 0..8 {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
+                let der = secret
+                    .to_pkcs8_der()
+                    .map_err(|e| Error::auth(format!("could not encode a DPoP key: {e}")))?;
+                return Self::from_der(der.as_bytes().to_vec());
+            }
+        }
+        Err(Error::auth("could not generate a DPoP key"))
+    }
+
+    /// The key stored as base64url PKCS#8 DER.
+    pub(crate) fn from_stored(stored: &str) -> Result<Self> {
+        let der = URL_SAFE_NO_PAD
+            .decode(stored)
+            .map_err(|_| Error::auth("the stored DPoP key is not readable"))?;
+        Self::from_der(der)
+    }
+
+    fn from_der(der: Vec<u8>) -> Result<Self> {
+        let key = EncodingKey::from_ec_der(&der);
+        let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256)
+            .map_err(|e| Error::auth(format!("not a usable DPoP key: {}", e.kind_name())))?;
+        Ok(DpopKey { der, key, jwk })
+    }
+
+    /// The key to store (base64url PKCS#8 DER).
+    pub(crate) fn to_stored(&self) -> String {
+        URL_SAFE_NO_PAD.encode(&self.der)
+    }
+
+    /// A proof for one request: `htm` the method, `url` the target (query and fragment
+    /// dropped), the access token it carries (its hash becomes `ath`), the server's nonce.
+    pub(crate) fn proof(
+        &self,
+        htm: &str,
+        url: &reqwest::Url,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<String> {
+        let mut htu = url.clone();
+        htu.set_query(None);
+        htu.set_fragment(None);
+        let claims = ProofClaims {
+            jti: random_token(16),
+            htm,
+            htu: htu.to_string(),
+            iat: now(),
+            ath: access_token.map(|t| URL_SAFE_NO_PAD.encode(Sha256::digest(t.as_bytes()))),
+            nonce,
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some("dpop+jwt".to_owned());
+        header.jwk = Some(self.jwk.clone());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|e| Error::auth(format!("could not sign a DPoP proof: {}", e.kind_name())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dpop_proofs_are_fresh_signed_and_round_trip() {
+        let key = DpopKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        let url =
+            reqwest::Url::parse("https://rs.example/mcp?x=1#f").unwrap_or_else(|e| panic!("{e}"));
+        let a = key
+            .proof("POST", &url, Some("tok"), Some("n1"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = key
+            .proof("POST", &url, Some("tok"), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(a, b);
+        let part = |jwt: &str, i: usize| -> serde_json::Value {
+            let seg = jwt.split('.').nth(i).unwrap_or_default();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).unwrap_or_default())
+                .unwrap_or_default()
+        };
+        let (h, c) = (part(&a, 0), part(&a, 1));
+        assert_eq!(h["typ"], "dpop+jwt");
+        assert_eq!(h["alg"], "ES256");
+        assert_eq!(h["jwk"]["crv"], "P-256");
+        assert!(h["jwk"].get("d").is_none(), "no private part in the header");
+        assert_eq!(c["htu"], "https://rs.example/mcp");
+        assert_eq!(c["htm"], "POST");
+        assert_eq!(c["nonce"], "n1");
+        assert_eq!(
+            c["ath"],
+            URL_SAFE_NO_PAD.encode(Sha256::digest(b"tok")).as_str()
+        );
+        assert!(part(&b, 1).get("nonce").is_none());
+        let again = DpopKey::from_stored(&key.to_stored()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.jwk, key.jwk);
+    }
 
     #[test]
     fn bad_keys_and_algorithms_are_errors_without_the_key() {

@@ -85,6 +85,10 @@ pub struct Tokens {
     /// The scopes requested (or granted, when the server said).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// For a DPoP-bound token (RFC 9449): the private key it is bound to (base64url PKCS#8
+    /// DER). Never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<String>,
 }
 
 impl fmt::Debug for Tokens {
@@ -97,6 +101,7 @@ impl fmt::Debug for Tokens {
             .field("refreshable", &self.refresh_token.is_some())
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field("dpop", &self.dpop_key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -356,6 +361,7 @@ mod tests {
             expires_at: Some(1),
             lifetime: Some(3600),
             scopes: vec!["a".into()],
+            dpop_key: Some("SECRET-KEY".into()),
         }
     }
 

@@ -16,7 +16,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 
 use super::discovery::read_limited;
-use super::jwt::SigningKey;
+use super::jwt::{DpopKey, SigningKey};
 use super::store::{Registration, Tokens, now};
 use crate::error::Error;
 
@@ -97,6 +97,8 @@ pub(crate) struct TokenRequest<'a> {
     pub(crate) params: Vec<(&'static str, String)>,
     /// RFC 8707 `resource`, unless the server's authorization server rejects it.
     pub(crate) resource: Option<&'a str>,
+    /// The DPoP key to prove possession of (RFC 9449 §5): the token comes back bound to it.
+    pub(crate) dpop: Option<&'a DpopKey>,
 }
 
 impl TokenRequest<'_> {
@@ -129,6 +131,10 @@ impl TokenRequest<'_> {
             Some(s) => super::challenge::split_scopes(s),
             None => requested_scopes.to_vec(),
         };
+        let is_dpop = answer
+            .token_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
         Ok(Tokens {
             issuer: self.issuer.to_owned(),
             resource: resource.to_owned(),
@@ -141,6 +147,7 @@ impl TokenRequest<'_> {
             expires_at: lifetime.map(|l| now().saturating_add(l)),
             lifetime,
             scopes,
+            dpop_key: self.dpop.filter(|_| is_dpop).map(DpopKey::to_stored),
         })
     }
 
@@ -149,6 +156,50 @@ impl TokenRequest<'_> {
         &self,
         http: &reqwest::Client,
     ) -> std::result::Result<(reqwest::StatusCode, Vec<u8>), TokenFailure> {
+        let mut nonce: Option<String> = None;
+        loop {
+            let retried = nonce.is_some();
+            let resp = self
+                .request(http, nonce.as_deref())?
+                .send()
+                .await
+                .map_err(|e| {
+                    TokenFailure::Failed(Error::auth(format!(
+                        "the token request to {} failed: {}",
+                        self.endpoint,
+                        crate::error::chain(&e)
+                    )))
+                })?;
+            let status = resp.status();
+            let server_nonce = resp
+                .headers()
+                .get("dpop-nonce")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = read_limited(resp, 256 * 1024)
+                .await
+                .map_err(TokenFailure::Failed)?;
+            // RFC 9449 §8: a server that wants a nonce says so once; send it back.
+            if self.dpop.is_some()
+                && !retried
+                && status == reqwest::StatusCode::BAD_REQUEST
+                && let Some(n) = server_nonce
+                && serde_json::from_slice::<ErrorAnswer>(&bytes)
+                    .is_ok_and(|e| e.error == "use_dpop_nonce")
+            {
+                nonce = Some(n);
+                continue;
+            }
+            return Ok((status, bytes));
+        }
+    }
+
+    /// The request: the form with the client's authentication, and a DPoP proof.
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        nonce: Option<&str>,
+    ) -> std::result::Result<reqwest::RequestBuilder, TokenFailure> {
         let mut form = self.params.clone();
         if let Some(r) = self.resource {
             form.push(("resource", r.to_owned()));
@@ -157,6 +208,12 @@ impl TokenRequest<'_> {
             .post(self.endpoint.clone())
             .header(ACCEPT, "application/json")
             .timeout(TOKEN_TIMEOUT);
+        if let Some(key) = self.dpop {
+            let proof = key
+                .proof("POST", self.endpoint, None, nonce)
+                .map_err(TokenFailure::Failed)?;
+            req = req.header("DPoP", proof);
+        }
         match self.client.auth_method.as_str() {
             "client_secret_basic" => {
                 let secret = self.client.client_secret.as_deref().unwrap_or("");
@@ -203,24 +260,9 @@ impl TokenRequest<'_> {
             }
             _ => form.push(("client_id", self.client.client_id.clone())),
         }
-        let body = encode_form(&form);
-        let resp = req
+        Ok(req
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                TokenFailure::Failed(Error::auth(format!(
-                    "the token request to {} failed: {}",
-                    self.endpoint,
-                    crate::error::chain(&e)
-                )))
-            })?;
-        let status = resp.status();
-        let bytes = read_limited(resp, 256 * 1024)
-            .await
-            .map_err(TokenFailure::Failed)?;
-        Ok((status, bytes))
+            .body(encode_form(&form)))
     }
 }
 

@@ -159,13 +159,42 @@ impl Ctx {
             return build().send().await.map_err(SendFailure::Http);
         };
         let mut attempts = Attempts::default();
+        let mut nonce_retries = 0;
         loop {
             let credential = auth.credential().await;
             let mut req = build();
             if let Some(c) = &credential {
                 req = req.header(AUTHORIZATION, c.header.clone());
             }
-            let resp = req.send().await.map_err(SendFailure::Http)?;
+            let resp = match credential.as_ref().and_then(|c| c.dpop.as_ref()) {
+                // A DPoP-bound token: a fresh proof for this method and URL (RFC 9449 §7).
+                Some(bound) => {
+                    let (client, request) = req.build_split();
+                    let mut request = request.map_err(SendFailure::Http)?;
+                    let proof = bound
+                        .key
+                        .proof(
+                            request.method().as_str(),
+                            request.url(),
+                            Some(&bound.token),
+                            auth.dpop_nonce().as_deref(),
+                        )
+                        .map_err(SendFailure::Auth)?;
+                    let value = HeaderValue::from_str(&proof).map_err(|_| {
+                        SendFailure::Auth(Error::auth("a DPoP proof is not a header value"))
+                    })?;
+                    request.headers_mut().insert("dpop", value);
+                    client.execute(request).await.map_err(SendFailure::Http)?
+                }
+                None => req.send().await.map_err(SendFailure::Http)?,
+            };
+            if let Some(n) = resp
+                .headers()
+                .get("dpop-nonce")
+                .and_then(|v| v.to_str().ok())
+            {
+                auth.set_dpop_nonce(n);
+            }
             let status = resp.status().as_u16();
             if status != 401 && status != 403 {
                 return Ok(resp);
@@ -176,6 +205,15 @@ impl Ctx {
                     .iter()
                     .filter_map(|v| v.to_str().ok()),
             );
+            // RFC 9449 §9: the server wants its nonce in the proof; not a token problem.
+            if status == 401
+                && challenge.error.as_deref() == Some("use_dpop_nonce")
+                && resp.headers().contains_key("dpop-nonce")
+                && nonce_retries < 2
+            {
+                nonce_retries += 1;
+                continue;
+            }
             if status == 403 && !challenge.insufficient_scope() {
                 return Ok(resp); // a refusal, not a request for more scope
             }
