@@ -308,10 +308,20 @@ impl Authorizer {
         let fresh = match fresh {
             Ok(t) => t,
             Err(f) if f.is_invalid_grant() => {
-                // Forget the dead refresh token so nobody spends it again.
+                // Forget the dead refresh token so nobody spends it again: in the store, and
+                // in hand (a 401 after a failed refresh ahead of expiry must log in, not send
+                // the same refresh token a second time).
                 doc.tokens
                     .remove(&AuthDocument::key(&tokens.issuer, &tokens.resource));
                 let _ = self.config.store.save(&doc);
+                {
+                    let mut c = self.lock();
+                    if let Some(t) = c.tokens.as_mut()
+                        && t.refresh_token.as_deref() == Some(refresh_token.as_str())
+                    {
+                        t.refresh_token = None;
+                    }
+                }
                 return Err(f.into_error("the refresh token was rejected"));
             }
             Err(f) => return Err(f.into_error("refreshing the token failed")),
@@ -657,42 +667,69 @@ impl Authorizer {
                 )));
             }
         }
-        let previous = doc
-            .registrations
-            .get(&d.issuer)
-            .and_then(|r| r.redirect_uri.clone());
-        let pending = self.config.flow.prepare(previous.as_deref()).await?;
-        let redirect_uri = pending.redirect_uri().to_owned();
-        let client = self.client(d, doc, Some(&redirect_uri), scopes).await?;
-        let pkce = Pkce::new();
-        let state = random_token(24);
-        let mut url = d.authorization_endpoint.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code");
-            q.append_pair("client_id", &client.client_id);
-            q.append_pair("redirect_uri", &redirect_uri);
-            q.append_pair("state", &state);
-            q.append_pair("code_challenge", &pkce.challenge);
-            q.append_pair("code_challenge_method", "S256");
-            if !scopes.is_empty() {
-                q.append_pair("scope", &scopes.join(" "));
+        // An authorization server may hold a dynamic client to the scopes it registered with
+        // (the Python SDK's does): a step-up to a scope outside them is refused with
+        // `invalid_scope`. Then the client registers again, asking for the scopes it now
+        // needs, and logs in once more — once.
+        let mut reregistered = false;
+        let (client, redirect_uri, pkce, state, callback) = loop {
+            let previous = doc
+                .registrations
+                .get(&d.issuer)
+                .and_then(|r| r.redirect_uri.clone());
+            let pending = self.config.flow.prepare(previous.as_deref()).await?;
+            let redirect_uri = pending.redirect_uri().to_owned();
+            // A registration made just now already asked for these scopes.
+            let registered_before = doc.registrations.contains_key(&d.issuer);
+            let client = self.client(d, doc, Some(&redirect_uri), scopes).await?;
+            let pkce = Pkce::new();
+            let state = random_token(24);
+            let mut url = d.authorization_endpoint.clone();
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("response_type", "code");
+                q.append_pair("client_id", &client.client_id);
+                q.append_pair("redirect_uri", &redirect_uri);
+                q.append_pair("state", &state);
+                q.append_pair("code_challenge", &pkce.challenge);
+                q.append_pair("code_challenge_method", "S256");
+                if !scopes.is_empty() {
+                    q.append_pair("scope", &scopes.join(" "));
+                }
+                if self.config.resource_parameter {
+                    q.append_pair("resource", &d.resource);
+                }
             }
-            if self.config.resource_parameter {
-                q.append_pair("resource", &d.resource);
+            tracing::info!(server = %self.name, issuer = %d.issuer, "waiting for the OAuth login");
+            let timeout = self.config.login_timeout;
+            let callback = tokio::time::timeout(timeout, pending.complete(url))
+                .await
+                .map_err(|_| {
+                    Error::auth(format!(
+                        "the login at {} did not complete within {}",
+                        d.issuer,
+                        seconds(timeout)
+                    ))
+                })??;
+            if !reregistered
+                && registered_before
+                && client.dynamic
+                && !scopes.is_empty()
+                && callback.error.as_deref() == Some("invalid_scope")
+                && callback.state.as_deref() == Some(state.as_str())
+            {
+                tracing::warn!(
+                    server = %self.name,
+                    issuer = %d.issuer,
+                    "the authorization server refused scopes {:?} for the registered client: registering again with them",
+                    scopes.join(" ")
+                );
+                doc.registrations.remove(&d.issuer);
+                reregistered = true;
+                continue;
             }
-        }
-        tracing::info!(server = %self.name, issuer = %d.issuer, "waiting for the OAuth login");
-        let timeout = self.config.login_timeout;
-        let callback = tokio::time::timeout(timeout, pending.complete(url))
-            .await
-            .map_err(|_| {
-                Error::auth(format!(
-                    "the login at {} did not complete within {}",
-                    d.issuer,
-                    seconds(timeout)
-                ))
-            })??;
+            break (client, redirect_uri, pkce, state, callback);
+        };
         if let Some(error) = &callback.error {
             let mut m = format!(
                 "the authorization server {} refused the login: {error}",
