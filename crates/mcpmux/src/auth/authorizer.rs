@@ -831,10 +831,7 @@ impl Authorizer {
                                 issuer: &d.issuer,
                                 client: &client,
                                 signing_key: self.config.signing_key.as_ref(),
-                                params: vec![
-                                    ("token", token),
-                                    ("token_type_hint", hint.to_owned()),
-                                ],
+                                params: revocation_params(&client, token, hint),
                                 resource: None,
                                 dpop: None,
                             };
@@ -874,6 +871,21 @@ impl Authorizer {
             .clone()
             .ok_or_else(|| Error::auth("the login produced no token"))
     }
+}
+
+/// The form of a revocation request (RFC 7009 §2.1). A public client also sends an empty
+/// `client_secret`: the Python SDK's revocation endpoint (behind most FastMCP servers) refuses a
+/// form without the field, whatever the client's authentication method; others ignore it.
+fn revocation_params(
+    client: &Registration,
+    token: String,
+    hint: &str,
+) -> Vec<(&'static str, String)> {
+    let mut params = vec![("token", token), ("token_type_hint", hint.to_owned())];
+    if client.auth_method == "none" {
+        params.push(("client_secret", String::new()));
+    }
+    params
 }
 
 /// The client authentication for a client with (or without) a secret, from what the
