@@ -119,9 +119,36 @@ impl Server {
         let Some(limit) = self.inner.config.session.connect_timeout else {
             return self.connect().await;
         };
-        match tokio::time::timeout(limit, self.connect()).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::connect_timeout(self.name(), limit)),
+        // Time a user spends logging in (OAuth) is not startup time: the deadline moves by it.
+        let auth = match &self.inner.config.transport.kind {
+            crate::transport::TransportKind::Http(h) => h.auth.clone(),
+            crate::transport::TransportKind::Stdio(_) => None,
+        };
+        let waited = || {
+            auth.as_ref()
+                .map_or(std::time::Duration::ZERO, |a| a.user_wait_total())
+        };
+        let start = tokio::time::Instant::now();
+        let waited_before = waited();
+        let connect = self.connect();
+        tokio::pin!(connect);
+        let mut deadline = start + limit;
+        loop {
+            tokio::select! {
+                result = &mut connect => return result,
+                () = tokio::time::sleep_until(deadline) => {
+                    let login = auth.as_ref().is_some_and(|a| a.waiting_for_user());
+                    let moved = start + limit + waited().saturating_sub(waited_before);
+                    let now = tokio::time::Instant::now();
+                    if moved > now {
+                        deadline = moved;
+                    } else if login {
+                        deadline = now + std::time::Duration::from_millis(100);
+                    } else {
+                        return Err(Error::connect_timeout(self.name(), limit));
+                    }
+                }
+            }
         }
     }
 

@@ -540,3 +540,81 @@ async fn mismatched_resource() {
     drop(peer);
     assert_no_children_left().await;
 }
+
+/// A user who takes their time: the headless login, after a pause.
+#[derive(Debug)]
+struct SlowUser {
+    pause: Duration,
+}
+
+#[derive(Debug)]
+struct SlowPending {
+    inner: Box<dyn mcpmux::auth::PendingLogin>,
+    pause: Duration,
+}
+
+impl mcpmux::auth::LoginFlow for SlowUser {
+    fn prepare<'a>(
+        &'a self,
+        previous: Option<&'a str>,
+    ) -> mcpmux::auth::LoginFuture<'a, Box<dyn mcpmux::auth::PendingLogin>> {
+        let pause = self.pause;
+        Box::pin(async move {
+            let inner = mcpmux::auth::LoginFlow::prepare(&HeadlessLogin::new(), previous).await?;
+            Ok(Box::new(SlowPending { inner, pause }) as Box<dyn mcpmux::auth::PendingLogin>)
+        })
+    }
+}
+
+impl mcpmux::auth::PendingLogin for SlowPending {
+    fn redirect_uri(&self) -> &str {
+        self.inner.redirect_uri()
+    }
+
+    fn complete(
+        self: Box<Self>,
+        url: reqwest::Url,
+    ) -> mcpmux::auth::LoginFuture<'static, mcpmux::auth::Callback> {
+        Box::pin(async move {
+            tokio::time::sleep(self.pause).await;
+            self.inner.complete(url).await
+        })
+    }
+}
+
+/// Time a user spends at the login page counts against neither the connect timeout nor the
+/// request (initialize) timeout: a 3 s login under 1 s limits succeeds; without a login, the
+/// same limits still hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_login_does_not_count_against_the_connect_or_request_timeout() {
+    let peer = start_peer(&[]);
+    let dir = TempDir::new("slow");
+    bounded("slow login", TEST_LIMIT, async {
+        let server = Server::http(&peer.url)
+            .name("py-oauth")
+            .connect_timeout(Some(Duration::from_secs(1)))
+            .initialize_timeout(Duration::from_secs(1))
+            .request_timeout(Duration::from_secs(1))
+            .oauth(
+                OAuthConfig::new()
+                    .login(SlowUser {
+                        pause: Duration::from_secs(3),
+                    })
+                    .store(FileTokenStore::new(dir.store())),
+            )
+            .build()
+            .expect("build the server handle");
+        let started = Instant::now();
+        echo(&server, "patient").await;
+        assert!(
+            started.elapsed() >= Duration::from_secs(3),
+            "the login did wait: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(peer.counters().await["authorizations"], 1);
+        server.close().await;
+    })
+    .await;
+    drop(peer);
+    assert_no_children_left().await;
+}

@@ -68,6 +68,38 @@ pub(crate) struct Authorizer {
     flight: tokio::sync::Mutex<()>,
     /// The resource server's latest DPoP nonce (RFC 9449 §9).
     dpop_nonce: Mutex<Option<String>>,
+    /// Time spent waiting for the user at the authorization page, which no request timeout
+    /// and no connect timeout counts.
+    user_wait: Mutex<UserWait>,
+}
+
+/// Time spent in logins, waiting for the user.
+#[derive(Debug, Default)]
+struct UserWait {
+    /// Since when a login has been waiting, if one is.
+    since: Option<std::time::Instant>,
+    /// The waits that ended.
+    total: Duration,
+}
+
+/// Marks a login as waiting for the user while it lives (dropped when the wait ends, also by
+/// cancellation).
+struct WaitingForUser<'a>(&'a Mutex<UserWait>);
+
+impl<'a> WaitingForUser<'a> {
+    fn start(wait: &'a Mutex<UserWait>) -> Self {
+        wait.lock().unwrap_or_else(PoisonError::into_inner).since = Some(std::time::Instant::now());
+        WaitingForUser(wait)
+    }
+}
+
+impl Drop for WaitingForUser<'_> {
+    fn drop(&mut self) {
+        let mut w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(since) = w.since.take() {
+            w.total += since.elapsed();
+        }
+    }
 }
 
 impl Authorizer {
@@ -104,7 +136,26 @@ impl Authorizer {
             current: Mutex::new(current),
             flight: tokio::sync::Mutex::new(()),
             dpop_nonce: Mutex::new(None),
+            user_wait: Mutex::new(UserWait::default()),
         }
+    }
+
+    /// Whether a login is waiting for the user now.
+    pub(crate) fn waiting_for_user(&self) -> bool {
+        self.user_wait
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .since
+            .is_some()
+    }
+
+    /// All the time logins have waited for the user, the current wait included.
+    pub(crate) fn user_wait_total(&self) -> Duration {
+        let w = self
+            .user_wait
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        w.total + w.since.map_or(Duration::ZERO, |s| s.elapsed())
     }
 
     /// The resource server's DPoP nonce to put in the next proof.
@@ -702,6 +753,7 @@ impl Authorizer {
             }
             tracing::info!(server = %self.name, issuer = %d.issuer, "waiting for the OAuth login");
             let timeout = self.config.login_timeout;
+            let waiting = WaitingForUser::start(&self.user_wait);
             let callback = tokio::time::timeout(timeout, pending.complete(url))
                 .await
                 .map_err(|_| {
@@ -711,6 +763,7 @@ impl Authorizer {
                         seconds(timeout)
                     ))
                 })??;
+            drop(waiting);
             if !reregistered
                 && registered_before
                 && client.dynamic

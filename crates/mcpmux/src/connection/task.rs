@@ -93,6 +93,8 @@ pub(super) struct Pending {
     progress_token: Option<RequestId>,
     /// When the task times it out (its key in [`Conn::deadlines`]).
     deadline: Option<tokio::time::Instant>,
+    /// Its timeout, to start it over after a login that waited for the user.
+    timeout: Option<Duration>,
 }
 
 /// How the main loop ended.
@@ -220,6 +222,7 @@ impl Conn {
                         cancellable: !initialize,
                         progress_token,
                         deadline,
+                        timeout,
                     },
                 );
                 transport.send(Outgoing {
@@ -275,12 +278,27 @@ impl Conn {
     /// on the server.
     fn expire(&mut self, transport: &mut Transport) {
         let now = tokio::time::Instant::now();
+        // Time a user spends logging in is no request's time: while a login waits, a request
+        // that runs out gets its whole timeout again.
+        let login = transport.waiting_for_login();
+        let mut restarted = Vec::new();
         // Bounded: each iteration removes one deadline.
         while let Some(id) = self.deadlines.pop_expired(now) {
+            if login
+                && let Some(p) = self.pending.get_mut(&id)
+                && let Some(d) = p.timeout.and_then(|t| now.checked_add(t))
+            {
+                p.deadline = Some(d);
+                restarted.push((d, id));
+                continue;
+            }
             if let Some(p) = self.take_pending(id) {
                 cancel(id, &p, "timeout", transport);
                 let _ = p.reply.send(Outcome::TimedOut);
             }
+        }
+        for (d, id) in restarted {
+            self.deadlines.insert(d, id);
         }
         // Re-arm from scratch: the timer has fired, and the first deadline may be unchanged
         // (tokio rounds to milliseconds), which must not leave an elapsed timer in the loop.

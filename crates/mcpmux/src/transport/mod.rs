@@ -229,6 +229,15 @@ impl Transport {
         }
     }
 
+    /// Whether requests are held up by an OAuth login waiting for the user: their timeouts
+    /// must not run out meanwhile.
+    pub(crate) fn waiting_for_login(&self) -> bool {
+        match self {
+            Transport::Stdio(_) => false,
+            Transport::Http(t) => t.waiting_for_login(),
+        }
+    }
+
     /// The caller of request `id` is gone: stop any work still tied to it.
     pub(crate) fn forget(&mut self, id: u64) {
         match self {

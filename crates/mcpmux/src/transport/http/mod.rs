@@ -429,6 +429,15 @@ impl HttpTransport {
         });
     }
 
+    /// Whether an OAuth login of this server is waiting for the user.
+    pub(crate) fn waiting_for_login(&self) -> bool {
+        self.ctx
+            .http
+            .auth
+            .as_ref()
+            .is_some_and(|a| a.waiting_for_user())
+    }
+
     pub(crate) fn forget(&mut self, id: u64) {
         self.replayed.remove(&id);
         if let Some(h) = self.inflight.remove(&id) {
