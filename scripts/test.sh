@@ -98,7 +98,7 @@ run "cargo package --workspace (every crate packs and builds from its .crate fil
     cargo package --workspace --locked --allow-dirty
 run "tests (cargo-nextest: one process per test, so process checks see only their own children)" \
     cargo nextest run --workspace --locked --no-fail-fast
-run "MCP conformance suite: the script's self-test, then every non-auth client scenario (strict)" \
+run "MCP conformance suite: the script's self-test, then every client scenario, auth included (strict)" \
     conformance
 run "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)" \
     bash scripts/fuzz.sh

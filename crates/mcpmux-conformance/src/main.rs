@@ -175,6 +175,18 @@ fn oauth_config(scenario: &str, context: &Value) -> mcpmux::auth::OAuthConfig {
     if scenario.starts_with("auth/client-credentials") {
         config = config.client_credentials();
     }
+    // Enterprise-managed authorization: the user's ID token from the identity provider.
+    if let (Some(endpoint), Some(id_token), Some(idp_client)) = (
+        text("idp_token_endpoint"),
+        text("idp_id_token"),
+        text("idp_client_id"),
+    ) {
+        config = config.enterprise_managed(endpoint, id_token, idp_client);
+    }
+    // Workload identity: a JWT the platform issued.
+    if let Some(jwt) = text("valid_jwt") {
+        config = config.jwt_bearer(jwt);
+    }
     config
 }
 

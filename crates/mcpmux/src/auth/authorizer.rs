@@ -9,7 +9,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 
 use super::challenge::Challenge;
-use super::config::{Grant, OAuthConfig};
+use super::config::{Assertion, Grant, OAuthConfig};
 use super::discovery::{Discovered, discover, read_limited};
 use super::jwt::DpopKey;
 use super::pkce::{Pkce, random_token};
@@ -40,6 +40,9 @@ pub(crate) struct Attempts {
     unauthorized: u32,
     step_ups: u32,
 }
+
+/// The JWT bearer grant type (RFC 7523).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// A 401 is answered by at most this many new tokens per request.
 const MAX_UNAUTHORIZED: u32 = 2;
@@ -454,6 +457,7 @@ impl Authorizer {
         let mut doc = self.config.store.load()?;
         let tokens = match self.config.grant {
             Grant::ClientCredentials => self.client_credentials(&discovered, &doc, &scopes).await?,
+            Grant::JwtBearer => self.jwt_bearer(&discovered, &doc, &scopes).await?,
             Grant::AuthorizationCode => {
                 self.authorization_code(&discovered, &mut doc, &scopes)
                     .await?
@@ -583,6 +587,7 @@ impl Authorizer {
         let grant_types: &[&str] = match self.config.grant {
             Grant::AuthorizationCode => &["authorization_code", "refresh_token"],
             Grant::ClientCredentials => &["client_credentials"],
+            Grant::JwtBearer => &["urn:ietf:params:oauth:grant-type:jwt-bearer"],
         };
         let mut body = serde_json::json!({
             "client_name": self.config.client_name,
@@ -698,6 +703,131 @@ impl Authorizer {
         .send(&self.http, &d.resource, scopes, None)
         .await
         .map_err(|f| f.into_error("the client credentials grant failed"))
+    }
+
+    /// The JWT bearer grant (RFC 7523 §2.1) with the configured assertion, or with an
+    /// identity assertion grant exchanged for the user's ID token at the identity provider.
+    async fn jwt_bearer(
+        &self,
+        d: &Discovered,
+        doc: &AuthDocument,
+        scopes: &[String],
+    ) -> Result<Tokens> {
+        let client = self
+            .configured_client(d, None)
+            .or_else(|| doc.registrations.get(&d.issuer).cloned())
+            .ok_or_else(|| {
+                Error::auth(format!(
+                    "the JWT bearer grant needs a client id for server `{}`",
+                    self.name
+                ))
+            })?;
+        let assertion = match &self.config.assertion {
+            Some(Assertion::Fixed(jwt)) => jwt.clone(),
+            Some(Assertion::TokenExchange {
+                endpoint,
+                id_token,
+                client_id,
+                client_secret,
+            }) => {
+                self.identity_assertion(
+                    d,
+                    endpoint,
+                    id_token,
+                    client_id,
+                    client_secret.clone(),
+                    scopes,
+                )
+                .await?
+            }
+            None => return Err(Error::auth("the JWT bearer grant has no assertion")),
+        };
+        let mut params = vec![
+            ("grant_type", JWT_BEARER.to_owned()),
+            ("assertion", assertion),
+        ];
+        if !scopes.is_empty() {
+            params.push(("scope", scopes.join(" ")));
+        }
+        let dpop = d.dpop().then(DpopKey::generate).transpose()?;
+        TokenRequest {
+            endpoint: &d.token_endpoint,
+            issuer: &d.issuer,
+            client: &client,
+            signing_key: self.config.signing_key.as_ref(),
+            params,
+            resource: self
+                .config
+                .resource_parameter
+                .then_some(d.resource.as_str()),
+            dpop: dpop.as_ref(),
+        }
+        .send(&self.http, &d.resource, scopes, None)
+        .await
+        .map_err(|f| f.into_error("the JWT bearer grant failed"))
+    }
+
+    /// Token exchange (RFC 8693) at the identity provider: the user's ID token for an
+    /// identity assertion grant (ID-JAG) whose audience is this server's authorization server.
+    async fn identity_assertion(
+        &self,
+        d: &Discovered,
+        endpoint: &str,
+        id_token: &str,
+        client_id: &str,
+        client_secret: Option<String>,
+        scopes: &[String],
+    ) -> Result<String> {
+        let endpoint = Url::parse(endpoint).map_err(|e| {
+            Error::invalid(format!(
+                "the identity provider's token endpoint {endpoint:?} is not a URL: {e}"
+            ))
+        })?;
+        let idp_client = Registration {
+            issuer: endpoint.origin().ascii_serialization(),
+            client_id: client_id.to_owned(),
+            auth_method: if client_secret.is_some() {
+                "client_secret_basic".to_owned()
+            } else {
+                "none".to_owned()
+            },
+            client_secret,
+            redirect_uri: None,
+            dynamic: false,
+        };
+        let mut params = vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange".to_owned(),
+            ),
+            (
+                "requested_token_type",
+                "urn:ietf:params:oauth:token-type:id-jag".to_owned(),
+            ),
+            ("audience", d.issuer.clone()),
+            ("subject_token", id_token.to_owned()),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:id_token".to_owned(),
+            ),
+        ];
+        if !scopes.is_empty() {
+            params.push(("scope", scopes.join(" ")));
+        }
+        let answer = TokenRequest {
+            endpoint: &endpoint,
+            issuer: &idp_client.issuer,
+            client: &idp_client,
+            signing_key: None,
+            params,
+            // The identity provider must know which resource the grant is for.
+            resource: Some(d.resource.as_str()),
+            dpop: None,
+        }
+        .send(&self.http, &d.resource, scopes, None)
+        .await
+        .map_err(|f| f.into_error("the token exchange at the identity provider failed"))?;
+        Ok(answer.access_token)
     }
 
     async fn authorization_code(

@@ -18,6 +18,25 @@ pub(crate) enum Grant {
     AuthorizationCode,
     /// Client credentials: the client itself is the principal (machine to machine).
     ClientCredentials,
+    /// A JWT bearer assertion (RFC 7523 §2.1): a workload identity, or an identity assertion
+    /// grant obtained from the enterprise's identity provider.
+    JwtBearer,
+}
+
+/// Where a JWT bearer grant's assertion comes from.
+#[derive(Clone)]
+pub(crate) enum Assertion {
+    /// A JWT given as it is (a workload identity token).
+    Fixed(String),
+    /// An Identity Assertion JWT Authorization Grant (ID-JAG) from the identity provider's token
+    /// endpoint, by token exchange (RFC 8693) of the user's ID token (enterprise-managed
+    /// authorization).
+    TokenExchange {
+        endpoint: String,
+        id_token: String,
+        client_id: String,
+        client_secret: Option<String>,
+    },
 }
 
 /// How mcpmux obtains and keeps OAuth tokens for one server (MCP authorization, OAuth 2.1):
@@ -49,6 +68,7 @@ pub struct OAuthConfig {
     pub(crate) resource_parameter: bool,
     pub(crate) grant: Grant,
     pub(crate) signing_key: Option<SigningKey>,
+    pub(crate) assertion: Option<Assertion>,
     pub(crate) flow: Arc<dyn LoginFlow>,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) login_timeout: Duration,
@@ -96,6 +116,7 @@ impl OAuthConfig {
             resource_parameter: true,
             grant: Grant::AuthorizationCode,
             signing_key: None,
+            assertion: None,
             flow: Arc::new(BrowserLogin::new()),
             store,
             login_timeout: DEFAULT_LOGIN_TIMEOUT,
@@ -161,6 +182,36 @@ impl OAuthConfig {
         self.signing_key = Some(SigningKey {
             pem: pem.into(),
             algorithm: algorithm.into(),
+        });
+        self
+    }
+
+    /// Workload identity: the JWT bearer grant (RFC 7523) with this assertion (a JWT the
+    /// workload's platform issued, its audience the authorization server), and the configured
+    /// client id.
+    pub fn jwt_bearer(mut self, assertion: impl Into<String>) -> Self {
+        self.grant = Grant::JwtBearer;
+        self.assertion = Some(Assertion::Fixed(assertion.into()));
+        self
+    }
+
+    /// Enterprise-managed authorization: the user's ID token from the enterprise identity
+    /// provider is exchanged there (RFC 8693, at `idp_token_endpoint`, as client
+    /// `idp_client_id`) for an identity assertion grant for this server's authorization server,
+    /// which the JWT bearer grant turns into an access token (with the configured client id and
+    /// secret). No browser.
+    pub fn enterprise_managed(
+        mut self,
+        idp_token_endpoint: impl Into<String>,
+        id_token: impl Into<String>,
+        idp_client_id: impl Into<String>,
+    ) -> Self {
+        self.grant = Grant::JwtBearer;
+        self.assertion = Some(Assertion::TokenExchange {
+            endpoint: idp_token_endpoint.into(),
+            id_token: id_token.into(),
+            client_id: idp_client_id.into(),
+            client_secret: None,
         });
         self
     }
