@@ -11,16 +11,17 @@
 #
 # What runs: every client scenario that `conformance list --client` prints, minus the ones
 # tests/conformance/skipped.txt names.
-#   stable 0.1.16         each scenario once, with the suite's default spec version.
+#   stable 0.1.16         each scenario once, with the suite's default spec version (one it
+#                         lists only under `draft`: with --spec-version draft).
 #   alpha 0.2.0-alpha.12  each scenario once per dated spec version it lists (--spec-version V;
 #                         the suite passes V to the client in MCP_CONFORMANCE_PROTOCOL_VERSION),
 #                         once with no version if it lists only `extension`.
-# At the pins, every auth/* scenario is skipped (OAuth is a later issue) and these run:
-#   stable: initialize, tools_call, elicitation-sep1034-client-defaults, sse-retry;
-#   alpha:  the same four, request-metadata, sep-2322-client-request-state, http-standard-headers,
+# At the pins every client scenario runs, the auth/* ones (OAuth, its extensions) included:
+#   stable: initialize, tools_call, elicitation-sep1034-client-defaults, sse-retry, auth/*;
+#   alpha:  the same, request-metadata, sep-2322-client-request-state, http-standard-headers,
 #           http-custom-headers, http-invalid-tool-headers, json-schema-ref-no-deref,
 #           json-schema-2020-12-preservation, sep-2640-client-no-prefetch,
-#           sep-2640-client-verify-{digest,size,frontmatter}.
+#           sep-2640-client-verify-{digest,size,frontmatter}, auth/* (iss-*, dpop*, ...).
 #
 # What fails the run (exit 1), each check a function below that --self-test feeds canned inputs:
 #   - the scenario list (check_list): `conformance list --client` exited non-zero, printed no
