@@ -686,3 +686,63 @@ fn host_paths_follow_the_documented_order() {
         );
     }
 }
+
+#[test]
+fn oauth_objects_of_the_host_formats() {
+    // Claude Code: clientId and callbackPort; a secret from the environment.
+    let spec = resolve(
+        r#"{"mcpServers": {"linear": {"type": "http", "url": "https://mcp.linear.app/mcp",
+            "oauth": {"clientId": "abc", "clientSecret": "${API_KEY}", "callbackPort": 8976}}}}"#,
+        Host::ClaudeCode,
+        "linear",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = &http(&spec).oauth;
+    assert!(o.enabled);
+    assert_eq!(o.client_id.as_deref(), Some("abc"));
+    assert_eq!(o.client_secret.as_deref(), Some("k-1"));
+    assert_eq!(o.callback_port, Some(8976));
+    assert!(o.resource_parameter);
+    assert!(!format!("{o:?}").contains("k-1"), "the secret is redacted");
+    // Gemini CLI: scopes as a list; mcpmux's own fields.
+    let spec = resolve(
+        r#"{"mcpServers": {"g": {"httpUrl": "https://g.example/mcp",
+            "oauth": {"enabled": true, "clientId": "c", "scopes": ["a", "b"],
+                      "resourceParameter": false, "grant": "client_credentials"}}}}"#,
+        Host::Gemini,
+        "g",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = &http(&spec).oauth;
+    assert_eq!(
+        o.scopes.as_deref(),
+        Some(&["a".to_owned(), "b".to_owned()][..])
+    );
+    assert!(!o.resource_parameter);
+    assert!(o.client_credentials);
+    // Off, absent, and wrong.
+    let off = resolve(
+        r#"{"mcpServers": {"x": {"url": "https://x.example/mcp", "oauth": false}}}"#,
+        Host::ClaudeCode,
+        "x",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!http(&off).oauth.enabled);
+    let absent = resolve(
+        r#"{"mcpServers": {"x": {"url": "https://x.example/mcp", "scope": "ignored"}}}"#,
+        Host::ClaudeCode,
+        "x",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(http(&absent).oauth.enabled);
+    assert_eq!(http(&absent).oauth.client_id, None);
+    for bad in [
+        r#""oauth": {"callbackPort": 70000}"#,
+        r#""oauth": {"grant": "password"}"#,
+        r#""oauth": "yes""#,
+    ] {
+        let text =
+            format!(r#"{{"mcpServers": {{"x": {{"url": "https://x.example/mcp", {bad}}}}}}}"#);
+        assert!(resolve(&text, Host::ClaudeCode, "x").is_err(), "{bad}");
+    }
+}
