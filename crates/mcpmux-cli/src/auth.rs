@@ -11,9 +11,11 @@ use crate::args::{AuthAction, AuthArgs, GlobalArgs};
 use crate::exit::{Code, Failure, Outcome};
 use crate::table::Table;
 
-/// Whether a person can log in: stdin and stderr are terminals.
+/// Whether a person can log in: stderr (where the login URL is printed) is a terminal. Stdin
+/// does not matter (`mcpmux batch < file` on a terminal may log in): the browser answers the
+/// login, not the keyboard.
 pub fn interactive() -> bool {
-    io::stdin().is_terminal() && io::stderr().is_terminal()
+    io::stderr().is_terminal()
 }
 
 /// The OAuth config for server `name`: the entry's settings, the token store at its default
