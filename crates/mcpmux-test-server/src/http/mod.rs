@@ -24,6 +24,7 @@
 
 mod headers;
 mod legacy;
+mod oauth;
 mod options;
 mod session;
 mod sse;
@@ -70,6 +71,8 @@ pub(crate) struct App {
     stopping: AtomicBool,
     /// POSTs still to answer with 503 ([`HttpServer::fail_next_posts`]).
     fail_next: Arc<AtomicU64>,
+    /// The authorization server of `--http-oauth-ttl`.
+    pub(crate) oauth: oauth::OAuth,
 }
 
 impl App {
@@ -98,6 +101,7 @@ impl App {
             transport,
             stopping: AtomicBool::new(false),
             fail_next,
+            oauth: oauth::OAuth::default(),
         })
     }
 
@@ -178,7 +182,7 @@ impl Drop for StopGuard {
 }
 
 fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let mcp = Router::new()
         .route(
             "/mcp",
             get(streamable::get)
@@ -186,8 +190,29 @@ fn router(app: Arc<App>) -> Router {
                 .delete(streamable::delete),
         )
         .route("/sse", get(legacy::get))
-        .route(legacy::MESSAGES_PATH, post(legacy::post))
-        .route("/moved", any(moved_temporarily))
+        .route(legacy::MESSAGES_PATH, post(legacy::post));
+    let mcp = if app.opts.oauth_ttl.is_some() {
+        mcp.route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            oauth::require_token,
+        ))
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(oauth::resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::server_metadata),
+        )
+        .route("/register", post(oauth::register))
+        .route("/authorize", get(oauth::authorize))
+        .route("/token", post(oauth::token))
+        .route("/oauth/counters", get(oauth::counters))
+        .route("/oauth/expire", post(oauth::expire))
+    } else {
+        mcp
+    };
+    mcp.route("/moved", any(moved_temporarily))
         .route("/moved-permanently", any(moved_permanently))
         .with_state(app)
 }

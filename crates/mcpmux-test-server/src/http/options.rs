@@ -68,6 +68,16 @@ pub struct HttpOptions {
     #[arg(long = "http-priming-retry-ms", value_name = "MS")]
     pub priming_retry_ms: Option<u64>,
 
+    /// OAuth: the MCP routes want a bearer token from the server's own minimal authorization
+    /// server (metadata, registration, authorize, token with refresh), valid this many seconds.
+    #[arg(
+        long = "http-oauth-ttl",
+        value_name = "SECONDS",
+        help = "Protect the MCP routes with OAuth: a built-in authorization server on the same \
+                origin issues tokens valid SECONDS (counters at /oauth/counters)"
+    )]
+    pub oauth_ttl: Option<u64>,
+
     /// Answer the first N POSTs (any endpoint) with 503.
     #[arg(long = "http-fail-first-posts", value_name = "N", default_value_t = 0)]
     pub fail_first_posts: u64,
@@ -90,6 +100,7 @@ impl Default for HttpOptions {
             expire_session_after: None,
             event_ids: true,
             priming_retry_ms: None,
+            oauth_ttl: None,
             fail_first_posts: 0,
             legacy_only: false,
         }
