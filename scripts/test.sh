@@ -81,6 +81,15 @@ run() { # run DESCRIPTION COMMAND...
 }
 
 layering() { python3 scripts/layers.py --self-test && python3 scripts/layers.py; }
+# cargo extracts the crates of its temporary packaging registry under
+# $CARGO_HOME/registry/src/-<hash of the registry's path>/ and reuses an extraction that exists:
+# a clone at a path packed before (same version) would verify against the old sources. Those
+# folders (names starting with `-`; crates.io's do not) hold only such extractions: remove ours.
+package() {
+    local home="${CARGO_HOME:-$HOME/.cargo}"
+    rm -rf "$home"/registry/src/-*/mcpmux-* "$home"/registry/cache/-*/mcpmux-*
+    cargo package --workspace --locked --allow-dirty
+}
 conformance() { bash scripts/conformance.sh --self-test && bash scripts/conformance.sh; }
 docs() { RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude mcpmux-cli --no-deps --locked; }
 
@@ -94,8 +103,7 @@ run "unused dependencies (cargo-machete, pinned, from a versioned cache outside 
 # dependencies compile again (minutes; warm runs reuse them). mcpmux-conformance (publish = false)
 # is packed and verified too: cargo package does not refuse it, only cargo publish would.
 # --allow-dirty: this checks that the crates pack and build, it is no release.
-run "cargo package --workspace (every crate packs and builds from its .crate file alone)" \
-    cargo package --workspace --locked --allow-dirty
+run "cargo package --workspace (every crate packs and builds from its .crate file alone)" package
 run "tests (cargo-nextest: one process per test, so process checks see only their own children)" \
     cargo nextest run --workspace --locked --no-fail-fast
 run "MCP conformance suite: the script's self-test, then every client scenario, auth included (strict)" \
