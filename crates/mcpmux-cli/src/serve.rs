@@ -21,12 +21,18 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Outcome {
     let (toolset, broken) = targets.connect(global).await?;
     // Servers that failed to start are left out; the others serve.
     let _ = target::report(&toolset, &broken);
-    let gateway = Gateway::new(toolset, prefix(args.prefix))
-        .await
-        .map_err(|e| match e {
-            GatewayError::NameConflict { .. } => Failure::new(Code::Config, e),
-            other => Failure::new(Code::Failed, other),
-        })?;
+    let gateway = match Gateway::new(toolset, prefix(args.prefix)).await {
+        Ok(gateway) => gateway,
+        Err(e) => {
+            // The toolset is gone with the error: let its servers shut down first.
+            crate::signals::wait_for_children(crate::signals::SHUTDOWN_LIMIT).await;
+            let code = match e {
+                GatewayError::NameConflict { .. } => Code::Config,
+                _ => Code::Failed,
+            };
+            return Err(Failure::new(code, e));
+        }
+    };
     tracing::info!(tools = gateway.tool_names().len(), "serving MCP on stdio");
     let served = gateway.serve_stdio().await;
     drop(gateway);
