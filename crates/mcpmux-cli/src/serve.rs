@@ -38,9 +38,15 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Outcome {
     drop(gateway);
     // Every upstream connection is closing in its own task: wait for the processes to go.
     crate::signals::wait_for_children(crate::signals::SHUTDOWN_LIMIT).await;
-    served
-        .map_err(|e| Failure::new(Code::Failed, anyhow::Error::new(e).context("serving stdio")))?;
-    Ok(Code::Success)
+    match served {
+        // The client closed its end (stdout): like any subcommand, not an error.
+        Ok(()) => Ok(Code::Success),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Code::Success),
+        Err(e) => Err(Failure::new(
+            Code::Failed,
+            anyhow::Error::new(e).context("serving MCP on stdio"),
+        )),
+    }
 }
 
 fn prefix(mode: PrefixMode) -> Prefix {
