@@ -20,6 +20,7 @@ mod progress;
 mod prompts;
 mod reap;
 mod resources;
+mod serve;
 mod servers;
 mod signals;
 mod table;
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => completions::run(&args),
         Command::Auth(args) => block_on(interruptible(auth::run(args, &global))),
         Command::Call(args) => block_on(call::run(args, &global)),
+        Command::Serve(args) => block_on(interruptible(serve::run(args, &global))),
         Command::Servers(args) => block_on(interruptible(servers::run(args, &global))),
         Command::Tools(args) => block_on(interruptible(tools::run(args, &global))),
         Command::Batch(args) => block_on(batch::run(args, &global)),

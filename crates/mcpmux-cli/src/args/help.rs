@@ -30,6 +30,33 @@ terminal: run `mcpmux auth login SERVER` first), or the authorization server ref
 Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only. \
 RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
 
+/// `mcpmux serve --help`.
+pub const SERVE: &str = "\
+Serve every configured server as one MCP server (a gateway), speaking MCP on stdin/stdout: \
+point any MCP client (an IDE, an agent framework) at `mcpmux serve` as a stdio server and it \
+gets the tools of all the servers of your config through mcpmux's shared connections.
+
+The servers are read as for the other subcommands (--config FILE, --from HOST, or the default \
+config). Each tool is offered under the name --prefix says: always (default) SERVER_TOOL, the \
+names `mcpmux` exports to LLM APIs; auto: a tool keeps its own name unless another server \
+offers the same one; never: every tool keeps its own name, and two servers offering one name \
+stop the gateway (the error names both). Names are made valid under MCP's tool-name rule \
+(1-128 characters of A-Z a-z 0-9 _ - .: others become _).
+
+A server that fails to start is reported on stderr and left out; the others serve (--strict: \
+exit 4 instead). A call to a server that is down, or whose call fails, answers a tool result \
+with isError naming the server and the reason. A client's notifications/cancelled cancels the \
+call upstream. stdout carries only MCP messages; logs go to stderr. When stdin closes, the \
+gateway answers the calls in flight, shuts its servers down and exits 0.
+
+This version serves tools over stdio only (no resources, prompts or HTTP yet).
+
+In a host's config (name the servers' file, so that the gateway never reads the host's own \
+config and starts itself):
+
+  {\"mcpServers\": {\"mcpmux\": {\"command\": \"mcpmux\", \"args\": [\"--config\", \
+\"/path/to/servers.json\", \"serve\"]}}}";
+
 /// `mcpmux auth --help`.
 pub const AUTH: &str = "\
 OAuth 2.1 for HTTP servers that need a login (most hosted MCP servers).

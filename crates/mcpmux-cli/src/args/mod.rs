@@ -171,6 +171,10 @@ pub enum Command {
     #[cfg(not(feature = "bench"))]
     Bench(NotBuilt),
 
+    /// Serve every configured server as one MCP server on stdin/stdout (a gateway)
+    #[command(long_about = help::SERVE)]
+    Serve(ServeArgs),
+
     /// Log in to, or out of, an HTTP server that needs OAuth; show what is stored
     #[command(long_about = help::AUTH)]
     Auth(AuthArgs),
@@ -458,6 +462,26 @@ pub struct PromptArgs {
     pub server: ServerArgs,
 }
 
+/// When `mcpmux serve` prefixes tool names with their server's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrefixMode {
+    /// Every tool as SERVER_TOOL
+    Always,
+    /// Only tools whose name another server offers too
+    Auto,
+    /// No prefix; two servers offering one name stop the gateway from starting
+    Never,
+}
+
+/// Arguments of `mcpmux serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Prefix tool names with their server's name: always (SERVER_TOOL), auto (only names that
+    /// collide) or never (a collision is an error)
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = PrefixMode::Always)]
+    pub prefix: PrefixMode,
+}
+
 /// Arguments of `mcpmux demo`.
 #[cfg(feature = "test-server")]
 #[derive(Debug, Clone, Args)]
@@ -668,6 +692,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn serve_prefixes_by_default() {
+        let cli = Cli::try_parse_from(["mcpmux", "serve"]);
+        assert!(
+            matches!(cli.map(|c| c.command), Ok(Command::Serve(s)) if s.prefix == PrefixMode::Always)
+        );
+        let cli = Cli::try_parse_from(["mcpmux", "serve", "--prefix", "never"]);
+        assert!(
+            matches!(cli.map(|c| c.command), Ok(Command::Serve(s)) if s.prefix == PrefixMode::Never)
+        );
+        assert!(Cli::try_parse_from(["mcpmux", "serve", "--prefix", "sometimes"]).is_err());
     }
 
     #[test]

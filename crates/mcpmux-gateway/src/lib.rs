@@ -1,0 +1,151 @@
+/*!
+The MCP server side of mcpmux: a [`Gateway`] serves the tools of many MCP servers (a
+[`mcpmux::Toolset`]) as one MCP server, forwarding every call over the toolset's shared upstream
+connections. `mcpmux serve` runs it on stdin/stdout.
+
+What it speaks (this slice): `initialize` (2024-11-05 … 2025-11-25, see [`negotiate`]),
+`notifications/initialized`, `ping`, `tools/list` (the union of the upstreams' tools, each
+definition passed through under its offered name, see [`Prefix`]), `tools/call` (an upstream
+that fails or is down answers a tool result with `isError: true` naming the server and the
+reason), `notifications/cancelled` (the forwarded call is dropped, which cancels it upstream),
+and JSON-RPC batches. Unknown methods get -32601, lines that are not JSON -32700, other invalid
+messages -32600. Requests run concurrently; one writer task writes whole response lines.
+
+# Example
+
+```no_run
+use mcpmux::{Server, Toolset};
+use mcpmux_gateway::{Gateway, Prefix};
+
+# async fn run() -> Result<(), Box<dyn std::error::Error>> {
+let toolset = Toolset::builder()
+    .server("time", Server::stdio("uvx").arg("mcp-server-time").build()?)
+    .server("fetch", Server::stdio("uvx").arg("mcp-server-fetch").build()?)
+    .build()
+    .await?; // a server that fails to start is left out; the others serve
+let gateway = Gateway::new(toolset, Prefix::Auto).await?;
+gateway.serve_stdio().await?; // until stdin closes
+# Ok(()) }
+```
+*/
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod dispatch;
+mod error;
+mod message;
+mod names;
+mod serve;
+mod version;
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mcpmux::Toolset;
+
+pub use error::GatewayError;
+pub use names::{MAX_TOOL_NAME, Prefix, is_valid_tool_name};
+pub use version::negotiate;
+
+use names::ToolMap;
+
+/// Many MCP servers served as one: the tools of a [`Toolset`] under the names [`Prefix`]
+/// chooses. Cheap to clone.
+///
+/// # Examples
+///
+/// Serving over any pair of byte streams (here an in-memory pipe, with no upstream at all):
+///
+/// ```
+/// use mcpmux_gateway::{Gateway, Prefix};
+/// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let toolset = mcpmux::Toolset::builder().build().await?;
+/// let gateway = Gateway::new(toolset, Prefix::Always).await?;
+/// let (mut to_gateway, gateway_in) = tokio::io::duplex(4096);
+/// let (gateway_out, from_gateway) = tokio::io::duplex(4096);
+/// let serving = tokio::spawn(async move { gateway.serve(gateway_in, gateway_out).await });
+///
+/// to_gateway.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n").await?;
+/// let mut lines = BufReader::new(from_gateway).lines();
+/// assert_eq!(lines.next_line().await?.as_deref(), Some(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#));
+/// drop(to_gateway); // EOF: the gateway finishes
+/// serving.await??;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    toolset: Toolset,
+    prefix: Prefix,
+    map: Mutex<Arc<ToolMap>>,
+}
+
+impl Gateway {
+    /// A gateway over `toolset`, naming its tools by `prefix`. Reads the tool lists once.
+    ///
+    /// # Errors
+    /// [`GatewayError::NameConflict`] when two tools would be offered under one name (with
+    /// [`Prefix::Never`]: two servers offer the same tool name); [`GatewayError::List`] when the
+    /// toolset's names conflict.
+    pub async fn new(toolset: Toolset, prefix: Prefix) -> Result<Gateway, GatewayError> {
+        let map = ToolMap::build(toolset.tools().await?, prefix)?;
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                toolset,
+                prefix,
+                map: Mutex::new(Arc::new(map)),
+            }),
+        })
+    }
+
+    /// The toolset served.
+    pub fn toolset(&self) -> &Toolset {
+        &self.inner.toolset
+    }
+
+    /// The names of the tools offered now (as `tools/list` last showed them).
+    pub fn tool_names(&self) -> Vec<String> {
+        self.current_map()
+            .tools
+            .iter()
+            .map(|e| e.tool.name.clone())
+            .collect()
+    }
+
+    fn current_map(&self) -> Arc<ToolMap> {
+        self.inner
+            .map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The name map, rebuilt from the upstreams' current (cached) lists. If they cannot be read
+    /// or would bring a name conflict, the previous map stays (and the reason is logged).
+    async fn refreshed_map(&self) -> Arc<ToolMap> {
+        let built = match self.inner.toolset.tools().await {
+            Ok(infos) => ToolMap::build(infos, self.inner.prefix),
+            Err(e) => Err(GatewayError::List(e)),
+        };
+        match built {
+            Ok(map) => {
+                let map = Arc::new(map);
+                *self
+                    .inner
+                    .map
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = map.clone();
+                map
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "keeping the previous tool list");
+                self.current_map()
+            }
+        }
+    }
+}
