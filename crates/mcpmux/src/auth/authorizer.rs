@@ -15,7 +15,7 @@ use super::jwt::DpopKey;
 use super::pkce::{Pkce, random_token};
 use super::store::now;
 use super::store::{AuthDocument, Registration, ServerEntry, Tokens};
-use super::token::TokenRequest;
+use super::token::{TokenFailure, TokenRequest};
 use crate::error::{Error, Result, seconds};
 
 /// The token in use and the number of the login or refresh that produced it.
@@ -336,26 +336,16 @@ impl Authorizer {
             .as_deref()
             .map(DpopKey::from_stored)
             .transpose()?;
-        let request = TokenRequest {
-            endpoint: &discovered.token_endpoint,
-            issuer: &discovered.issuer,
-            client: &client,
-            signing_key: self.config.signing_key.as_ref(),
-            params: vec![
-                ("grant_type", "refresh_token".to_owned()),
-                ("refresh_token", refresh_token.clone()),
-            ],
-            resource: self
-                .config
-                .resource_parameter
-                .then_some(discovered.resource.as_str()),
-            dpop: dpop.as_ref(),
-        };
-        let fresh = request
-            .send(
-                &self.http,
-                &discovered.resource,
+        let fresh = self
+            .grant(
+                &discovered,
+                &client,
+                vec![
+                    ("grant_type", "refresh_token".to_owned()),
+                    ("refresh_token", refresh_token.clone()),
+                ],
                 &tokens.scopes,
+                dpop.as_ref(),
                 Some(&refresh_token),
             )
             .await;
@@ -674,35 +664,60 @@ impl Authorizer {
         doc: &AuthDocument,
         scopes: &[String],
     ) -> Result<Tokens> {
-        let client = self
-            .configured_client(d, None)
-            .or_else(|| doc.registrations.get(&d.issuer).cloned())
-            .ok_or_else(|| {
-                Error::auth(format!(
-                    "the client credentials grant needs a client id (and a secret or private key) for server `{}`",
-                    self.name
-                ))
-            })?;
-        let mut params = vec![("grant_type", "client_credentials".to_owned())];
-        if !scopes.is_empty() {
-            params.push(("scope", scopes.join(" ")));
-        }
+        let client = self.machine_client(
+            d,
+            doc,
+            "the client credentials grant needs a client id (and a secret or private key)",
+        )?;
         let dpop = d.dpop().then(DpopKey::generate).transpose()?;
+        let params = with_scope(
+            vec![("grant_type", "client_credentials".to_owned())],
+            scopes,
+        );
+        self.grant(d, &client, params, scopes, dpop.as_ref(), None)
+            .await
+            .map_err(|f| f.into_error("the client credentials grant failed"))
+    }
+
+    /// A grant at the authorization server's token endpoint, for this server's resource (RFC
+    /// 8707 `resource` unless turned off), with the client's authentication and, when given, a
+    /// DPoP proof; the refresh token `previous_refresh` is kept when the answer has none.
+    async fn grant(
+        &self,
+        d: &Discovered,
+        client: &Registration,
+        params: Vec<(&'static str, String)>,
+        scopes: &[String],
+        dpop: Option<&DpopKey>,
+        previous_refresh: Option<&str>,
+    ) -> std::result::Result<Tokens, TokenFailure> {
         TokenRequest {
             endpoint: &d.token_endpoint,
             issuer: &d.issuer,
-            client: &client,
+            client,
             signing_key: self.config.signing_key.as_ref(),
             params,
             resource: self
                 .config
                 .resource_parameter
                 .then_some(d.resource.as_str()),
-            dpop: dpop.as_ref(),
+            dpop,
         }
-        .send(&self.http, &d.resource, scopes, None)
+        .send(&self.http, &d.resource, scopes, previous_refresh)
         .await
-        .map_err(|f| f.into_error("the client credentials grant failed"))
+    }
+
+    /// The client of a grant without a user (client credentials, JWT bearer): configured, else
+    /// the stored registration with this issuer; `missing` says what is needed otherwise.
+    fn machine_client(
+        &self,
+        d: &Discovered,
+        doc: &AuthDocument,
+        missing: &str,
+    ) -> Result<Registration> {
+        self.configured_client(d, None)
+            .or_else(|| doc.registrations.get(&d.issuer).cloned())
+            .ok_or_else(|| Error::auth(format!("{missing} for server `{}`", self.name)))
     }
 
     /// The JWT bearer grant (RFC 7523 §2.1) with the configured assertion, or with an
@@ -713,15 +728,7 @@ impl Authorizer {
         doc: &AuthDocument,
         scopes: &[String],
     ) -> Result<Tokens> {
-        let client = self
-            .configured_client(d, None)
-            .or_else(|| doc.registrations.get(&d.issuer).cloned())
-            .ok_or_else(|| {
-                Error::auth(format!(
-                    "the JWT bearer grant needs a client id for server `{}`",
-                    self.name
-                ))
-            })?;
+        let client = self.machine_client(d, doc, "the JWT bearer grant needs a client id")?;
         let assertion = match &self.config.assertion {
             Some(Assertion::Fixed(jwt)) => jwt.clone(),
             Some(Assertion::TokenExchange {
@@ -742,27 +749,19 @@ impl Authorizer {
             }
             None => return Err(Error::auth("the JWT bearer grant has no assertion")),
         };
-        let mut params = vec![
+        let params = vec![
             ("grant_type", JWT_BEARER.to_owned()),
             ("assertion", assertion),
         ];
-        if !scopes.is_empty() {
-            params.push(("scope", scopes.join(" ")));
-        }
         let dpop = d.dpop().then(DpopKey::generate).transpose()?;
-        TokenRequest {
-            endpoint: &d.token_endpoint,
-            issuer: &d.issuer,
-            client: &client,
-            signing_key: self.config.signing_key.as_ref(),
-            params,
-            resource: self
-                .config
-                .resource_parameter
-                .then_some(d.resource.as_str()),
-            dpop: dpop.as_ref(),
-        }
-        .send(&self.http, &d.resource, scopes, None)
+        self.grant(
+            d,
+            &client,
+            with_scope(params, scopes),
+            scopes,
+            dpop.as_ref(),
+            None,
+        )
         .await
         .map_err(|f| f.into_error("the JWT bearer grant failed"))
     }
@@ -795,7 +794,7 @@ impl Authorizer {
             redirect_uri: None,
             dynamic: false,
         };
-        let mut params = vec![
+        let params = vec![
             (
                 "grant_type",
                 "urn:ietf:params:oauth:grant-type:token-exchange".to_owned(),
@@ -811,9 +810,7 @@ impl Authorizer {
                 "urn:ietf:params:oauth:token-type:id_token".to_owned(),
             ),
         ];
-        if !scopes.is_empty() {
-            params.push(("scope", scopes.join(" ")));
-        }
+        let params = with_scope(params, scopes);
         let answer = TokenRequest {
             endpoint: &endpoint,
             issuer: &idp_client.issuer,
@@ -960,24 +957,19 @@ impl Authorizer {
             return Err(Error::auth("the login answer has no authorization code"));
         };
         let dpop = d.dpop().then(DpopKey::generate).transpose()?;
-        TokenRequest {
-            endpoint: &d.token_endpoint,
-            issuer: &d.issuer,
-            client: &client,
-            signing_key: self.config.signing_key.as_ref(),
-            params: vec![
+        self.grant(
+            d,
+            &client,
+            vec![
                 ("grant_type", "authorization_code".to_owned()),
                 ("code", code),
                 ("redirect_uri", redirect_uri),
                 ("code_verifier", pkce.verifier),
             ],
-            resource: self
-                .config
-                .resource_parameter
-                .then_some(d.resource.as_str()),
-            dpop: dpop.as_ref(),
-        }
-        .send(&self.http, &d.resource, scopes, None)
+            scopes,
+            dpop.as_ref(),
+            None,
+        )
         .await
         .map_err(|f| f.into_error("exchanging the authorization code failed"))
     }
@@ -1054,6 +1046,17 @@ impl Authorizer {
             .clone()
             .ok_or_else(|| Error::auth("the login produced no token"))
     }
+}
+
+/// A grant's parameters with `scope` added when there are scopes.
+fn with_scope(
+    mut params: Vec<(&'static str, String)>,
+    scopes: &[String],
+) -> Vec<(&'static str, String)> {
+    if !scopes.is_empty() {
+        params.push(("scope", scopes.join(" ")));
+    }
+    params
 }
 
 /// The form of a revocation request (RFC 7009 §2.1). A public client also sends an empty
