@@ -2,9 +2,12 @@
 //! login|status|logout`.
 
 use std::io::{self, IsTerminal, Write as _};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mcpmux::auth::{AuthStatus, BrowserLogin, FileTokenStore, MemoryTokenStore, OAuthConfig};
+use mcpmux::auth::{
+    AuthStatus, BrowserLogin, FileTokenStore, MemoryTokenStore, OAuthConfig, TokenStore,
+};
 use mcpmux_config::{HttpSpec, OAuthSpec, Transport};
 
 use crate::args::{AuthAction, AuthArgs, GlobalArgs};
@@ -33,16 +36,20 @@ pub fn config(spec: &OAuthSpec, name: &str, allow_login: bool) -> OAuthConfig {
     if let Some(port) = spec.callback_port {
         flow = flow.callback_port(port);
     }
-    let config = spec
-        .config()
+    spec.config()
         .client_name("mcpmux")
         .login(flow)
-        .allow_login(allow_login);
+        .allow_login(allow_login)
+        .shared_store(store())
+}
+
+/// The token store at its default path; in memory when there is none (no HOME).
+fn store() -> Arc<dyn TokenStore> {
     match FileTokenStore::at_default_path() {
-        Ok(store) => config.store(store),
+        Ok(store) => Arc::new(store),
         Err(e) => {
             tracing::debug!("{e}; tokens are kept in memory only");
-            config.store(MemoryTokenStore::new())
+            Arc::new(MemoryTokenStore::new())
         }
     }
 }
@@ -174,9 +181,7 @@ async fn logout(server: Option<String>, url: Option<String>, global: &GlobalArgs
 
 fn status(server: Option<String>, global: &GlobalArgs) -> Outcome {
     let list = servers(global, server, None, true)?;
-    let store = config(&OAuthSpec::default(), "-", false)
-        .token_store()
-        .clone();
+    let store = store();
     let mut rows = Vec::new();
     for (name, url, _) in &list {
         let s = mcpmux::auth::status(url, store.as_ref())
