@@ -9,15 +9,17 @@ use mcpmux_protocol::{
 use serde_json::{Map, Value, json};
 
 use crate::Gateway;
+use crate::session::{Ctx, Negotiated};
 
 /// The answer to one request.
 pub(crate) async fn request(
     gateway: &Gateway,
+    ctx: &Ctx,
     method: &str,
     params: Value,
 ) -> Result<Value, ErrorObject> {
     match method {
-        "initialize" => Ok(initialize(&params)),
+        "initialize" => Ok(initialize(ctx, &params)),
         "ping" => Ok(json!({})),
         "tools/list" => tools_list(gateway).await,
         "tools/call" => tools_call(gateway, params).await,
@@ -28,10 +30,18 @@ pub(crate) async fn request(
     }
 }
 
-fn initialize(params: &Value) -> Value {
+fn initialize(ctx: &Ctx, params: &Value) -> Value {
     let requested = params.get("protocolVersion").and_then(Value::as_str);
+    let version = crate::negotiate(requested);
+    ctx.session.set_negotiated(Negotiated {
+        version: Some(version),
+        capabilities: params
+            .get("capabilities")
+            .and_then(|c| serde_json::from_value(c.clone()).ok())
+            .unwrap_or_default(),
+    });
     let result = InitializeResult {
-        protocol_version: crate::negotiate(requested).to_owned(),
+        protocol_version: version.to_owned(),
         capabilities: ServerCapabilities {
             tools: Some(ToolsCapability {
                 list_changed: Some(false),

@@ -35,6 +35,7 @@ mod error;
 mod message;
 mod names;
 mod serve;
+mod session;
 mod version;
 
 use std::sync::{Arc, Mutex, PoisonError};

@@ -8,12 +8,14 @@ use mcpmux_protocol::framing::{Frame, LineFramer};
 use mcpmux_protocol::jsonrpc::INVALID_REQUEST;
 use mcpmux_protocol::{ErrorObject, RequestId, scan_id};
 use serde_json::Value;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::Gateway;
 use crate::message::{self, Line, Message};
+use crate::session::{Ctx, Downstream, Outbox};
 
 /// The longest line read from the client (64 MiB, as the client side accepts).
 const MAX_LINE: usize = mcpmux::DEFAULT_MAX_MESSAGE_SIZE;
@@ -69,7 +71,8 @@ impl Gateway {
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (outbox, rx) = Outbox::new();
+        let session = Downstream::new(outbox);
         let mut writing = tokio::spawn(write_lines(writer, rx));
         let mut framer = LineFramer::new(MAX_LINE);
         let mut inflight = InFlight::default();
@@ -78,11 +81,11 @@ impl Gateway {
                 read = reader.read_buf(framer.buffer_mut()) => {
                     let n = read?;
                     while let Some(frame) = framer.next_frame() {
-                        self.frame(frame, &tx, &mut inflight);
+                        self.frame(frame, &session, &mut inflight);
                     }
                     if n == 0 {
                         if let Some(frame) = framer.finish() {
-                            self.frame(frame, &tx, &mut inflight);
+                            self.frame(frame, &session, &mut inflight);
                         }
                         break;
                     }
@@ -104,20 +107,20 @@ impl Gateway {
         }
         // The client is done sending; answer what it asked.
         while inflight.tasks.join_next().await.is_some() {}
-        drop(tx);
+        drop(session);
         match writing.await {
             Ok(result) => result,
             Err(e) => Err(io::Error::other(e)),
         }
     }
 
-    fn frame(&self, frame: Frame, tx: &mpsc::UnboundedSender<Vec<u8>>, inflight: &mut InFlight) {
+    fn frame(&self, frame: Frame, session: &Arc<Downstream>, inflight: &mut InFlight) {
         match frame {
             Frame::Line(line) => {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return;
                 }
-                self.line(&line, tx, inflight);
+                self.line(&line, session, inflight);
             }
             Frame::Oversized { prefix, len } => {
                 let id = scan_id(&prefix);
@@ -125,20 +128,25 @@ impl Gateway {
                     INVALID_REQUEST,
                     format!("message too large: {len} bytes (the limit is {MAX_LINE})"),
                 );
-                let _ = tx.send(message::response(id.as_ref(), Err(error)));
+                session
+                    .outbox
+                    .send(message::response(id.as_ref(), Err(error)));
             }
         }
     }
 
-    fn line(&self, line: &[u8], tx: &mpsc::UnboundedSender<Vec<u8>>, inflight: &mut InFlight) {
+    fn line(&self, line: &[u8], session: &Arc<Downstream>, inflight: &mut InFlight) {
         match message::parse(line) {
             Line::Single(Message::Request { id, method, params }) => {
                 let gateway = self.clone();
-                let tx = tx.clone();
+                let ctx = Ctx {
+                    session: session.clone(),
+                    related: session.outbox.clone(),
+                };
                 let key = id.clone();
                 let handle = inflight.tasks.spawn(async move {
-                    let result = crate::dispatch::request(&gateway, &method, params).await;
-                    let _ = tx.send(message::response(Some(&id), result));
+                    let result = crate::dispatch::request(&gateway, &ctx, &method, params).await;
+                    ctx.related.send(message::response(Some(&id), result));
                 });
                 inflight.by_task.insert(handle.id(), key.clone());
                 if let Some(old) = inflight.by_request.insert(key, handle) {
@@ -150,20 +158,17 @@ impl Gateway {
             }
             Line::Single(Message::Response) => {}
             Line::Single(Message::Invalid { id, error }) => {
-                let _ = tx.send(message::response(id.as_ref(), Err(error)));
+                session
+                    .outbox
+                    .send(message::response(id.as_ref(), Err(error)));
             }
-            Line::Batch(messages) => self.batch(messages, tx, inflight),
+            Line::Batch(messages) => self.batch(messages, session, inflight),
         }
     }
 
     /// A batch: notifications now, the requests together in one task, their answers as one
     /// array line (none if it held only notifications).
-    fn batch(
-        &self,
-        messages: Vec<Message>,
-        tx: &mpsc::UnboundedSender<Vec<u8>>,
-        inflight: &mut InFlight,
-    ) {
+    fn batch(&self, messages: Vec<Message>, session: &Arc<Downstream>, inflight: &mut InFlight) {
         let mut errors = Vec::new();
         let mut requests = Vec::new();
         for m in messages {
@@ -182,18 +187,23 @@ impl Gateway {
             return;
         }
         let gateway = self.clone();
-        let tx = tx.clone();
+        let ctx = Ctx {
+            session: session.clone(),
+            related: session.outbox.clone(),
+        };
         inflight.tasks.spawn(async move {
             let answers =
                 futures_util::future::join_all(requests.into_iter().map(|(id, method, params)| {
                     let gateway = gateway.clone();
+                    let ctx = &ctx;
                     async move {
-                        let result = crate::dispatch::request(&gateway, &method, params).await;
+                        let result = crate::dispatch::request(&gateway, ctx, &method, params).await;
                         message::response(Some(&id), result)
                     }
                 }))
                 .await;
-            let _ = tx.send(join_array(errors.into_iter().chain(answers)));
+            ctx.related
+                .send(join_array(errors.into_iter().chain(answers)));
         });
     }
 }
