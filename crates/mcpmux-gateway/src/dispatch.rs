@@ -100,9 +100,10 @@ async fn tools_call(gateway: &Gateway, params: Value) -> Result<Value, ErrorObje
         },
     };
     let server = &exposed.server;
+    let call = gateway.toolset().call(&exposed.toolset_name, arguments);
     let result = match gateway
-        .toolset()
-        .call(&exposed.toolset_name, arguments)
+        .metrics()
+        .forwarded(server, &exposed.upstream, call)
         .await
     {
         Ok(result) => result,

@@ -32,7 +32,11 @@ gateway.serve_stdio().await?; // until stdin closes
 
 mod dispatch;
 mod error;
+mod http;
+mod incoming;
+mod inflight;
 mod message;
+mod metrics;
 mod names;
 mod serve;
 mod session;
@@ -43,9 +47,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use mcpmux::Toolset;
 
 pub use error::GatewayError;
+pub use http::HttpOptions;
 pub use names::{MAX_TOOL_NAME, Prefix, is_valid_tool_name};
 pub use version::negotiate;
 
+use metrics::Metrics;
 use names::ToolMap;
 
 /// Many MCP servers served as one: the tools of a [`Toolset`] under the names [`Prefix`]
@@ -84,6 +90,7 @@ struct Inner {
     toolset: Toolset,
     prefix: Prefix,
     map: Mutex<Arc<ToolMap>>,
+    metrics: Metrics,
 }
 
 impl Gateway {
@@ -100,6 +107,7 @@ impl Gateway {
                 toolset,
                 prefix,
                 map: Mutex::new(Arc::new(map)),
+                metrics: Metrics::new(),
             }),
         })
     }
@@ -107,6 +115,28 @@ impl Gateway {
     /// The toolset served.
     pub fn toolset(&self) -> &Toolset {
         &self.inner.toolset
+    }
+
+    /// The gateway's metrics in Prometheus' text format (what `/metrics` serves): forwarded
+    /// tool calls (`mcpmux_gateway_tool_calls_total`), those that failed or answered `isError`
+    /// (`mcpmux_gateway_tool_call_errors_total`) and their latency
+    /// (`mcpmux_gateway_tool_call_seconds`), labelled by `server` and upstream `tool`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let toolset = mcpmux::Toolset::builder().build().await?;
+    /// let gateway = mcpmux_gateway::Gateway::new(toolset, mcpmux_gateway::Prefix::Always).await?;
+    /// // No call forwarded yet: no series, only the end marker.
+    /// assert_eq!(gateway.metrics_text(), "# EOF\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.render()
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The names of the tools offered now (as `tools/list` last showed them).

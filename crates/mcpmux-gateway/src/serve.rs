@@ -1,49 +1,28 @@
-//! The serving loop: lines in, one task per request, one writer task for the response lines,
-//! `notifications/cancelled` aborting the request it names.
+//! The stdio serving loop: lines in (each handled by [`crate::incoming`]), one writer task for
+//! the lines out.
 
-use std::collections::HashMap;
 use std::io;
 
 use mcpmux_protocol::framing::{Frame, LineFramer};
 use mcpmux_protocol::jsonrpc::INVALID_REQUEST;
-use mcpmux_protocol::{ErrorObject, RequestId, scan_id};
-use serde_json::Value;
-use std::sync::Arc;
+use mcpmux_protocol::{ErrorObject, scan_id};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
-use tokio::task::{AbortHandle, JoinSet};
 
 use crate::Gateway;
-use crate::message::{self, Line, Message};
-use crate::session::{Ctx, Downstream, Outbox};
+use crate::incoming::Client;
+use crate::message;
+use crate::session::Outbox;
 
 /// The longest line read from the client (64 MiB, as the client side accepts).
 const MAX_LINE: usize = mcpmux::DEFAULT_MAX_MESSAGE_SIZE;
 
-/// The requests running, by their id, to cancel them.
-#[derive(Default)]
-struct InFlight {
-    tasks: JoinSet<()>,
-    by_request: HashMap<RequestId, AbortHandle>,
-    by_task: HashMap<tokio::task::Id, RequestId>,
-}
+/// Aborts every request of the client when serving ends (or its future is dropped).
+struct CancelOnDrop<'a>(&'a Client);
 
-impl InFlight {
-    fn cancel(&mut self, id: &RequestId) {
-        if let Some(handle) = self.by_request.remove(id) {
-            tracing::debug!(%id, "request cancelled by the client");
-            self.by_task.remove(&handle.id());
-            handle.abort();
-        }
-    }
-
-    fn finished(&mut self, task: tokio::task::Id) {
-        if let Some(id) = self.by_task.remove(&task) {
-            // A newer request with the same id may have replaced it.
-            if self.by_request.get(&id).is_some_and(|h| h.id() == task) {
-                self.by_request.remove(&id);
-            }
-        }
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.inflight.cancel_all();
     }
 }
 
@@ -72,28 +51,22 @@ impl Gateway {
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (outbox, rx) = Outbox::new();
-        let session = Downstream::new(outbox);
+        let client = Client::new(outbox, None);
+        let _cancel = CancelOnDrop(&client);
         let mut writing = tokio::spawn(write_lines(writer, rx));
         let mut framer = LineFramer::new(MAX_LINE);
-        let mut inflight = InFlight::default();
         loop {
             tokio::select! {
                 read = reader.read_buf(framer.buffer_mut()) => {
                     let n = read?;
                     while let Some(frame) = framer.next_frame() {
-                        self.frame(frame, &session, &mut inflight);
+                        self.frame(frame, &client);
                     }
                     if n == 0 {
                         if let Some(frame) = framer.finish() {
-                            self.frame(frame, &session, &mut inflight);
+                            self.frame(frame, &client);
                         }
                         break;
-                    }
-                }
-                Some(done) = inflight.tasks.join_next_with_id(), if !inflight.tasks.is_empty() => {
-                    match done {
-                        Ok((task, ())) => inflight.finished(task),
-                        Err(e) => inflight.finished(e.id()),
                     }
                 }
                 written = &mut writing => {
@@ -106,21 +79,22 @@ impl Gateway {
             }
         }
         // The client is done sending; answer what it asked.
-        while inflight.tasks.join_next().await.is_some() {}
-        drop(session);
+        client.inflight.idle().await;
+        drop(_cancel);
+        drop(client);
         match writing.await {
             Ok(result) => result,
             Err(e) => Err(io::Error::other(e)),
         }
     }
 
-    fn frame(&self, frame: Frame, session: &Arc<Downstream>, inflight: &mut InFlight) {
+    fn frame(&self, frame: Frame, client: &Client) {
         match frame {
             Frame::Line(line) => {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     return;
                 }
-                self.line(&line, session, inflight);
+                client.accept(self, message::parse(&line), &client.session.outbox);
             }
             Frame::Oversized { prefix, len } => {
                 let id = scan_id(&prefix);
@@ -128,113 +102,13 @@ impl Gateway {
                     INVALID_REQUEST,
                     format!("message too large: {len} bytes (the limit is {MAX_LINE})"),
                 );
-                session
+                client
+                    .session
                     .outbox
                     .send(message::response(id.as_ref(), Err(error)));
             }
         }
     }
-
-    fn line(&self, line: &[u8], session: &Arc<Downstream>, inflight: &mut InFlight) {
-        match message::parse(line) {
-            Line::Single(Message::Request { id, method, params }) => {
-                let gateway = self.clone();
-                let ctx = Ctx {
-                    session: session.clone(),
-                    related: session.outbox.clone(),
-                };
-                let key = id.clone();
-                let handle = inflight.tasks.spawn(async move {
-                    let result = crate::dispatch::request(&gateway, &ctx, &method, params).await;
-                    ctx.related.send(message::response(Some(&id), result));
-                });
-                inflight.by_task.insert(handle.id(), key.clone());
-                if let Some(old) = inflight.by_request.insert(key, handle) {
-                    inflight.by_task.remove(&old.id());
-                }
-            }
-            Line::Single(Message::Notification { method, params }) => {
-                notification(&method, &params, inflight);
-            }
-            Line::Single(Message::Response) => {}
-            Line::Single(Message::Invalid { id, error }) => {
-                session
-                    .outbox
-                    .send(message::response(id.as_ref(), Err(error)));
-            }
-            Line::Batch(messages) => self.batch(messages, session, inflight),
-        }
-    }
-
-    /// A batch: notifications now, the requests together in one task, their answers as one
-    /// array line (none if it held only notifications).
-    fn batch(&self, messages: Vec<Message>, session: &Arc<Downstream>, inflight: &mut InFlight) {
-        let mut errors = Vec::new();
-        let mut requests = Vec::new();
-        for m in messages {
-            match m {
-                Message::Request { id, method, params } => requests.push((id, method, params)),
-                Message::Notification { method, params } => {
-                    notification(&method, &params, inflight);
-                }
-                Message::Response => {}
-                Message::Invalid { id, error } => {
-                    errors.push(message::response(id.as_ref(), Err(error)))
-                }
-            }
-        }
-        if requests.is_empty() && errors.is_empty() {
-            return;
-        }
-        let gateway = self.clone();
-        let ctx = Ctx {
-            session: session.clone(),
-            related: session.outbox.clone(),
-        };
-        inflight.tasks.spawn(async move {
-            let answers =
-                futures_util::future::join_all(requests.into_iter().map(|(id, method, params)| {
-                    let gateway = gateway.clone();
-                    let ctx = &ctx;
-                    async move {
-                        let result = crate::dispatch::request(&gateway, ctx, &method, params).await;
-                        message::response(Some(&id), result)
-                    }
-                }))
-                .await;
-            ctx.related
-                .send(join_array(errors.into_iter().chain(answers)));
-        });
-    }
-}
-
-/// A notification from the client: `notifications/cancelled` aborts its request; the others
-/// (`notifications/initialized`, ...) need nothing.
-fn notification(method: &str, params: &Value, inflight: &mut InFlight) {
-    if method == "notifications/cancelled" {
-        let id = params
-            .get("requestId")
-            .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok());
-        if let Some(id) = id {
-            inflight.cancel(&id);
-        }
-    }
-}
-
-/// Response lines joined into one JSON array line.
-fn join_array(lines: impl Iterator<Item = Vec<u8>>) -> Vec<u8> {
-    let mut out = vec![b'['];
-    for (i, mut line) in lines.filter(|l| !l.is_empty()).enumerate() {
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(&line);
-    }
-    out.extend_from_slice(b"]\n");
-    out
 }
 
 /// The one writer: whole lines, flushed whenever the queue is empty.

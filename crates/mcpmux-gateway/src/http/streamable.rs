@@ -1,0 +1,276 @@
+//! Streamable HTTP (MCP 2025-03-26 … 2025-11-25) on the endpoint path: POST (messages in; the
+//! answer as an SSE stream or one JSON body), GET (the session's stream, or the resumption of
+//! any of its streams with `Last-Event-ID`) and DELETE (the session ends).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use mcpmux_protocol::ProtocolVersion;
+
+use super::events::{EventStream, OnGone, SseBody, parse_event_id};
+use super::reply::{self, LAST_EVENT_ID, PROTOCOL_VERSION, SESSION_ID};
+use super::sessions::{Finish, HttpSession};
+use super::{App, read_body};
+use crate::incoming::is_response;
+use crate::inflight::{InFlight, TaskNo};
+use crate::message::{self, Line, Message};
+use crate::session::Outbox;
+
+/// The session a request names, or the error response: 400 without `Mcp-Session-Id`, 404 for
+/// one the gateway does not know (any more).
+fn find_session(app: &App, headers: &HeaderMap) -> Result<Arc<HttpSession>, Response> {
+    match reply::text(headers, SESSION_ID) {
+        None => Err(reply::error(
+            StatusCode::BAD_REQUEST,
+            "bad request: no Mcp-Session-Id header (send initialize first)",
+        )),
+        Some(id) => app.sessions.get(id).ok_or_else(|| {
+            reply::error(
+                StatusCode::NOT_FOUND,
+                "session not found: it ended or never existed (initialize again)",
+            )
+        }),
+    }
+}
+
+/// 400 for an `MCP-Protocol-Version` the gateway does not speak.
+fn check_version(headers: &HeaderMap) -> Result<(), Response> {
+    match reply::text(headers, PROTOCOL_VERSION) {
+        Some(v) if ProtocolVersion::parse(v).is_none() => Err(reply::error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "bad request: unsupported MCP-Protocol-Version `{v}` (supported: {})",
+                ProtocolVersion::SUPPORTED.map(|v| v.as_str()).join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_initialize(line: &Line) -> bool {
+    matches!(line, Line::Single(Message::Request { method, .. }) if method == "initialize")
+}
+
+/// `POST`: one message or batch.
+pub(crate) async fn post(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    match handle_post(&app, &headers, body).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn handle_post(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    if !reply::is_json_body(headers) {
+        return Err(reply::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported media type: the body must be application/json",
+        ));
+    }
+    let (accepts_json, accepts_sse) = reply::accepts(headers);
+    if !accepts_json && !accepts_sse {
+        return Err(reply::error(
+            StatusCode::NOT_ACCEPTABLE,
+            "not acceptable: Accept must allow application/json or text/event-stream",
+        ));
+    }
+    let bytes = read_body(app, body).await?;
+    let line = message::parse(&bytes);
+    if let Line::Single(Message::Invalid { id, error }) = line {
+        return Err(reply::json(
+            StatusCode::BAD_REQUEST,
+            message::response(id.as_ref(), Err(error)),
+            reply::text(headers, SESSION_ID),
+        ));
+    }
+    let session = if !headers.contains_key(SESSION_ID) && is_initialize(&line) {
+        let session = HttpSession::new(app.opts.session_concurrency, app.epoch);
+        let room = app.sessions.insert(
+            session.clone(),
+            app.opts.max_sessions,
+            app.legacy.len(),
+            app.opts.session_idle,
+        );
+        if !room {
+            session.end();
+            return Err(reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service unavailable: too many sessions",
+            ));
+        }
+        tracing::debug!(session = %session.id, "new Streamable HTTP session");
+        session
+    } else {
+        check_version(headers)?;
+        find_session(app, headers)?
+    };
+    session.touch();
+    let sid = Some(session.id.as_str());
+
+    let (outbox, rx) = Outbox::new();
+    let handled = session.client.accept(&app.gateway, line, &outbox);
+    drop(outbox);
+    if !handled.answers {
+        return Ok(reply::empty(StatusCode::ACCEPTED, sid));
+    }
+    if accepts_sse && !(app.opts.json_response && accepts_json) {
+        return Ok(sse_answer(app, &session, rx, handled.tasks));
+    }
+    // One JSON body: the response; other messages related to the request go to the GET stream.
+    let mut guard = CancelOnDrop {
+        inflight: session.client.inflight.clone(),
+        tasks: handled.tasks,
+    };
+    let mut rx = rx;
+    let mut answer = None;
+    while let Some(m) = rx.recv().await {
+        if is_response(&m) {
+            answer = Some(m);
+        } else {
+            session.client.session.outbox.send(m);
+        }
+    }
+    guard.tasks.clear();
+    Ok(match answer {
+        Some(body) => reply::json(StatusCode::OK, body, sid),
+        // Cancelled: nothing to answer.
+        None => reply::empty(StatusCode::ACCEPTED, sid),
+    })
+}
+
+/// Cancels a JSON POST's requests when its handler is dropped (the client went away).
+struct CancelOnDrop {
+    inflight: Arc<InFlight>,
+    tasks: Vec<TaskNo>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.tasks.is_empty() {
+            self.inflight.cancel_tasks(&self.tasks);
+        }
+    }
+}
+
+/// The answer as an SSE stream: a priming event, the messages related to the request, the
+/// response; then the stream ends. If the client drops it, its requests run on for the
+/// disconnect grace, waiting for a resumption, then they are cancelled.
+fn sse_answer(
+    app: &Arc<App>,
+    session: &Arc<HttpSession>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    tasks: Vec<TaskNo>,
+) -> Response {
+    let stream = session.new_stream();
+    stream.set_tasks(tasks);
+    let (events, attachment) = stream.attach(None);
+    stream.prime(app.opts.retry_ms);
+    let feeding = stream.clone();
+    let weak = Arc::downgrade(session);
+    session.client.inflight.spawn(None, async move {
+        let finish = Finish(feeding);
+        while let Some(m) = rx.recv().await {
+            finish.0.push("message", &String::from_utf8_lossy(&m));
+        }
+        if let Some(session) = weak.upgrade() {
+            session.finished(finish.0.no());
+        }
+    });
+    let on_gone = gone(app, session, stream, attachment);
+    reply::sse(SseBody::new(events, on_gone), Some(&session.id))
+}
+
+/// What happens when the client drops its connection to `stream`: unless it resumes the
+/// stream within the grace, the requests it carries are cancelled.
+fn gone(app: &App, session: &HttpSession, stream: Arc<EventStream>, attachment: u64) -> OnGone {
+    let grace = app.opts.disconnect_grace;
+    let inflight = session.client.inflight.clone();
+    Box::new(move || {
+        if !stream.detach(attachment) || stream.is_finished() || stream.tasks().is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            inflight.cancel_tasks(stream.tasks());
+            return;
+        };
+        tracing::debug!(
+            ?grace,
+            "a client dropped a response stream; waiting for it to resume"
+        );
+        runtime.spawn(async move {
+            tokio::time::sleep(grace).await;
+            if !stream.is_attached() && inflight.any_running(stream.tasks()) {
+                tracing::debug!("the client did not resume its stream: cancelling its requests");
+                inflight.cancel_tasks(stream.tasks());
+            }
+        });
+    })
+}
+
+/// `GET`: the session's stream, or with `Last-Event-ID` the rest of any of its streams.
+pub(crate) async fn get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    handle_get(&app, &headers).unwrap_or_else(|response| response)
+}
+
+fn handle_get(app: &Arc<App>, headers: &HeaderMap) -> Result<Response, Response> {
+    if !reply::accepts(headers).1 {
+        return Err(reply::error(
+            StatusCode::NOT_ACCEPTABLE,
+            "not acceptable: Accept must allow text/event-stream",
+        ));
+    }
+    check_version(headers)?;
+    let session = find_session(app, headers)?;
+    session.touch();
+    let sid = Some(session.id.as_str());
+    let (stream, after) = match reply::text(headers, LAST_EVENT_ID) {
+        Some(last) => {
+            let found = parse_event_id(last).and_then(|(no, n)| Some((session.stream(no)?, n)));
+            let Some((stream, n)) = found else {
+                return Err(reply::error(
+                    StatusCode::BAD_REQUEST,
+                    "bad request: Last-Event-ID names no stream this session keeps",
+                ));
+            };
+            (stream, Some(n))
+        }
+        None => {
+            let Some(stream) = session.stream(0) else {
+                return Err(reply::error(StatusCode::NOT_FOUND, "session not found"));
+            };
+            if stream.is_attached() {
+                return Err(reply::error(
+                    StatusCode::CONFLICT,
+                    "conflict: this session's GET stream is already open",
+                ));
+            }
+            (stream, None)
+        }
+    };
+    let (events, attachment) = stream.attach(after);
+    if stream.no() == 0 && after.is_none() {
+        stream.prime(app.opts.retry_ms);
+    }
+    let on_gone = gone(app, &session, stream, attachment);
+    Ok(reply::sse(SseBody::new(events, on_gone), sid))
+}
+
+/// `DELETE`: ends the session (its requests in flight are cancelled).
+pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    handle_delete(&app, &headers).unwrap_or_else(|response| response)
+}
+
+fn handle_delete(app: &App, headers: &HeaderMap) -> Result<Response, Response> {
+    check_version(headers)?;
+    let session = find_session(app, headers)?;
+    if let Some(session) = app.sessions.remove(&session.id) {
+        tracing::debug!(session = %session.id, "session deleted by its client");
+        session.end();
+    }
+    Ok(reply::empty(StatusCode::OK, None))
+}
