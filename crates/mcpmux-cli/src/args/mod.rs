@@ -171,7 +171,7 @@ pub enum Command {
     #[cfg(not(feature = "bench"))]
     Bench(NotBuilt),
 
-    /// Serve every configured server as one MCP server on stdin/stdout (a gateway)
+    /// Serve every configured server as one MCP server on stdio or HTTP (a gateway)
     #[command(long_about = help::SERVE)]
     Serve(ServeArgs),
 
@@ -480,6 +480,24 @@ pub struct ServeArgs {
     /// collide) or never (a collision is an error)
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = PrefixMode::Always)]
     pub prefix: PrefixMode,
+
+    /// Serve over HTTP on HOST:PORT instead of stdio: Streamable HTTP on --path, legacy
+    /// HTTP+SSE on /sse, Prometheus metrics on /metrics (port 0: any free port)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub http: Option<String>,
+
+    /// The Streamable HTTP endpoint's path
+    #[arg(long, value_name = "PATH", default_value = "/mcp", requires = "http")]
+    pub path: String,
+
+    /// Clients must send `Authorization: Bearer <the value of $VAR>` (required on a
+    /// non-loopback address)
+    #[arg(long, value_name = "VAR", requires = "http")]
+    pub token_env: Option<String>,
+
+    /// Answer each HTTP request with one JSON body rather than an SSE stream
+    #[arg(long, requires = "http")]
+    pub json_response: bool,
 }
 
 /// Arguments of `mcpmux demo`.
@@ -705,6 +723,28 @@ mod tests {
             matches!(cli.map(|c| c.command), Ok(Command::Serve(s)) if s.prefix == PrefixMode::Never)
         );
         assert!(Cli::try_parse_from(["mcpmux", "serve", "--prefix", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn serve_http_flags_need_http() {
+        let cli = Cli::try_parse_from(["mcpmux", "serve", "--http", "127.0.0.1:0"]);
+        assert!(matches!(cli.map(|c| c.command),
+            Ok(Command::Serve(s)) if s.http.as_deref() == Some("127.0.0.1:0") && s.path == "/mcp"));
+        assert!(Cli::try_parse_from(["mcpmux", "serve", "--path", "/x"]).is_err());
+        assert!(Cli::try_parse_from(["mcpmux", "serve", "--token-env", "T"]).is_err());
+        let cli = Cli::try_parse_from([
+            "mcpmux",
+            "serve",
+            "--http",
+            "[::1]:0",
+            "--path",
+            "/x",
+            "--token-env",
+            "T",
+            "--json-response",
+        ]);
+        assert!(matches!(cli.map(|c| c.command),
+            Ok(Command::Serve(s)) if s.path == "/x" && s.token_env.as_deref() == Some("T") && s.json_response));
     }
 
     #[test]

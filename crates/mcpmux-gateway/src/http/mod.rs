@@ -185,7 +185,7 @@ impl Gateway {
     /// ```
     pub async fn serve_http(&self, listener: TcpListener, options: HttpOptions) -> io::Result<()> {
         options
-            .check_path()
+            .check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() && options.token.is_none() {

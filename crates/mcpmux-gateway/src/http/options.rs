@@ -159,8 +159,18 @@ impl HttpOptions {
         self
     }
 
-    /// Whether the path can be served (see [`HttpOptions::path`]).
-    pub(crate) fn check_path(&self) -> Result<(), String> {
+    /// Whether these options can be served: the path must be one [`HttpOptions::path`]
+    /// accepts. [`Gateway::serve_http`](crate::Gateway::serve_http) checks this too.
+    ///
+    /// # Errors
+    /// Why the path cannot be served.
+    ///
+    /// ```
+    /// use mcpmux_gateway::HttpOptions;
+    /// assert!(HttpOptions::new().check().is_ok());
+    /// assert!(HttpOptions::new().path("/metrics").check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), String> {
         let p = &self.path;
         let ok_chars = p
             .bytes()
@@ -186,10 +196,10 @@ mod tests {
     #[test]
     fn paths_are_checked() {
         for ok in ["/mcp", "/", "/a/b-c_d.e~f"] {
-            assert!(HttpOptions::new().path(ok).check_path().is_ok(), "{ok}");
+            assert!(HttpOptions::new().path(ok).check().is_ok(), "{ok}");
         }
         for bad in ["mcp", "/{x}", "/*rest", "/sse", "/metrics", "/a//b", "/é"] {
-            assert!(HttpOptions::new().path(bad).check_path().is_err(), "{bad}");
+            assert!(HttpOptions::new().path(bad).check().is_err(), "{bad}");
         }
     }
 }
