@@ -223,7 +223,11 @@ async fn post(
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    request.body(body).send().await.expect("the POST is answered")
+    request
+        .body(body)
+        .send()
+        .await
+        .expect("the POST is answered")
 }
 
 /// A response's body as JSON (`Null` if it is not).

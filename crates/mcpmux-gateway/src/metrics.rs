@@ -80,6 +80,9 @@ impl Metrics {
             tool: tool.to_owned(),
         };
         self.calls.get_or_create(&labels).inc();
+        // The error series exists (at 0) from the first call on. (Each guard is dropped at
+        // once: none is held across the call.)
+        let _ = self.errors.get_or_create(&labels).get();
         let started = Instant::now();
         let span = tracing::info_span!("forwarded call", server, tool);
         let result = call.into_future().instrument(span).await;
@@ -141,6 +144,17 @@ mod tests {
         );
         assert!(
             text.contains(r#"mcpmux_gateway_tool_call_seconds_count{server="one",tool="echo"} 2"#),
+            "{text}"
+        );
+        assert!(
+            metrics
+                .forwarded("two", "add", async { Ok(ok) })
+                .await
+                .is_ok()
+        );
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"mcpmux_gateway_tool_call_errors_total{server="two",tool="add"} 0"#),
             "{text}"
         );
     }

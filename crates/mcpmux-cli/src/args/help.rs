@@ -49,7 +49,17 @@ with isError naming the server and the reason. A client's notifications/cancelle
 call upstream. stdout carries only MCP messages; logs go to stderr. When stdin closes, the \
 gateway answers the calls in flight, shuts its servers down and exits 0.
 
-This version serves tools over stdio only (no resources, prompts or HTTP yet).
+This version serves tools only (no resources or prompts yet).
+
+With --http HOST:PORT it serves over HTTP instead, and prints `listening on http://ADDR/PATH` on \
+stderr once it listens (port 0: any free port): Streamable HTTP on --path (default /mcp; \
+sessions, SSE or JSON answers, the GET stream, DELETE, resumption with Last-Event-ID), the \
+legacy HTTP+SSE transport on /sse for 2024-11-05 clients, and Prometheus metrics on /metrics. \
+On a loopback address only requests naming localhost, 127.0.0.1 or [::1] in Host are served \
+(DNS rebinding), and a foreign Origin gets 403. --token-env VAR: clients must send \
+`Authorization: Bearer <$VAR>` (/metrics too); a non-loopback address needs it (exit 2 \
+without). Bodies over 4 MiB get 413; each session runs 256 requests at once (more wait). \
+SIGINT/SIGTERM stop it (exit 130/143).
 
 In a host's config (name the servers' file, so that the gateway never reads the host's own \
 config and starts itself):
