@@ -468,3 +468,88 @@ fn the_python_sdk_client_uses_the_gateway() {
     assert_eq!(v["calls"]["py_add"]["structured"]["result"], 42.0, "{v}");
     assert_none_left(&m);
 }
+
+/// Runs a Python peer script with `args`, waiting at most 90 s; its stdout as JSON.
+fn run_python(script: &str, args: &[&std::ffi::OsStr], m: &(String, String)) -> Value {
+    let mut child = Command::new(python())
+        .arg(repo_root().join(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_none_left(m);
+            panic!("{script} did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn every_forwarded_feature_reaches_the_python_sdk_client() {
+    let m = marker("pyfeatures");
+    let script = repo_root().join("tests/peers/py_server.py");
+    let py = json!({"command": python(), "args": [script, "--features"], "env": {&m.0: &m.1}});
+    let (_dir, path) = config(json!({"py": py, "ts": test_server(&m)}));
+    let v = run_python(
+        "tests/peers/py_gateway_features.py",
+        &[MCPMUX.as_ref(), path.as_os_str()],
+        &m,
+    );
+    for feature in ["resources", "prompts", "logging", "completions"] {
+        assert_eq!(v["capabilities"][feature], true, "{feature}: {v}");
+    }
+    // Resources and templates pass through unchanged; reads are routed to their owner (a
+    // templated URI too); a URI nobody owns is the upstream's own not-found error.
+    assert_eq!(v["resources"], json!(["config://app"]), "{v}");
+    assert_eq!(v["templates"], json!(["greeting://{name}"]), "{v}");
+    assert_eq!(v["config"], r#"{"theme": "dark", "retries": 3}"#, "{v}");
+    assert_eq!(v["greeting"], "Hello, Ann!", "{v}");
+    let unknown = v["unknown_resource"].as_str().unwrap_or_default();
+    assert!(unknown.contains("nowhere://at-all"), "{v}");
+    // Prompts are named like tools (--prefix always), and filled in by their owner.
+    assert_eq!(
+        v["prompts"],
+        json!(["py_review_code", "py_interview"]),
+        "{v}"
+    );
+    assert_eq!(
+        v["prompt"],
+        json!([
+            "Review this rust code, focusing on correctness:",
+            "fn main() {}"
+        ]),
+        "{v}"
+    );
+    assert_eq!(v["complete_prompt"], json!(["ruby", "rust"]), "{v}");
+    assert_eq!(v["complete_template"], json!(["Ada", "Alan"]), "{v}");
+    // The upstream's sampling and elicitation requests reach this client and its answers go
+    // back to the upstream's tool.
+    assert_eq!(v["sampled"], json!(["Summarize: a long text"]), "{v}");
+    assert_eq!(v["summarize"]["text"], "gateway-test-model: short", "{v}");
+    assert_eq!(v["elicited"], json!(["Sign up for the newsletter"]), "{v}");
+    assert_eq!(v["signup"]["structured"]["action"], "accept", "{v}");
+    assert_eq!(
+        v["signup"]["structured"]["content"]["email"], "ann@example.com",
+        "{v}"
+    );
+    // Progress under the client's own token; the upstream's log message.
+    assert_eq!(v["progress"], json!([1.0, 2.0, 3.0]), "{v}");
+    assert_eq!(v["progress_call"]["is_error"], false, "{v}");
+    assert_eq!(
+        v["logs"],
+        json!([{"level": "warning", "data": "from the test server"}]),
+        "{v}"
+    );
+    assert_none_left(&m);
+}

@@ -72,7 +72,7 @@ impl Gateway {
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (outbox, rx) = Outbox::new();
-        let session = Downstream::new(outbox);
+        let session = self.open_session(outbox);
         let mut writing = tokio::spawn(write_lines(writer, rx));
         let mut framer = LineFramer::new(MAX_LINE);
         let mut inflight = InFlight::default();
@@ -106,6 +106,7 @@ impl Gateway {
             }
         }
         // The client is done sending; answer what it asked.
+        session.close();
         while inflight.tasks.join_next().await.is_some() {}
         drop(session);
         match writing.await {
@@ -156,7 +157,9 @@ impl Gateway {
             Line::Single(Message::Notification { method, params }) => {
                 notification(&method, &params, inflight);
             }
-            Line::Single(Message::Response) => {}
+            Line::Single(Message::Response { id, result }) => {
+                session.answer(&id, result);
+            }
             Line::Single(Message::Invalid { id, error }) => {
                 session
                     .outbox
@@ -177,7 +180,9 @@ impl Gateway {
                 Message::Notification { method, params } => {
                     notification(&method, &params, inflight);
                 }
-                Message::Response => {}
+                Message::Response { id, result } => {
+                    session.answer(&id, result);
+                }
                 Message::Invalid { id, error } => {
                     errors.push(message::response(id.as_ref(), Err(error)))
                 }
