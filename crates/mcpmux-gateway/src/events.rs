@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use mcpmux::{Received, ServerNotification};
 use serde_json::{Value, json};
+use tokio::sync::watch;
 
 use crate::session::Downstream;
 use crate::{Gateway, Inner};
@@ -66,13 +68,26 @@ impl Subscriptions {
     }
 }
 
-/// Starts one task per upstream that passes its notifications on for as long as the gateway
-/// lives.
-pub(crate) fn start(gateway: &Gateway) {
+/// The first wait before reconnecting a dead upstream, doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// Starts, per upstream, a task that passes its notifications on, and one that watches its
+/// connection: when it dies the upstream is reconnected (backing off), and once it is back
+/// every client is told its lists changed. Both end with the gateway (`alive` closes).
+pub(crate) fn start(gateway: &Gateway, alive: &watch::Receiver<()>) {
     for name in gateway.toolset().server_names() {
         let Some(server) = gateway.toolset().server(name) else {
             continue;
         };
+        // A server that never started has no connection to watch.
+        if gateway.toolset().guard(name).is_some() {
+            tokio::spawn(watch_upstream(
+                Arc::downgrade(&gateway.inner),
+                name.to_owned(),
+                alive.clone(),
+            ));
+        }
         let mut notifications = server.notifications();
         let weak = Arc::downgrade(&gateway.inner);
         let name = name.to_owned();
@@ -90,6 +105,62 @@ pub(crate) fn start(gateway: &Gateway) {
                 }
             }
         });
+    }
+}
+
+/// Keeps upstream `name` connected while the gateway lives; announces its return.
+async fn watch_upstream(weak: Weak<Inner>, name: String, mut alive: watch::Receiver<()>) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut was_down = false;
+    loop {
+        let connect = async {
+            let inner = weak.upgrade()?;
+            let toolset = &inner.toolset;
+            if let Some(g) = toolset.guard(&name).filter(|g| !g.is_closed()) {
+                return Some(Ok(g));
+            }
+            let server = toolset.server(&name)?.clone();
+            drop(inner);
+            Some(server.enter().await)
+        };
+        let guard = tokio::select! {
+            _ = alive.changed() => return,
+            g = connect => match g {
+                None => return,
+                Some(Ok(g)) => g,
+                Some(Err(e)) => {
+                    tracing::info!(server = %name, error = %e, retry_in = ?backoff, "upstream still down");
+                    tokio::select! {
+                        _ = alive.changed() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            },
+        };
+        backoff = FIRST_BACKOFF;
+        if was_down {
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            tracing::info!(server = %name, "upstream is back");
+            let gateway = Gateway { inner };
+            gateway.refreshed_map().await;
+            for method in [
+                "notifications/tools/list_changed",
+                "notifications/resources/list_changed",
+                "notifications/prompts/list_changed",
+            ] {
+                broadcast(&gateway.inner, method);
+            }
+        }
+        tokio::select! {
+            _ = alive.changed() => return,
+            () = guard.closed() => {}
+        }
+        tracing::warn!(server = %name, "upstream connection closed; reconnecting");
+        was_down = true;
     }
 }
 

@@ -100,6 +100,8 @@ struct Inner {
     /// Every client session (dropped ones are pruned as found).
     sessions: Mutex<Vec<Weak<Downstream>>>,
     subscriptions: events::Subscriptions,
+    /// Dropped with the gateway: its background tasks (upstream watchers) end.
+    _alive: tokio::sync::watch::Sender<()>,
 }
 
 impl Gateway {
@@ -125,6 +127,7 @@ impl Gateway {
         relay: Relay,
     ) -> Result<Gateway, GatewayError> {
         let map = ToolMap::build(toolset.tools().await?, prefix)?;
+        let (alive, watching) = tokio::sync::watch::channel(());
         let gateway = Gateway {
             inner: Arc::new(Inner {
                 toolset,
@@ -134,9 +137,10 @@ impl Gateway {
                 relay,
                 sessions: Mutex::new(Vec::new()),
                 subscriptions: events::Subscriptions::default(),
+                _alive: alive,
             }),
         };
-        events::start(&gateway);
+        events::start(&gateway, &watching);
         Ok(gateway)
     }
 
