@@ -55,14 +55,16 @@ fn store() -> Arc<dyn TokenStore> {
 }
 
 /// OAuth for an HTTP server unless it is off or the entry already authenticates (a bearer
-/// token or an `Authorization` header): used only when the server answers 401.
-pub fn for_http(spec: &HttpSpec, name: &str) -> Option<OAuthConfig> {
+/// token or an `Authorization` header): used only when the server answers 401. A login may
+/// start only when `may_log_in` and stderr is a terminal.
+pub fn for_http(spec: &HttpSpec, name: &str, may_log_in: bool) -> Option<OAuthConfig> {
     let has_auth = spec.bearer.is_some()
         || spec
             .headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
-    (spec.oauth.enabled && !has_auth).then(|| config(&spec.oauth, name, interactive()))
+    (spec.oauth.enabled && !has_auth)
+        .then(|| config(&spec.oauth, name, may_log_in && interactive()))
 }
 
 /// Runs `mcpmux auth ...`.

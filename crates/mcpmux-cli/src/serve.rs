@@ -4,7 +4,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 
-use mcpmux_gateway::{Gateway, GatewayError, HttpOptions, Prefix};
+use mcpmux_gateway::{Gateway, GatewayError, HttpOptions, Prefix, Relay};
 
 use crate::args::{GlobalArgs, PrefixMode, ServeArgs, ServerArgs};
 use crate::exit::{Code, Failure, Outcome};
@@ -25,11 +25,22 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Outcome {
              did you mean `mcpmux servers`?"
         );
     }
-    let targets = Targets::select(global, &ServerArgs::default(), None)?;
+    // Upstreams' sampling and elicitation requests go to the client whose call runs there; an
+    // upstream that needs an OAuth login never starts one inside the gateway.
+    let relay = Relay::new();
+    let install = {
+        let relay = relay.clone();
+        move |name: &str, builder| relay.install(name, builder)
+    };
+    let shape = target::Shape {
+        no_login: true,
+        customize: Some(&install),
+    };
+    let targets = Targets::select_with(global, &ServerArgs::default(), None, &shape)?;
     let (toolset, broken) = targets.connect(global).await?;
     // Servers that failed to start are left out; the others serve.
     let _ = target::report(&toolset, &broken);
-    let gateway = match Gateway::new(toolset, prefix(args.prefix)).await {
+    let gateway = match Gateway::with_relay(toolset, prefix(args.prefix), relay.clone()).await {
         Ok(gateway) => gateway,
         Err(e) => {
             // The toolset is gone with the error: let its servers shut down first.

@@ -47,6 +47,19 @@ impl Targets {
         args: &ServerArgs,
         only: Option<&str>,
     ) -> Result<Targets, Failure> {
+        Targets::select_with(global, args, only, &Shape::default())
+    }
+
+    /// [`select`](Self::select), with the configured servers' handles shaped by `shape`.
+    ///
+    /// # Errors
+    /// As [`select`](Self::select).
+    pub fn select_with(
+        global: &GlobalArgs,
+        args: &ServerArgs,
+        only: Option<&str>,
+        shape: &Shape<'_>,
+    ) -> Result<Targets, Failure> {
         if args.is_given() {
             if let Some(name) = only {
                 return Err(usage(format!(
@@ -77,7 +90,7 @@ impl Targets {
         let mut servers = Vec::new();
         let mut broken = Vec::new();
         for (name, spec) in specs {
-            match spec.and_then(|spec| target(global, &spec)) {
+            match spec.and_then(|spec| target(global, &spec, shape)) {
                 Ok(t) => servers.push(t),
                 Err(e) => broken.push((name, e)),
             }
@@ -226,13 +239,29 @@ fn usage(message: String) -> Failure {
     Failure::new(Code::Usage, anyhow::anyhow!(message))
 }
 
+/// Changes one server's builder (by the server's name) before it is built.
+pub type Customize = dyn Fn(&str, ServerBuilder) -> ServerBuilder + Sync;
+
+/// What a command changes in its configured servers' handles.
+#[derive(Default)]
+pub struct Shape<'a> {
+    /// Never start an interactive OAuth login (a gateway serving other clients): a server that
+    /// needs one fails, naming `mcpmux auth login`.
+    pub no_login: bool,
+    /// Applied to each server's builder (by name) before it is built.
+    pub customize: Option<&'a Customize>,
+}
+
 /// A configured server's handle, with `--timeout` applied.
-fn target(global: &GlobalArgs, spec: &ServerSpec) -> Result<Target, String> {
+fn target(global: &GlobalArgs, spec: &ServerSpec, shape: &Shape<'_>) -> Result<Target, String> {
     let mut builder = spec.builder();
     if let mcpmux_config::Transport::Http(h) = &spec.transport
-        && let Some(oauth) = crate::auth::for_http(h, &spec.name)
+        && let Some(oauth) = crate::auth::for_http(h, &spec.name, !shape.no_login)
     {
         builder = builder.oauth(oauth);
+    }
+    if let Some(customize) = shape.customize {
+        builder = customize(&spec.name, builder);
     }
     let server = with_timeout(builder, global).build().map_err(|e| {
         let origin = spec

@@ -128,10 +128,21 @@ impl Gateway {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {line}"))
     }
 
+    /// The next response (or error about a message), skipping notifications (an upstream
+    /// that died and came back is announced with list_changed at any time).
+    fn next_response(&self) -> Value {
+        loop {
+            let v = self.next();
+            if v.get("method").is_none() {
+                return v;
+            }
+        }
+    }
+
     /// Sends a request and waits for its answer (nothing else may be in flight).
     fn call(&mut self, id: u64, method: &str, params: Value) -> Value {
         self.request(id, method, params);
-        let answer = self.next();
+        let answer = self.next_response();
         assert_eq!(answer["id"], json!(id), "{answer}");
         answer
     }
@@ -311,7 +322,7 @@ fn serves_two_upstreams_as_one_server() {
     }
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..100 {
-        let answer = gw.next();
+        let answer = gw.next_response();
         let id = answer["id"].as_u64().unwrap_or_else(|| panic!("{answer}"));
         assert_eq!(text(&answer), format!("n{}", id - 1000), "{answer}");
         assert!(seen.insert(id), "id {id} answered twice");
@@ -338,11 +349,11 @@ fn serves_two_upstreams_as_one_server() {
     // Garbage: -32700 with a null id, and the gateway keeps serving; invalid requests: -32600;
     // unknown methods: -32601.
     gw.send("this is not json");
-    let parse = gw.next();
+    let parse = gw.next_response();
     assert_eq!(parse["error"]["code"], -32700, "{parse}");
     assert_eq!(parse["id"], Value::Null, "{parse}");
     gw.send(r#"{"jsonrpc":"2.0","id":11}"#);
-    assert_eq!(gw.next()["error"]["code"], -32600);
+    assert_eq!(gw.next_response()["error"]["code"], -32600);
     assert_eq!(
         gw.call(12, "resources/nope", json!({}))["error"]["code"],
         -32601
@@ -466,5 +477,153 @@ fn the_python_sdk_client_uses_the_gateway() {
     assert_eq!(v["calls"]["ts_echo"]["text"], "through the gateway", "{v}");
     assert_eq!(v["calls"]["ts_echo"]["is_error"], false, "{v}");
     assert_eq!(v["calls"]["py_add"]["structured"]["result"], 42.0, "{v}");
+    assert_none_left(&m);
+}
+
+/// Runs a Python peer script with `args`, waiting at most 90 s; its stdout as JSON.
+fn run_python(script: &str, args: &[&std::ffi::OsStr], m: &(String, String)) -> Value {
+    let mut child = Command::new(python())
+        .arg(repo_root().join(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_none_left(m);
+            panic!("{script} did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn every_forwarded_feature_reaches_the_python_sdk_client() {
+    let m = marker("pyfeatures");
+    let script = repo_root().join("tests/peers/py_server.py");
+    let py = json!({"command": python(), "args": [script, "--features"], "env": {&m.0: &m.1}});
+    let (_dir, path) = config(json!({"py": py, "ts": test_server(&m)}));
+    let v = run_python(
+        "tests/peers/py_gateway_features.py",
+        &[MCPMUX.as_ref(), path.as_os_str()],
+        &m,
+    );
+    for feature in ["resources", "prompts", "logging", "completions"] {
+        assert_eq!(v["capabilities"][feature], true, "{feature}: {v}");
+    }
+    // Resources and templates pass through unchanged; reads are routed to their owner (a
+    // templated URI too); a URI nobody owns is the upstream's own not-found error.
+    assert_eq!(v["resources"], json!(["config://app"]), "{v}");
+    assert_eq!(v["templates"], json!(["greeting://{name}"]), "{v}");
+    assert_eq!(v["config"], r#"{"theme": "dark", "retries": 3}"#, "{v}");
+    assert_eq!(v["greeting"], "Hello, Ann!", "{v}");
+    let unknown = v["unknown_resource"].as_str().unwrap_or_default();
+    assert!(unknown.contains("nowhere://at-all"), "{v}");
+    // Prompts are named like tools (--prefix always), and filled in by their owner.
+    assert_eq!(
+        v["prompts"],
+        json!(["py_review_code", "py_interview"]),
+        "{v}"
+    );
+    assert_eq!(
+        v["prompt"],
+        json!([
+            "Review this rust code, focusing on correctness:",
+            "fn main() {}"
+        ]),
+        "{v}"
+    );
+    assert_eq!(v["complete_prompt"], json!(["ruby", "rust"]), "{v}");
+    assert_eq!(v["complete_template"], json!(["Ada", "Alan"]), "{v}");
+    // The upstream's sampling and elicitation requests reach this client and its answers go
+    // back to the upstream's tool.
+    assert_eq!(v["sampled"], json!(["Summarize: a long text"]), "{v}");
+    assert_eq!(v["summarize"]["text"], "gateway-test-model: short", "{v}");
+    assert_eq!(v["elicited"], json!(["Sign up for the newsletter"]), "{v}");
+    assert_eq!(v["signup"]["structured"]["action"], "accept", "{v}");
+    assert_eq!(
+        v["signup"]["structured"]["content"]["email"], "ann@example.com",
+        "{v}"
+    );
+    // Progress under the client's own token; the upstream's log message.
+    assert_eq!(v["progress"], json!([1.0, 2.0, 3.0]), "{v}");
+    assert_eq!(v["progress_call"]["is_error"], false, "{v}");
+    assert_eq!(
+        v["logs"],
+        json!([{"level": "warning", "data": "from the test server"}]),
+        "{v}"
+    );
+    assert_none_left(&m);
+}
+
+/// Reads lines until one answers request `id`; the notifications seen on the way.
+fn answer_to(gw: &Gateway, id: u64) -> (Value, Vec<String>) {
+    let mut seen = Vec::new();
+    loop {
+        let v = gw.next();
+        if v["id"] == json!(id) {
+            return (v, seen);
+        }
+        if let Some(m) = v["method"].as_str() {
+            seen.push(m.to_owned());
+        }
+    }
+}
+
+#[test]
+fn a_killed_upstream_fails_only_its_own_calls_and_comes_back_announced() {
+    let m = marker("killed");
+    let (_dir, path) = config(json!({"one": test_server(&m), "two": test_server(&m)}));
+    let mut gw = Gateway::start(&path, &[]);
+    gw.initialize();
+    let before = text(&gw.tool(1, "one_pid", json!({})));
+    // `one` dies mid-call: only that call fails, as a tool error naming the server.
+    gw.request(
+        2,
+        "tools/call",
+        json!({"name": "one_crash", "arguments": {"code": 3}}),
+    );
+    let started = Instant::now();
+    let (crashed, mut seen) = answer_to(&gw, 2);
+    assert_eq!(crashed["result"]["isError"], true, "{crashed}");
+    assert!(text(&crashed).contains("server `one`"), "{crashed}");
+    gw.request(
+        3,
+        "tools/call",
+        json!({"name": "two_echo", "arguments": {"text": "still here"}}),
+    );
+    let (echo, more) = answer_to(&gw, 3);
+    assert_eq!(text(&echo), "still here");
+    seen.extend(more);
+    // The gateway reconnects it on its own and says so: list_changed, then calls work again,
+    // each in a new process.
+    let mut announced = seen.iter().any(|s| s == "notifications/tools/list_changed");
+    let mut id = 10;
+    while !announced {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "`one` was not back and announced within 10 s"
+        );
+        gw.request(id, "ping", json!({}));
+        let (_, seen) = answer_to(&gw, id);
+        announced = seen.iter().any(|s| s == "notifications/tools/list_changed");
+        id += 1;
+        if !announced {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let after = text(&gw.tool(id, "one_pid", json!({})));
+    assert_ne!(before, after, "the same process answered after the crash");
+    let (status, stderr) = gw.finish();
+    assert!(status.success(), "{status:?}: {stderr}");
     assert_none_left(&m);
 }

@@ -533,6 +533,17 @@ async fn sessions_resumption_and_cancellation() {
         .status(),
         StatusCode::OK
     );
+    assert_eq!(
+        post(
+            url,
+            &[sid, ("mcp-protocol-version", "2025-06-18")],
+            ping.clone()
+        )
+        .await
+        .status(),
+        StatusCode::BAD_REQUEST,
+        "a supported version, but not the one initialize agreed on"
+    );
 
     // The GET stream: one at a time.
     let get = |last: Option<&str>| {

@@ -32,13 +32,20 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A client whose unrelated messages go to `outbox`, running at most `limit` requests at
-    /// once (unlimited: `None`).
-    pub(crate) fn new(outbox: Outbox, limit: Option<usize>) -> Client {
+    /// A client of `gateway` whose unrelated messages go to `outbox`, running at most `limit`
+    /// requests at once (unlimited: `None`).
+    pub(crate) fn new(gateway: &Gateway, outbox: Outbox, limit: Option<usize>) -> Client {
         Client {
-            session: Downstream::new(outbox),
+            session: gateway.open_session(outbox),
             inflight: InFlight::new(limit),
         }
+    }
+
+    /// Ends the client: its requests are cancelled, the gateway's requests waiting for its
+    /// answers fail.
+    pub(crate) fn end(&self) {
+        self.session.close();
+        self.inflight.cancel_all();
     }
 
     /// Handles one message (or batch) from the client; the answers go to `related`.
@@ -52,7 +59,10 @@ impl Client {
                 self.notification(&method, &params);
                 Handled::default()
             }
-            Line::Single(Message::Response) => Handled::default(),
+            Line::Single(Message::Response { id, result }) => {
+                self.session.answer(&id, result);
+                Handled::default()
+            }
             Line::Single(Message::Invalid { id, error }) => Handled {
                 answers: related.send(message::response(id.as_ref(), Err(error))),
                 tasks: Vec::new(),
@@ -113,7 +123,9 @@ impl Client {
                     });
                 }
                 Message::Notification { method, params } => self.notification(&method, &params),
-                Message::Response => {}
+                Message::Response { id, result } => {
+                    self.session.answer(&id, result);
+                }
                 Message::Invalid { id, error } => {
                     errors.push(message::response(id.as_ref(), Err(error)));
                 }

@@ -30,29 +30,38 @@ gateway.serve_stdio().await?; // until stdin closes
 */
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod catalog;
 mod dispatch;
 mod error;
+mod events;
+mod forward;
 mod http;
 mod incoming;
 mod inflight;
 mod message;
 mod metrics;
 mod names;
+mod relay;
 mod serve;
 mod session;
+mod tools;
 mod version;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use mcpmux::Toolset;
+use mcpmux_protocol::LoggingLevel;
 
 pub use error::GatewayError;
 pub use http::HttpOptions;
 pub use names::{MAX_TOOL_NAME, Prefix, is_valid_tool_name};
+pub use relay::Relay;
 pub use version::negotiate;
 
+use catalog::{Catalog, Want};
 use metrics::Metrics;
 use names::ToolMap;
+use session::{Downstream, Outbox};
 
 /// Many MCP servers served as one: the tools of a [`Toolset`] under the names [`Prefix`]
 /// chooses. Cheap to clone.
@@ -91,6 +100,15 @@ struct Inner {
     prefix: Prefix,
     map: Mutex<Arc<ToolMap>>,
     metrics: Metrics,
+    /// The resources, templates and prompts as last listed.
+    catalog: Mutex<Arc<Catalog>>,
+    /// What runs where, and the relay of upstream requests to clients.
+    relay: Relay,
+    /// Every client session (dropped ones are pruned as found).
+    sessions: Mutex<Vec<Weak<Downstream>>>,
+    subscriptions: events::Subscriptions,
+    /// Dropped with the gateway: its background tasks (upstream watchers) end.
+    _alive: tokio::sync::watch::Sender<()>,
 }
 
 impl Gateway {
@@ -101,15 +119,37 @@ impl Gateway {
     /// [`Prefix::Never`]: two servers offer the same tool name); [`GatewayError::List`] when the
     /// toolset's names conflict.
     pub async fn new(toolset: Toolset, prefix: Prefix) -> Result<Gateway, GatewayError> {
+        Gateway::with_relay(toolset, prefix, Relay::new()).await
+    }
+
+    /// A gateway over `toolset` whose upstreams were built with `relay`'s handlers
+    /// ([`Relay::install`]): their sampling and elicitation requests reach the client whose
+    /// call is running there.
+    ///
+    /// # Errors
+    /// As [`Gateway::new`].
+    pub async fn with_relay(
+        toolset: Toolset,
+        prefix: Prefix,
+        relay: Relay,
+    ) -> Result<Gateway, GatewayError> {
         let map = ToolMap::build(toolset.tools().await?, prefix)?;
-        Ok(Gateway {
+        let (alive, watching) = tokio::sync::watch::channel(());
+        let gateway = Gateway {
             inner: Arc::new(Inner {
                 toolset,
                 prefix,
                 map: Mutex::new(Arc::new(map)),
                 metrics: Metrics::new(),
+                catalog: Mutex::new(Arc::new(Catalog::default())),
+                relay,
+                sessions: Mutex::new(Vec::new()),
+                subscriptions: events::Subscriptions::default(),
+                _alive: alive,
             }),
-        })
+        };
+        events::start(&gateway, &watching);
+        Ok(gateway)
     }
 
     /// The toolset served.
@@ -146,6 +186,62 @@ impl Gateway {
             .iter()
             .map(|e| e.tool.name.clone())
             .collect()
+    }
+
+    /// The naming mode.
+    pub(crate) fn prefix(&self) -> Prefix {
+        self.inner.prefix
+    }
+
+    /// A new client session whose unrelated messages go to `outbox`.
+    pub(crate) fn open_session(&self, outbox: Outbox) -> Arc<Downstream> {
+        let session = Downstream::new(outbox);
+        let mut sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        sessions.retain(|w| w.strong_count() > 0);
+        sessions.push(Arc::downgrade(&session));
+        session
+    }
+
+    /// The client sessions open now.
+    pub(crate) fn sessions(&self) -> Vec<Arc<Downstream>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    /// The lowest log level any client asked for (`None`: none asked).
+    pub(crate) fn lowest_log_level(&self) -> Option<LoggingLevel> {
+        self.sessions().iter().filter_map(|s| s.log_level()).min()
+    }
+
+    /// The catalog as last read.
+    pub(crate) fn last_catalog(&self) -> Arc<Catalog> {
+        self.inner
+            .catalog
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The catalog read afresh (the `want` lists; the others as last read), kept as the last.
+    pub(crate) async fn catalog(&self, want: &[Want]) -> Arc<Catalog> {
+        let fresh = Arc::new(catalog::read(self, want).await);
+        let mut last = self
+            .inner
+            .catalog
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let merged = Arc::new(last.merged_with(&fresh, want));
+        *last = merged.clone();
+        merged
     }
 
     fn current_map(&self) -> Arc<ToolMap> {

@@ -1,6 +1,6 @@
 //! Incoming lines as JSON-RPC messages, and the response lines the gateway writes.
 
-use mcpmux_protocol::jsonrpc::{INVALID_REQUEST, PARSE_ERROR};
+use mcpmux_protocol::jsonrpc::{INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR};
 use mcpmux_protocol::{ErrorObject, RequestId, encode_response};
 use serde_json::{Map, Value};
 
@@ -15,8 +15,11 @@ pub(crate) enum Message {
     },
     /// A notification: no answer.
     Notification { method: String, params: Value },
-    /// A response to a request of ours (the gateway sends none yet): ignored.
-    Response,
+    /// A response to a request of the gateway's (relayed sampling, elicitation, ...).
+    Response {
+        id: RequestId,
+        result: Result<Value, ErrorObject>,
+    },
     /// Not a valid message: answer this error (with the id, if one could be read).
     Invalid {
         id: Option<RequestId>,
@@ -92,7 +95,21 @@ fn message(value: Value) -> Message {
         Some(Value::String(method)) => method,
         Some(_) => return invalid(id, "invalid request: the method must be a string"),
         None if id.is_some() && (m.contains_key("result") || m.contains_key("error")) => {
-            return Message::Response;
+            let result = match (m.remove("result"), m.remove("error")) {
+                (Some(result), None) => Ok(result),
+                (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
+                    .unwrap_or_else(|_| {
+                        ErrorObject::new(
+                            INTERNAL_ERROR,
+                            "the client answered with an invalid error",
+                        )
+                    })),
+                _ => return invalid(id, "invalid response: both result and error"),
+            };
+            return match id {
+                Some(id) => Message::Response { id, result },
+                None => invalid(None, "invalid response: no id"),
+            };
         }
         None => return invalid(id, "invalid request: no method"),
     };
@@ -167,7 +184,7 @@ mod tests {
         );
         assert!(matches!(
             single(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
-            Message::Response
+            Message::Response { .. }
         ));
     }
 

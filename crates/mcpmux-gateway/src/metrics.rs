@@ -63,7 +63,7 @@ impl Metrics {
         }
     }
 
-    /// Runs one forwarded call of `server`'s tool `tool` in a `tracing` span, counting it, its
+    /// Runs one forwarded call of `server`'s tool `tool` in a `tracing` span (`tools/call`), counting it, its
     /// latency and whether it failed (an error, or a result with `isError`). A call dropped
     /// before it ends (cancelled) is counted as a call only.
     pub(crate) async fn forwarded<F>(
@@ -84,7 +84,7 @@ impl Metrics {
         // once: none is held across the call.)
         let _ = self.errors.get_or_create(&labels).get();
         let started = Instant::now();
-        let span = tracing::info_span!("forwarded call", server, tool);
+        let span = tracing::info_span!("tools/call", server, tool);
         let result = call.into_future().instrument(span).await;
         self.latency
             .get_or_create(&labels)

@@ -51,7 +51,7 @@ impl Gateway {
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (outbox, rx) = Outbox::new();
-        let client = Client::new(outbox, None);
+        let client = Client::new(self, outbox, None);
         let _cancel = CancelOnDrop(&client);
         let mut writing = tokio::spawn(write_lines(writer, rx));
         let mut framer = LineFramer::new(MAX_LINE);
@@ -79,6 +79,7 @@ impl Gateway {
             }
         }
         // The client is done sending; answer what it asked.
+        client.session.close();
         client.inflight.idle().await;
         drop(_cancel);
         drop(client);

@@ -6,17 +6,22 @@
 //! response): on stdio that is the one output stream; on Streamable HTTP the request's own SSE
 //! stream. Messages related to no request (`list_changed`, ...) go to the session's outbox.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mcpmux_protocol::{ClientCapabilities, encode_notification};
+use mcpmux_protocol::jsonrpc::INTERNAL_ERROR;
+use mcpmux_protocol::{
+    ClientCapabilities, ErrorObject, LoggingLevel, RequestId, encode_notification, encode_request,
+};
 use serde::Serialize;
-use tokio::sync::mpsc;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
 
 /// Where encoded messages (one JSON-RPC message each, newline-terminated) to a client go.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox(mpsc::UnboundedSender<Vec<u8>>);
 
-#[allow(dead_code)] // notify/is_closed: for the forwarding that follows
 impl Outbox {
     /// An outbox and the receiving end its transport drains.
     pub(crate) fn new() -> (Outbox, mpsc::UnboundedReceiver<Vec<u8>>) {
@@ -41,15 +46,12 @@ impl Outbox {
             }
         }
     }
-
-    /// Whether the reading end is gone.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.0.is_closed()
-    }
 }
 
+/// The answer a client owes to a request of the gateway's.
+type Pending = oneshot::Sender<Result<Value, ErrorObject>>;
+
 /// What a client said about itself in `initialize`.
-#[allow(dead_code)] // read by the forwarding that follows
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Negotiated {
     /// The protocol version agreed on; `None` before `initialize`.
@@ -64,16 +66,112 @@ pub(crate) struct Downstream {
     /// Messages related to no request of the client's.
     pub(crate) outbox: Outbox,
     negotiated: Mutex<Negotiated>,
+    /// The level `logging/setLevel` asked for (`None`: every message).
+    log_level: Mutex<Option<LoggingLevel>>,
+    /// Requests of the gateway's (relayed from upstreams) waiting for the client's answer;
+    /// `None` once the session ended.
+    pending: Mutex<Option<HashMap<RequestId, Pending>>>,
+    next_id: AtomicI64,
 }
 
-#[allow(dead_code)] // negotiated(): for the forwarding that follows
 impl Downstream {
     /// A session whose unrelated messages go to `outbox`.
     pub(crate) fn new(outbox: Outbox) -> Arc<Downstream> {
         Arc::new(Downstream {
             outbox,
             negotiated: Mutex::new(Negotiated::default()),
+            log_level: Mutex::new(None),
+            pending: Mutex::new(Some(HashMap::new())),
+            next_id: AtomicI64::new(1),
         })
+    }
+
+    /// Sets the lowest level of log messages the client wants.
+    pub(crate) fn set_log_level(&self, level: LoggingLevel) {
+        *self
+            .log_level
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(level);
+    }
+
+    /// The level `logging/setLevel` asked for.
+    pub(crate) fn log_level(&self) -> Option<LoggingLevel> {
+        *self
+            .log_level
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the client wants a log message at `level`.
+    pub(crate) fn wants_log(&self, level: LoggingLevel) -> bool {
+        self.log_level
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none_or(|min| level >= min)
+    }
+
+    /// Sends the client a request over `via` and waits for its answer.
+    ///
+    /// # Errors
+    /// The client's error; an internal error when the session ended or the request could not
+    /// be sent.
+    ///
+    /// # Cancel safety
+    /// Dropping the future forgets the request (a late answer is ignored).
+    pub(crate) async fn request(
+        &self,
+        via: &Outbox,
+        method: &str,
+        params: &Value,
+    ) -> Result<Value, ErrorObject> {
+        let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(pending) = pending.as_mut() else {
+                return Err(gone());
+            };
+            pending.insert(id.clone(), tx);
+        }
+        let forget = Forget {
+            session: self,
+            id: &id,
+        };
+        let mut line = Vec::new();
+        if let Err(e) = encode_request(&mut line, &id, method, Some(params)) {
+            return Err(ErrorObject::new(
+                INTERNAL_ERROR,
+                format!("cannot encode {method}: {e}"),
+            ));
+        }
+        if !via.send(line) {
+            return Err(gone());
+        }
+        let answer = rx.await.unwrap_or_else(|_| Err(gone()));
+        drop(forget);
+        answer
+    }
+
+    /// The client's answer to request `id` of the gateway's. False if no request waits for it.
+    pub(crate) fn answer(&self, id: &RequestId, result: Result<Value, ErrorObject>) -> bool {
+        let waiting = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+            .and_then(|p| p.remove(id));
+        match waiting {
+            Some(tx) => tx.send(result).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The session ended: requests waiting for the client fail, later ones fail at once.
+    pub(crate) fn close(&self) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     /// What the client negotiated so far.
@@ -90,6 +188,30 @@ impl Downstream {
             .negotiated
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = negotiated;
+    }
+}
+
+fn gone() -> ErrorObject {
+    ErrorObject::new(INTERNAL_ERROR, "the client's session ended")
+}
+
+/// Removes a request from the pending table when its waiter is done or dropped.
+struct Forget<'a> {
+    session: &'a Downstream,
+    id: &'a RequestId,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self
+            .session
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            p.remove(self.id);
+        }
     }
 }
 

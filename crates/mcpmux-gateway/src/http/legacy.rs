@@ -37,7 +37,7 @@ impl LegacySessions {
     /// Ends one (its requests cancelled).
     fn end(&self, id: &str) {
         if let Some(client) = lock(&self.table).remove(id) {
-            client.inflight.cancel_all();
+            client.end();
         }
     }
 
@@ -45,7 +45,7 @@ impl LegacySessions {
     pub(crate) fn end_all(&self) {
         let all: Vec<Client> = lock(&self.table).drain().map(|(_, c)| c).collect();
         for client in all {
-            client.inflight.cancel_all();
+            client.end();
         }
     }
 }
@@ -66,7 +66,7 @@ pub(crate) async fn get(State(app): State<Arc<App>>, headers: HeaderMap) -> Resp
     }
     let id = new_id();
     let (outbox, mut rx) = Outbox::new();
-    let client = Client::new(outbox, Some(app.opts.session_concurrency));
+    let client = Client::new(&app.gateway, outbox, Some(app.opts.session_concurrency));
     let stream = EventStream::new(0, false);
     let (events, _) = stream.attach(None);
     stream.push("endpoint", &format!("{MESSAGES_PATH}?sessionId={id}"));

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rand::RngCore as _;
 
 use super::events::EventStream;
+use crate::Gateway;
 use crate::incoming::Client;
 use crate::session::Outbox;
 
@@ -50,9 +51,9 @@ struct Streams {
 
 impl HttpSession {
     /// A new session, its GET stream fed by its outbox.
-    pub(crate) fn new(concurrency: usize, epoch: Instant) -> Arc<HttpSession> {
+    pub(crate) fn new(gateway: &Gateway, concurrency: usize, epoch: Instant) -> Arc<HttpSession> {
         let (outbox, mut rx) = Outbox::new();
-        let client = Client::new(outbox, Some(concurrency));
+        let client = Client::new(gateway, outbox, Some(concurrency));
         let standalone = EventStream::new(0, true);
         let session = Arc::new(HttpSession {
             id: new_id(),
@@ -120,7 +121,7 @@ impl HttpSession {
     /// Ends the session: every request cancelled (their upstream calls with them), every
     /// stream ended.
     pub(crate) fn end(&self) {
-        self.client.inflight.cancel_all();
+        self.client.end();
         let streams: Vec<Arc<EventStream>> = lock(&self.streams).by_no.values().cloned().collect();
         for stream in streams {
             stream.finish();
@@ -210,14 +211,30 @@ mod tests {
         assert_ne!(a, b);
     }
 
+    async fn gateway() -> Gateway {
+        let toolset = mcpmux::Toolset::builder()
+            .build()
+            .await
+            .expect("an empty toolset");
+        Gateway::new(toolset, crate::Prefix::Always)
+            .await
+            .expect("a gateway")
+    }
+
     #[tokio::test]
     async fn sessions_are_capped_and_idle_ones_make_room() {
+        let gw = gateway().await;
         let epoch = Instant::now();
         let sessions = Sessions::default();
-        let first = HttpSession::new(4, epoch);
+        let first = HttpSession::new(&gw, 4, epoch);
         assert!(sessions.insert(first.clone(), 1, 0, Duration::from_secs(60)));
-        assert!(!sessions.insert(HttpSession::new(4, epoch), 1, 0, Duration::from_secs(60)));
-        assert!(sessions.insert(HttpSession::new(4, epoch), 1, 0, Duration::ZERO));
+        assert!(!sessions.insert(
+            HttpSession::new(&gw, 4, epoch),
+            1,
+            0,
+            Duration::from_secs(60)
+        ));
+        assert!(sessions.insert(HttpSession::new(&gw, 4, epoch), 1, 0, Duration::ZERO));
         assert!(
             sessions.get(&first.id).is_none(),
             "the idle one was forgotten"
@@ -229,7 +246,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_outbox_feeds_the_get_stream() {
-        let session = HttpSession::new(4, Instant::now());
+        let gw = gateway().await;
+        let session = HttpSession::new(&gw, 4, Instant::now());
         assert!(
             session
                 .client

@@ -36,14 +36,27 @@ fn find_session(app: &App, headers: &HeaderMap) -> Result<Arc<HttpSession>, Resp
     }
 }
 
-/// 400 for an `MCP-Protocol-Version` the gateway does not speak.
-fn check_version(headers: &HeaderMap) -> Result<(), Response> {
-    match reply::text(headers, PROTOCOL_VERSION) {
-        Some(v) if ProtocolVersion::parse(v).is_none() => Err(reply::error(
+/// 400 for an `MCP-Protocol-Version` the gateway does not speak, or other than the one the
+/// session's `initialize` agreed on. No header: fine (the spec's fallback, 2025-03-26).
+fn check_version(headers: &HeaderMap, session: &HttpSession) -> Result<(), Response> {
+    let Some(v) = reply::text(headers, PROTOCOL_VERSION) else {
+        return Ok(());
+    };
+    if ProtocolVersion::parse(v).is_none() {
+        return Err(reply::error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "bad request: unsupported MCP-Protocol-Version `{v}` (supported: {})",
                 ProtocolVersion::SUPPORTED.map(|v| v.as_str()).join(", ")
+            ),
+        ));
+    }
+    match session.client.session.negotiated().version {
+        Some(agreed) if agreed != v => Err(reply::error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "bad request: MCP-Protocol-Version `{v}` is not the version this session's \
+                 initialize agreed on (`{agreed}`)"
             ),
         )),
         _ => Ok(()),
@@ -89,7 +102,7 @@ async fn handle_post(
         ));
     }
     let session = if !headers.contains_key(SESSION_ID) && is_initialize(&line) {
-        let session = HttpSession::new(app.opts.session_concurrency, app.epoch);
+        let session = HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch);
         let room = app.sessions.insert(
             session.clone(),
             app.opts.max_sessions,
@@ -106,8 +119,9 @@ async fn handle_post(
         tracing::debug!(session = %session.id, "new Streamable HTTP session");
         session
     } else {
-        check_version(headers)?;
-        find_session(app, headers)?
+        let session = find_session(app, headers)?;
+        check_version(headers, &session)?;
+        session
     };
     session.touch();
     let sid = Some(session.id.as_str());
@@ -224,8 +238,8 @@ fn handle_get(app: &Arc<App>, headers: &HeaderMap) -> Result<Response, Response>
             "not acceptable: Accept must allow text/event-stream",
         ));
     }
-    check_version(headers)?;
     let session = find_session(app, headers)?;
+    check_version(headers, &session)?;
     session.touch();
     let sid = Some(session.id.as_str());
     let (stream, after) = match reply::text(headers, LAST_EVENT_ID) {
@@ -266,8 +280,8 @@ pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap) -> R
 }
 
 fn handle_delete(app: &App, headers: &HeaderMap) -> Result<Response, Response> {
-    check_version(headers)?;
     let session = find_session(app, headers)?;
+    check_version(headers, &session)?;
     if let Some(session) = app.sessions.remove(&session.id) {
         tracing::debug!(session = %session.id, "session deleted by its client");
         session.end();

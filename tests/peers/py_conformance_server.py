@@ -1,0 +1,691 @@
+#!/usr/bin/env python3
+"""The MCP conformance suite's server fixture, built on the official Python SDK (`mcp` 2.3.0).
+
+The gateway's conformance run fronts this server: `mcpmux serve` runs it as an upstream over stdio
+and the official conformance *server* suite talks to the gateway. To know that a failure there is
+the gateway's, this server passes the suite on its own (scripts/conformance-server-direct.sh).
+
+    .peers/venv/bin/python tests/peers/py_conformance_server.py [stdio]
+    .peers/venv/bin/python tests/peers/py_conformance_server.py http --port N [--json-response] [--stateless]
+
+HTTP binds 127.0.0.1 only, endpoint `/mcp`; `--port 0` picks a free port. Once the socket listens,
+one line goes to stderr: `py_conformance_server: listening on http://127.0.0.1:PORT/mcp`. On stdio
+nothing but protocol messages goes to stdout; logs go to stderr.
+
+What it offers is what the scenarios' "Server Implementation Requirements" name (conformance
+0.1.16 and 0.2.0-alpha.12, src/scenarios/server/*.ts):
+- tools: test_simple_text, test_image_content, test_audio_content, test_embedded_resource,
+  test_multiple_content_types, test_tool_with_logging, test_tool_with_progress, test_error_handling,
+  test_sampling(prompt), test_elicitation(message), test_elicitation_sep1034_defaults,
+  test_elicitation_sep1330_enums, json_schema_2020_12_tool, test_reconnection;
+- resources: test://static-text, test://static-binary, test://watched-resource, the template
+  test://template/{id}/data; resources/subscribe and resources/unsubscribe (up to 2025-11-25);
+  an unknown URI answers -32602 with the URI in `data` (SEP-2164, the SDK's own behaviour);
+- prompts: test_simple_prompt, test_prompt_with_arguments(arg1, arg2),
+  test_prompt_with_embedded_resource(resourceUri), test_prompt_with_image;
+- completion/complete (arg1 of test_prompt_with_arguments, id of the template), logging/setLevel
+  (filters this session's later log notifications), ping;
+- 2026-07-28 multi-round-trip (SEP-2322): the test_input_required_result_* tools and the prompt
+  test_input_required_result_prompt answer `input_required`; requestState is sealed by the SDK
+  (AES-GCM), so a tampered one is refused with -32602 before the tool runs;
+- 2026-07-28 stateless diagnostics (server-stateless): test_missing_capability,
+  test_streaming_elicitation, test_logging_tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import socket
+import sys
+import warnings
+from typing import Any
+
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    AudioContent,
+    CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    CreateMessageRequest,
+    CreateMessageRequestParams,
+    CreateMessageResult,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    EmbeddedResource,
+    EmptyResult,
+    ImageContent,
+    InputRequiredResult,
+    ListRootsRequest,
+    ListRootsResult,
+    PromptReference,
+    ResourceTemplateReference,
+    SamplingMessage,
+    SetLevelRequestParams,
+    SubscribeRequestParams,
+    TextContent,
+    TextResourceContents,
+    UnsubscribeRequestParams,
+)
+from mcp_types.version import is_version_at_least
+
+# Sampling, logging and the in-call elicitation path are deprecated in 2026-07-28; the suite tests them.
+warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
+
+HOST = "127.0.0.1"
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+MODERN_VERSION = "2026-07-28"
+
+# A 1x1 red PNG and a 1-sample 8 kHz mono 8-bit WAV.
+RED_PIXEL_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+TINY_WAV = base64.b64encode(
+    b"RIFF" + (37).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+    + (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+    + b"data" + (1).to_bytes(4, "little") + b"\x80"
+).decode()
+
+# RFC 5424 severities, as MCP orders them.
+SEVERITY = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+JSON_SCHEMA_2020_12: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
+
+ELICITATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "username": {"type": "string", "description": "User's response"},
+        "email": {"type": "string", "description": "User's email address"},
+    },
+    "required": ["username", "email"],
+}
+
+SEP1034_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "User name", "default": "John Doe"},
+        "age": {"type": "integer", "description": "User age", "default": 30},
+        "score": {"type": "number", "description": "User score", "default": 95.5},
+        "status": {
+            "type": "string",
+            "description": "User status",
+            "enum": ["active", "inactive", "pending"],
+            "default": "active",
+        },
+        "verified": {"type": "boolean", "description": "Verification status", "default": True},
+    },
+    "required": [],
+}
+
+SEP1330_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "untitledSingle": {
+            "type": "string",
+            "description": "Untitled single-select",
+            "enum": ["option1", "option2", "option3"],
+        },
+        "titledSingle": {
+            "type": "string",
+            "description": "Titled single-select",
+            "oneOf": [
+                {"const": "value1", "title": "First Option"},
+                {"const": "value2", "title": "Second Option"},
+                {"const": "value3", "title": "Third Option"},
+            ],
+        },
+        "legacyEnum": {
+            "type": "string",
+            "description": "Legacy titled enum (enumNames)",
+            "enum": ["opt1", "opt2", "opt3"],
+            "enumNames": ["Option One", "Option Two", "Option Three"],
+        },
+        "untitledMulti": {
+            "type": "array",
+            "description": "Untitled multi-select",
+            "items": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        },
+        "titledMulti": {
+            "type": "array",
+            "description": "Titled multi-select",
+            "items": {
+                "anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"},
+                ]
+            },
+        },
+    },
+    "required": [],
+}
+
+COMPLETIONS = {
+    ("test_prompt_with_arguments", "arg1"): ["paris", "park", "party", "pasta", "patio"],
+    ("test_prompt_with_arguments", "arg2"): ["world", "wonder", "work"],
+    ("test://template/{id}/data", "id"): ["1", "2", "3", "42", "123"],
+}
+
+
+def _text(text: str) -> TextContent:
+    return TextContent(type="text", text=text)
+
+
+def _modern(ctx: Context) -> bool:
+    version = ctx.protocol_version
+    return version is not None and is_version_at_least(version, MODERN_VERSION)
+
+
+def _form(message: str, properties: dict[str, Any], required: list[str]) -> ElicitRequest:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+
+
+def _sample(text: str, max_tokens: int) -> CreateMessageRequest:
+    message = SamplingMessage(role="user", content=_text(text))
+    return CreateMessageRequest(params=CreateMessageRequestParams(messages=[message], max_tokens=max_tokens))
+
+
+def _sampled_text(answer: Any) -> str:
+    content = getattr(answer, "content", None)
+    blocks = content if isinstance(content, list) else [content]
+    return " ".join(b.text for b in blocks if isinstance(b, TextContent))
+
+
+def _accepted(answer: Any, field: str) -> str | None:
+    """The accepted form value `field` of an elicitation answer, if there is one."""
+    if isinstance(answer, ElicitResult) and answer.action == "accept" and answer.content:
+        value = answer.content.get(field)
+        return None if value is None else str(value)
+    return None
+
+
+class Sessions:
+    """Per-session state: the log level set by logging/setLevel and the subscribed URIs.
+
+    Keyed by the session object's id; a session lives as long as its connection, and this is a test
+    server, so entries are never reclaimed.
+    """
+
+    def __init__(self) -> None:
+        self.levels: dict[int, str] = {}
+        self.subscriptions: dict[int, set[str]] = {}
+
+    def should_log(self, session: Any, level: str) -> bool:
+        floor = self.levels.get(id(session), "debug")
+        return SEVERITY.index(level) >= SEVERITY.index(floor)
+
+
+def build_server(log_level: str) -> MCPServer:
+    server = MCPServer(
+        "py-conformance-server",
+        version="1.0.0",
+        instructions="The MCP conformance suite's server fixture (Python SDK).",
+        log_level=log_level,  # type: ignore[arg-type]
+    )
+    sessions = Sessions()
+    add_tools(server, sessions)
+    add_resources(server, sessions)
+    add_prompts(server)
+    add_completion(server)
+    add_input_required(server)
+    add_stateless_diagnostics(server)
+    return server
+
+
+async def _log(ctx: Context, sessions: Sessions, level: str, text: str) -> None:
+    if sessions.should_log(ctx.session, level):
+        await ctx.log(level, text, logger_name="conformance")  # type: ignore[arg-type]
+
+
+def add_tools(server: MCPServer, sessions: Sessions) -> None:
+    @server.tool()
+    async def test_simple_text() -> CallToolResult:
+        """Returns a simple text response."""
+        return CallToolResult(content=[_text("This is a simple text response for testing.")])
+
+    @server.tool()
+    async def test_image_content() -> CallToolResult:
+        """Returns an image (a 1x1 red PNG)."""
+        return CallToolResult(content=[ImageContent(type="image", data=RED_PIXEL_PNG, mime_type="image/png")])
+
+    @server.tool()
+    async def test_audio_content() -> CallToolResult:
+        """Returns audio (a minimal WAV)."""
+        return CallToolResult(content=[AudioContent(type="audio", data=TINY_WAV, mime_type="audio/wav")])
+
+    @server.tool()
+    async def test_embedded_resource() -> CallToolResult:
+        """Returns an embedded text resource."""
+        resource = TextResourceContents(
+            uri="test://embedded-resource", mime_type="text/plain", text="This is an embedded resource content."
+        )
+        return CallToolResult(content=[EmbeddedResource(type="resource", resource=resource)])
+
+    @server.tool()
+    async def test_multiple_content_types() -> CallToolResult:
+        """Returns text, an image and an embedded resource."""
+        resource = TextResourceContents(
+            uri="test://mixed-content-resource",
+            mime_type="application/json",
+            text=json.dumps({"test": "data", "value": 123}, separators=(",", ":")),
+        )
+        return CallToolResult(
+            content=[
+                _text("Multiple content types test:"),
+                ImageContent(type="image", data=RED_PIXEL_PNG, mime_type="image/png"),
+                EmbeddedResource(type="resource", resource=resource),
+            ]
+        )
+
+    @server.tool()
+    async def test_tool_with_logging(ctx: Context) -> CallToolResult:
+        """Sends three info log notifications while it runs."""
+        await _log(ctx, sessions, "info", "Tool execution started")
+        await asyncio.sleep(0.05)
+        await _log(ctx, sessions, "info", "Tool processing data")
+        await asyncio.sleep(0.05)
+        await _log(ctx, sessions, "info", "Tool execution completed")
+        return CallToolResult(content=[_text("Tool with logging executed successfully")])
+
+    @server.tool()
+    async def test_tool_with_progress(ctx: Context) -> CallToolResult:
+        """Reports progress 0, 50 and 100 of 100 when the caller sent a progress token."""
+        for step, progress in enumerate((0, 50, 100)):
+            if step:
+                await asyncio.sleep(0.05)
+            await ctx.report_progress(progress, 100, f"Completed step {progress} of 100")
+        return CallToolResult(content=[_text("Tool with progress executed successfully")])
+
+    @server.tool()
+    async def test_error_handling() -> CallToolResult:
+        """Always fails (a tool error: isError true)."""
+        raise ToolError("This tool intentionally returns an error for testing")
+
+    @server.tool()
+    async def test_reconnection(ctx: Context) -> CallToolResult:
+        """Closes the response's SSE stream mid-call (SEP-1699); the client resumes with Last-Event-ID."""
+        await asyncio.sleep(0.05)
+        await ctx.close_sse_stream()
+        await asyncio.sleep(0.1)
+        return CallToolResult(content=[_text("Reconnection test completed successfully")])
+
+    @server.tool()
+    async def test_sampling(prompt: str, ctx: Context) -> CallToolResult:
+        """Asks the client's model to answer the prompt (sampling/createMessage, maxTokens 100)."""
+        caps = ctx.client_capabilities
+        if caps is None or caps.sampling is None:
+            raise ToolError("The client does not support sampling (no sampling capability)")
+        result = await ctx.session.create_message(
+            messages=[SamplingMessage(role="user", content=_text(prompt))],
+            max_tokens=100,
+            related_request_id=ctx.request_id,
+        )
+        return CallToolResult(content=[_text(f"LLM response: {_sampled_text(result)}")])
+
+    async def elicit(ctx: Context, message: str, schema: dict[str, Any]) -> ElicitResult:
+        caps = ctx.client_capabilities
+        if caps is None or caps.elicitation is None:
+            raise ToolError("The client does not support elicitation (no elicitation capability)")
+        return await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
+
+    @server.tool()
+    async def test_elicitation(message: str, ctx: Context) -> CallToolResult:
+        """Asks the user (elicitation/create) for a username and an email address."""
+        result = await elicit(ctx, message, ELICITATION_SCHEMA)
+        content = json.dumps(result.content) if result.content is not None else "null"
+        return CallToolResult(content=[_text(f"User response: <action: {result.action}, content: {content}>")])
+
+    @server.tool()
+    async def test_elicitation_sep1034_defaults(ctx: Context) -> CallToolResult:
+        """Elicits a form whose fields all carry defaults (SEP-1034)."""
+        result = await elicit(ctx, "Please review and update the form fields with defaults", SEP1034_SCHEMA)
+        content = json.dumps(result.content) if result.content is not None else "null"
+        return CallToolResult(content=[_text(f"Elicitation completed: action={result.action}, content={content}")])
+
+    @server.tool()
+    async def test_elicitation_sep1330_enums(ctx: Context) -> CallToolResult:
+        """Elicits a form with the five enum variants (SEP-1330)."""
+        result = await elicit(ctx, "Please select options from the enum fields", SEP1330_SCHEMA)
+        content = json.dumps(result.content) if result.content is not None else "null"
+        return CallToolResult(content=[_text(f"Elicitation completed: action={result.action}, content={content}")])
+
+    @server.tool(name="json_schema_2020_12_tool", description="Tool with JSON Schema 2020-12 features")
+    async def json_schema_2020_12_tool() -> CallToolResult:
+        return CallToolResult(content=[_text("JSON Schema 2020-12 tool called")])
+
+    # The SDK derives inputSchema from the signature; this tool advertises the fixture verbatim.
+    tool = server._tool_manager.get_tool("json_schema_2020_12_tool")  # noqa: SLF001
+    assert tool is not None
+    tool.parameters = JSON_SCHEMA_2020_12
+
+
+def add_resources(server: MCPServer, sessions: Sessions) -> None:
+    @server.resource("test://static-text", name="static-text", mime_type="text/plain")
+    def static_text() -> str:
+        """A static text resource."""
+        return "This is the content of the static text resource."
+
+    @server.resource("test://static-binary", name="static-binary", mime_type="image/png")
+    def static_binary() -> bytes:
+        """A static binary resource (a 1x1 red PNG)."""
+        return base64.b64decode(RED_PIXEL_PNG)
+
+    @server.resource("test://watched-resource", name="watched-resource", mime_type="text/plain")
+    def watched_resource() -> str:
+        """A resource to subscribe to."""
+        return "Watched resource content"
+
+    @server.resource("test://template/{id}/data", name="template-data", mime_type="application/json")
+    def template_data(id: str) -> str:
+        """Data for an id, substituted into the template."""
+        return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"}, separators=(",", ":"))
+
+    async def subscribe(ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
+        sessions.subscriptions.setdefault(id(ctx.session), set()).add(str(params.uri))
+        return EmptyResult()
+
+    async def unsubscribe(ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams) -> EmptyResult:
+        sessions.subscriptions.get(id(ctx.session), set()).discard(str(params.uri))
+        return EmptyResult()
+
+    async def set_level(ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
+        sessions.levels[id(ctx.session)] = params.level
+        return EmptyResult()
+
+    lowlevel = server._lowlevel_server  # noqa: SLF001
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+
+
+def add_prompts(server: MCPServer) -> None:
+    @server.prompt()
+    def test_simple_prompt() -> list[UserMessage]:
+        """A simple prompt without arguments."""
+        return [UserMessage("This is a simple prompt for testing.")]
+
+    @server.prompt()
+    def test_prompt_with_arguments(arg1: str, arg2: str) -> list[UserMessage]:
+        """A prompt with two required arguments, arg1 and arg2."""
+        return [UserMessage(f"Prompt with arguments: arg1='{arg1}', arg2='{arg2}'")]
+
+    @server.prompt()
+    def test_prompt_with_embedded_resource(resourceUri: str) -> list[UserMessage]:  # noqa: N803 (the wire name)
+        """A prompt that embeds the resource named by resourceUri."""
+        resource = TextResourceContents(
+            uri=resourceUri, mime_type="text/plain", text="Embedded resource content for testing."
+        )
+        return [
+            UserMessage(EmbeddedResource(type="resource", resource=resource)),
+            UserMessage("Please process the embedded resource above."),
+        ]
+
+    @server.prompt()
+    def test_prompt_with_image() -> list[UserMessage]:
+        """A prompt with an image (a 1x1 red PNG)."""
+        return [
+            UserMessage(ImageContent(type="image", data=RED_PIXEL_PNG, mime_type="image/png")),
+            UserMessage("Please analyze the image above."),
+        ]
+
+
+def add_completion(server: MCPServer) -> None:
+    @server.completion()
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        key = ref.name if isinstance(ref, PromptReference) else ref.uri
+        candidates = COMPLETIONS.get((key, argument.name))
+        if candidates is None:
+            return None
+        values = [v for v in candidates if v.startswith(argument.value)]
+        return Completion(values=values, total=len(values), has_more=False)
+
+
+def add_input_required(server: MCPServer) -> None:
+    """SEP-2322 multi-round-trip: `input_required` results, and what comes back in `inputResponses`."""
+
+    def name_request(message: str = "What is your name?") -> ElicitRequest:
+        return _form(message, {"name": {"type": "string"}}, ["name"])
+
+    @server.tool()
+    async def test_input_required_result_elicitation(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Asks the user's name with an input request (elicitation), then greets them."""
+        answer = (ctx.input_responses or {}).get("user_name")
+        if not isinstance(answer, ElicitResult):
+            # First round, or a retry without (or with an unusable) answer: ask again.
+            return InputRequiredResult(input_requests={"user_name": name_request()})
+        name = _accepted(answer, "name")
+        if name is None:
+            return CallToolResult(content=[_text(f"Elicitation {answer.action}: no name given")])
+        return CallToolResult(content=[_text(f"Hello, {name}!")])
+
+    @server.tool()
+    async def test_input_required_result_sampling(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Asks the client's model a question with an input request (sampling), then reports its answer."""
+        answer = (ctx.input_responses or {}).get("capital_question")
+        if not isinstance(answer, CreateMessageResult):
+            return InputRequiredResult(
+                input_requests={"capital_question": _sample("What is the capital of France?", 100)}
+            )
+        return CallToolResult(content=[_text(f"Sampling response: {_sampled_text(answer)}")])
+
+    @server.tool()
+    async def test_input_required_result_list_roots(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Asks for the client's roots with an input request (roots/list), then lists them."""
+        answer = (ctx.input_responses or {}).get("client_roots")
+        if not isinstance(answer, ListRootsResult):
+            return InputRequiredResult(input_requests={"client_roots": ListRootsRequest()})
+        uris = ", ".join(str(root.uri) for root in answer.roots) or "(none)"
+        return CallToolResult(content=[_text(f"Client roots ({len(answer.roots)}): {uris}")])
+
+    @server.tool()
+    async def test_input_required_result_request_state(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Asks for a confirmation and carries requestState across the round trip."""
+        state = "confirm-round-1"
+        answer = (ctx.input_responses or {}).get("confirm")
+        if not isinstance(answer, ElicitResult):
+            request = _form("Please confirm", {"ok": {"type": "boolean"}}, ["ok"])
+            return InputRequiredResult(input_requests={"confirm": request}, request_state=state)
+        if ctx.request_state != state:
+            raise MCPError(code=INVALID_PARAMS, message="requestState missing or not the one sent")
+        return CallToolResult(content=[_text(f"state-ok: confirmation {answer.action}")])
+
+    @server.tool()
+    async def test_input_required_result_multiple_inputs(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Asks for a name, a sampled greeting and the client's roots in one round."""
+        state = "multiple-inputs-round-1"
+        responses = ctx.input_responses or {}
+        user = responses.get("user_name")
+        greeting = responses.get("greeting")
+        roots = responses.get("client_roots")
+        complete = (
+            isinstance(user, ElicitResult)
+            and isinstance(greeting, CreateMessageResult)
+            and isinstance(roots, ListRootsResult)
+        )
+        if not complete:
+            return InputRequiredResult(
+                input_requests={
+                    "user_name": name_request(),
+                    "greeting": _sample("Generate a greeting", 50),
+                    "client_roots": ListRootsRequest(),
+                },
+                request_state=state,
+            )
+        if ctx.request_state != state:
+            raise MCPError(code=INVALID_PARAMS, message="requestState missing or not the one sent")
+        assert isinstance(roots, ListRootsResult)
+        text = (
+            f"name={_accepted(user, 'name')}, greeting={_sampled_text(greeting)}, "
+            f"roots={[str(r.uri) for r in roots.roots]}"
+        )
+        return CallToolResult(content=[_text(f"All inputs received: {text}")])
+
+    @server.tool()
+    async def test_input_required_result_multi_round(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Two rounds of input requests (name, then colour); requestState carries the first answer."""
+        responses = ctx.input_responses or {}
+        state = ctx.request_state
+        step2 = responses.get("step2")
+        if state is not None and state.startswith("round-2:") and isinstance(step2, ElicitResult):
+            name = json.loads(state.removeprefix("round-2:"))
+            color = _accepted(step2, "color")
+            return CallToolResult(content=[_text(f"Completed: name={name}, color={color}")])
+        step1 = responses.get("step1")
+        if state == "round-1" and isinstance(step1, ElicitResult):
+            name = _accepted(step1, "name")
+            request = _form(
+                "Step 2: What is your favorite color?", {"color": {"type": "string"}}, ["color"]
+            )
+            return InputRequiredResult(input_requests={"step2": request}, request_state=f"round-2:{json.dumps(name)}")
+        return InputRequiredResult(
+            input_requests={"step1": name_request("Step 1: What is your name?")}, request_state="round-1"
+        )
+
+    @server.tool()
+    async def test_input_required_result_tampered_state(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """requestState is integrity-protected (the SDK seals it): a tampered one is an error."""
+        state = "tamper-check"
+        answer = (ctx.input_responses or {}).get("confirm")
+        if ctx.request_state is None or not isinstance(answer, ElicitResult):
+            request = _form("Please confirm", {"ok": {"type": "boolean"}}, ["ok"])
+            return InputRequiredResult(input_requests={"confirm": request}, request_state=state)
+        if ctx.request_state != state:
+            raise MCPError(code=INVALID_PARAMS, message="requestState failed its integrity check")
+        return CallToolResult(content=[_text("state-ok: requestState verified")])
+
+    @server.tool()
+    async def test_input_required_result_capabilities(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Asks only for what the client declared it can answer (sampling, elicitation, roots)."""
+        caps = ctx.client_capabilities
+        responses = ctx.input_responses or {}
+        wanted: dict[str, ElicitRequest | CreateMessageRequest | ListRootsRequest] = {}
+        if caps is not None and caps.sampling is not None:
+            wanted["sample"] = _sample("Say hello", 50)
+        if caps is not None and caps.elicitation is not None:
+            wanted["user_name"] = name_request()
+        if caps is not None and caps.roots is not None:
+            wanted["client_roots"] = ListRootsRequest()
+        missing = {key: request for key, request in wanted.items() if key not in responses}
+        if missing:
+            return InputRequiredResult(input_requests=missing)
+        return CallToolResult(content=[_text(f"Received inputs for: {', '.join(wanted) or 'nothing'}")])
+
+    @server.prompt()
+    async def test_input_required_result_prompt(ctx: Context) -> list[UserMessage] | InputRequiredResult:
+        """A prompt that asks the user for context (an input request) before it renders."""
+        answer = (ctx.input_responses or {}).get("user_context")
+        if not isinstance(answer, ElicitResult):
+            request = _form("What context should the prompt use?", {"context": {"type": "string"}}, ["context"])
+            return InputRequiredResult(input_requests={"user_context": request})
+        context = _accepted(answer, "context") or "(none)"
+        return [UserMessage(f"Prompt rendered with context: {context}")]
+
+
+def add_stateless_diagnostics(server: MCPServer) -> None:
+    """The tools the 2026-07-28 `server-stateless` scenario calls."""
+
+    @server.tool()
+    async def test_missing_capability(ctx: Context) -> CallToolResult | InputRequiredResult:
+        """Needs the client's sampling capability; without it the call fails."""
+        caps = ctx.client_capabilities
+        if caps is None or caps.sampling is None:
+            raise MCPError(code=-32021, message="Missing required client capability: sampling")
+        answer = (ctx.input_responses or {}).get("sample")
+        if not isinstance(answer, CreateMessageResult):
+            return InputRequiredResult(input_requests={"sample": _sample("Say hello", 20)})
+        return CallToolResult(content=[_text(f"Sampled: {_sampled_text(answer)}")])
+
+    @server.tool()
+    async def test_streaming_elicitation(ctx: Context) -> CallToolResult:
+        """Reports progress (when asked) before it answers."""
+        for progress in (0, 50, 100):
+            await ctx.report_progress(progress, 100)
+            await asyncio.sleep(0.02)
+        return CallToolResult(content=[_text("Streaming completed")])
+
+    @server.tool()
+    async def test_logging_tool(ctx: Context) -> CallToolResult:
+        """Sends one info log notification, then answers."""
+        await ctx.log("info", "test_logging_tool ran", logger_name="conformance")
+        return CallToolResult(content=[_text("Logging completed")])
+
+
+def serve_http(app: Any, port: int, log_level: str) -> None:
+    import uvicorn
+
+    # Bind ourselves so that --port 0 works and the real port can be announced.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    real_port = sock.getsockname()[1]
+    print(f"py_conformance_server: listening on http://{HOST}:{real_port}/mcp", file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        app, log_level=log_level.lower(), access_log=False, timeout_graceful_shutdown=1, lifespan="on"
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("transport", nargs="?", default="stdio", choices=["stdio", "http"])
+    parser.add_argument("--port", type=int, default=None, help="HTTP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
+    parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
+    parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
+    args = parser.parse_args()
+
+    if args.transport == "stdio":
+        if args.port is not None or args.json_response or args.stateless:
+            parser.error("--port/--json-response/--stateless need the http transport")
+    elif args.port is None:
+        parser.error("http needs --port N")
+
+    server = build_server(args.log_level)
+    if args.transport == "stdio":
+        server.run("stdio")
+    else:
+        app = server.streamable_http_app(host=HOST, json_response=args.json_response, stateless_http=args.stateless)
+        serve_http(app, args.port, args.log_level)
+
+
+if __name__ == "__main__":
+    main()
