@@ -536,13 +536,13 @@ async fn sessions_resumption_and_cancellation() {
     assert_eq!(
         post(
             url,
-            &[sid, ("mcp-protocol-version", "2025-06-18")],
+            &[sid, ("mcp-protocol-version", "2025-03-26")],
             ping.clone()
         )
         .await
         .status(),
-        StatusCode::BAD_REQUEST,
-        "a supported version, but not the one initialize agreed on"
+        StatusCode::OK,
+        "any supported version passes, as the SDKs' servers let it (conformance 0.1.16 sends it)"
     );
 
     // The GET stream: one at a time.

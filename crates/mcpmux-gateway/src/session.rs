@@ -55,6 +55,7 @@ type Pending = oneshot::Sender<Result<Value, ErrorObject>>;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Negotiated {
     /// The protocol version agreed on; `None` before `initialize`.
+    #[allow(dead_code)] // not read yet: HTTP accepts any supported MCP-Protocol-Version
     pub(crate) version: Option<&'static str>,
     /// The client's capabilities (sampling, elicitation, roots).
     pub(crate) capabilities: ClientCapabilities,

@@ -36,27 +36,17 @@ fn find_session(app: &App, headers: &HeaderMap) -> Result<Arc<HttpSession>, Resp
     }
 }
 
-/// 400 for an `MCP-Protocol-Version` the gateway does not speak, or other than the one the
-/// session's `initialize` agreed on. No header: fine (the spec's fallback, 2025-03-26).
-fn check_version(headers: &HeaderMap, session: &HttpSession) -> Result<(), Response> {
-    let Some(v) = reply::text(headers, PROTOCOL_VERSION) else {
-        return Ok(());
-    };
-    if ProtocolVersion::parse(v).is_none() {
-        return Err(reply::error(
+/// 400 for an `MCP-Protocol-Version` the gateway does not speak. No header: fine (the spec's
+/// fallback, 2025-03-26). A supported version other than the negotiated one passes too, as with
+/// the SDKs' servers: the conformance suite 0.1.16 sends `2025-03-26` after negotiating
+/// 2025-11-25.
+fn check_version(headers: &HeaderMap) -> Result<(), Response> {
+    match reply::text(headers, PROTOCOL_VERSION) {
+        Some(v) if ProtocolVersion::parse(v).is_none() => Err(reply::error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "bad request: unsupported MCP-Protocol-Version `{v}` (supported: {})",
                 ProtocolVersion::SUPPORTED.map(|v| v.as_str()).join(", ")
-            ),
-        ));
-    }
-    match session.client.session.negotiated().version {
-        Some(agreed) if agreed != v => Err(reply::error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "bad request: MCP-Protocol-Version `{v}` is not the version this session's \
-                 initialize agreed on (`{agreed}`)"
             ),
         )),
         _ => Ok(()),
@@ -120,7 +110,7 @@ async fn handle_post(
         session
     } else {
         let session = find_session(app, headers)?;
-        check_version(headers, &session)?;
+        check_version(headers)?;
         session
     };
     session.touch();
@@ -239,7 +229,7 @@ fn handle_get(app: &Arc<App>, headers: &HeaderMap) -> Result<Response, Response>
         ));
     }
     let session = find_session(app, headers)?;
-    check_version(headers, &session)?;
+    check_version(headers)?;
     session.touch();
     let sid = Some(session.id.as_str());
     let (stream, after) = match reply::text(headers, LAST_EVENT_ID) {
@@ -281,7 +271,7 @@ pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap) -> R
 
 fn handle_delete(app: &App, headers: &HeaderMap) -> Result<Response, Response> {
     let session = find_session(app, headers)?;
-    check_version(headers, &session)?;
+    check_version(headers)?;
     if let Some(session) = app.sessions.remove(&session.id) {
         tracing::debug!(session = %session.id, "session deleted by its client");
         session.end();
