@@ -674,7 +674,7 @@ async fn sessions_resumption_and_cancellation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hosts_origins_garbage_and_the_body_limit() {
+async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
     let m = marker("guard");
     let (_dir, path) = config(&m, &["one"]);
     let gw = Gateway::start(&path, &[], &[]);
@@ -733,6 +733,33 @@ async fn hosts_origins_garbage_and_the_body_limit() {
     assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
     let answer = post(url, &[sid, ("accept", "application/json")], ping).await;
     assert_eq!(answer.status(), StatusCode::OK);
+
+    // A stateless (2026-07-28) request needs no session and gets none; it cannot GET.
+    let stateless = [("mcp-protocol-version", "2026-07-28")];
+    for accept in ["application/json", ACCEPT_BOTH] {
+        let answer = post(
+            url,
+            &[stateless[0], ("accept", accept)],
+            request(4, "ping", json!({})),
+        )
+        .await;
+        assert_eq!(answer.status(), StatusCode::OK, "{accept}");
+        assert!(answer.headers().get("mcp-session-id").is_none(), "{accept}");
+        let body = String::from_utf8_lossy(&answer.bytes().await.unwrap_or_default()).into_owned();
+        assert!(body.contains(r#""id":4,"result":{}"#), "{accept}: {body}");
+        assert!(
+            !body.contains("id: "),
+            "no event ids: nothing to resume: {body}"
+        );
+    }
+    let get = http()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header(stateless[0].0, stateless[0].1)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     let (status, stderr) = gw.stop("TERM");
     assert_eq!(status.code(), Some(143), "{stderr}");

@@ -15,6 +15,9 @@
 //!   (409 for a second); with `Last-Event-ID`, the events after it of any stream of the
 //!   session that is kept, then the rest of that stream.
 //! - `DELETE /mcp`: ends the session, cancelling its requests (and their upstream calls).
+//! - A POST with `MCP-Protocol-Version: 2026-07-28` and no session (the stateless protocol)
+//!   stands alone: it is answered in a session of its own that no table holds; GET and DELETE
+//!   with that version get 405.
 //! - `GET /sse`, `POST /messages?sessionId=…`: the legacy transport.
 //! - `GET /metrics`: [`Gateway::metrics_text`].
 //!

@@ -34,6 +34,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct HttpSession {
     /// Its `Mcp-Session-Id`.
     pub(crate) id: String,
+    /// A stateless (2026-07-28) request's session: in no table, no resumption.
+    pub(crate) stateless: bool,
     /// The client as the shared message handling sees it.
     pub(crate) client: Client,
     streams: Mutex<Streams>,
@@ -51,12 +53,18 @@ struct Streams {
 
 impl HttpSession {
     /// A new session, its GET stream fed by its outbox.
-    pub(crate) fn new(gateway: &Gateway, concurrency: usize, epoch: Instant) -> Arc<HttpSession> {
+    pub(crate) fn new(
+        gateway: &Gateway,
+        concurrency: usize,
+        epoch: Instant,
+        stateless: bool,
+    ) -> Arc<HttpSession> {
         let (outbox, mut rx) = Outbox::new();
         let client = Client::new(gateway, outbox, Some(concurrency));
         let standalone = EventStream::new(0, true);
         let session = Arc::new(HttpSession {
             id: new_id(),
+            stateless,
             client,
             streams: Mutex::new(Streams {
                 next: 1,
@@ -97,7 +105,8 @@ impl HttpSession {
         let mut streams = lock(&self.streams);
         let no = streams.next;
         streams.next += 1;
-        let stream = EventStream::new(no, true);
+        // A stateless request's stream has no ids: nothing could resume it.
+        let stream = EventStream::new(no, !self.stateless);
         streams.by_no.insert(no, stream.clone());
         stream
     }
@@ -226,15 +235,15 @@ mod tests {
         let gw = gateway().await;
         let epoch = Instant::now();
         let sessions = Sessions::default();
-        let first = HttpSession::new(&gw, 4, epoch);
+        let first = HttpSession::new(&gw, 4, epoch, false);
         assert!(sessions.insert(first.clone(), 1, 0, Duration::from_secs(60)));
         assert!(!sessions.insert(
-            HttpSession::new(&gw, 4, epoch),
+            HttpSession::new(&gw, 4, epoch, false),
             1,
             0,
             Duration::from_secs(60)
         ));
-        assert!(sessions.insert(HttpSession::new(&gw, 4, epoch), 1, 0, Duration::ZERO));
+        assert!(sessions.insert(HttpSession::new(&gw, 4, epoch, false), 1, 0, Duration::ZERO));
         assert!(
             sessions.get(&first.id).is_none(),
             "the idle one was forgotten"
@@ -247,7 +256,7 @@ mod tests {
     #[tokio::test]
     async fn the_outbox_feeds_the_get_stream() {
         let gw = gateway().await;
-        let session = HttpSession::new(&gw, 4, Instant::now());
+        let session = HttpSession::new(&gw, 4, Instant::now(), false);
         assert!(
             session
                 .client

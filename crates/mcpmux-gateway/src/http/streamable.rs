@@ -53,6 +53,14 @@ fn check_version(headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
+/// Whether a request without `Mcp-Session-Id` speaks the stateless protocol (2026-07-28),
+/// where each request stands alone.
+fn is_stateless(headers: &HeaderMap) -> bool {
+    !headers.contains_key(SESSION_ID)
+        && reply::text(headers, PROTOCOL_VERSION)
+            .is_some_and(|v| v == ProtocolVersion::STATELESS.as_str())
+}
+
 fn is_initialize(line: &Line) -> bool {
     matches!(line, Line::Single(Message::Request { method, .. }) if method == "initialize")
 }
@@ -91,8 +99,13 @@ async fn handle_post(
             reply::text(headers, SESSION_ID),
         ));
     }
-    let session = if !headers.contains_key(SESSION_ID) && is_initialize(&line) {
-        let session = HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch);
+    let session = if is_stateless(headers) {
+        // A 2026-07-28 request stands alone: a session for it only, in no table, gone with
+        // its answer.
+        HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch, true)
+    } else if !headers.contains_key(SESSION_ID) && is_initialize(&line) {
+        let session =
+            HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch, false);
         let room = app.sessions.insert(
             session.clone(),
             app.opts.max_sessions,
@@ -114,7 +127,7 @@ async fn handle_post(
         session
     };
     session.touch();
-    let sid = Some(session.id.as_str());
+    let sid = (!session.stateless).then_some(session.id.as_str());
 
     let (outbox, rx) = Outbox::new();
     let handled = session.client.accept(&app.gateway, line, &outbox);
@@ -186,13 +199,19 @@ fn sse_answer(
         }
     });
     let on_gone = gone(app, session, stream, attachment);
-    reply::sse(SseBody::new(events, on_gone), Some(&session.id))
+    let sid = (!session.stateless).then_some(session.id.as_str());
+    reply::sse(SseBody::new(events, on_gone), sid)
 }
 
 /// What happens when the client drops its connection to `stream`: unless it resumes the
 /// stream within the grace, the requests it carries are cancelled.
 fn gone(app: &App, session: &HttpSession, stream: Arc<EventStream>, attachment: u64) -> OnGone {
-    let grace = app.opts.disconnect_grace;
+    // A stateless request's stream cannot be resumed: no grace.
+    let grace = if session.stateless {
+        std::time::Duration::ZERO
+    } else {
+        app.opts.disconnect_grace
+    };
     let inflight = session.client.inflight.clone();
     Box::new(move || {
         if !stream.detach(attachment) || stream.is_finished() || stream.tasks().is_empty() {
@@ -222,6 +241,12 @@ pub(crate) async fn get(State(app): State<Arc<App>>, headers: HeaderMap) -> Resp
 }
 
 fn handle_get(app: &Arc<App>, headers: &HeaderMap) -> Result<Response, Response> {
+    if is_stateless(headers) {
+        return Err(reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: a stateless (2026-07-28) client has no stream to GET",
+        ));
+    }
     if !reply::accepts(headers).1 {
         return Err(reply::error(
             StatusCode::NOT_ACCEPTABLE,
@@ -270,6 +295,12 @@ pub(crate) async fn delete(State(app): State<Arc<App>>, headers: HeaderMap) -> R
 }
 
 fn handle_delete(app: &App, headers: &HeaderMap) -> Result<Response, Response> {
+    if is_stateless(headers) {
+        return Err(reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: a stateless (2026-07-28) client has no session to DELETE",
+        ));
+    }
     let session = find_session(app, headers)?;
     check_version(headers)?;
     if let Some(session) = app.sessions.remove(&session.id) {
