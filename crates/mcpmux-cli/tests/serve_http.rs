@@ -739,7 +739,7 @@ async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
     for accept in ["application/json", ACCEPT_BOTH] {
         let answer = post(
             url,
-            &[stateless[0], ("accept", accept)],
+            &[stateless[0], ("accept", accept), ("mcp-method", "ping")],
             request(4, "ping", json!({})),
         )
         .await;
@@ -752,6 +752,85 @@ async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
             "no event ids: nothing to resume: {body}"
         );
     }
+    // Its errors say themselves in the HTTP status too: an unknown method 404, a version the
+    // gateway does not speak 400 with -32022 (listing those it does), a body `_meta` version
+    // other than the header's 400 with -32020.
+    let unknown = post(
+        url,
+        &[stateless[0], ("mcp-method", "nope/nope")],
+        request(6, "nope/nope", json!({})),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json_of(unknown).await["error"]["code"], -32601);
+    let unsupported = post(
+        url,
+        &[("mcp-protocol-version", "v999.0.0")],
+        request(7, "server/discover", json!({})),
+    )
+    .await;
+    assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
+    let v = json_of(unsupported).await;
+    assert_eq!(v["error"]["code"], -32022, "{v}");
+    assert_eq!(v["id"], 7, "{v}");
+    assert_eq!(v["error"]["data"]["requested"], "v999.0.0", "{v}");
+    assert!(
+        v["error"]["data"]["supported"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("2026-07-28"))),
+        "{v}"
+    );
+    let mismatch = post(
+        url,
+        &[stateless[0], ("mcp-method", "ping")],
+        request(
+            8,
+            "ping",
+            json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2025-11-25"}}),
+        ),
+    )
+    .await;
+    assert_eq!(mismatch.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_of(mismatch).await["error"]["code"], -32020);
+
+    // Its Mcp-Method and Mcp-Name headers must match the body (SEP-2243): 400 with -32020.
+    let call = request(
+        5,
+        "tools/call",
+        json!({"name": "one_echo", "arguments": {"text": "x"}}),
+    );
+    for (headers, why) in [
+        (vec![], "no Mcp-Method"),
+        (
+            vec![("mcp-method", "TOOLS/CALL"), ("mcp-name", "one_echo")],
+            "case",
+        ),
+        (vec![("mcp-method", "tools/call")], "no Mcp-Name"),
+        (
+            vec![("mcp-method", "tools/call"), ("mcp-name", "other")],
+            "another name",
+        ),
+    ] {
+        let mut all = vec![stateless[0]];
+        all.extend(headers);
+        let answer = post(url, &all, call.clone()).await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{why}");
+        let v = json_of(answer).await;
+        assert_eq!(v["error"]["code"], -32020, "{why}: {v}");
+        assert_eq!(v["id"], 5, "{why}: {v}");
+    }
+    let answer = post(
+        url,
+        &[
+            stateless[0],
+            ("accept", "application/json"),
+            ("Mcp-Method", "tools/call"),
+            ("MCP-NAME", "  one_echo "),
+        ],
+        call,
+    )
+    .await;
+    assert_eq!(json_of(answer).await["result"]["content"][0]["text"], "x");
     let get = http()
         .get(url)
         .header("accept", "text/event-stream")

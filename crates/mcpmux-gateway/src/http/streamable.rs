@@ -18,6 +18,8 @@ use crate::incoming::is_response;
 use crate::inflight::{InFlight, TaskNo};
 use crate::message::{self, Line, Message};
 use crate::session::Outbox;
+use mcpmux_protocol::RequestId;
+use mcpmux_protocol::stateless::HEADER_MISMATCH;
 
 /// The session a request names, or the error response: 400 without `Mcp-Session-Id`, 404 for
 /// one the gateway does not know (any more).
@@ -61,6 +63,155 @@ fn is_stateless(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v == ProtocolVersion::STATELESS.as_str())
 }
 
+/// The standard headers of a stateless request (SEP-2243): `Mcp-Method` must be the body's
+/// method, exactly; `Mcp-Name` the body's `params.name` (tools/call, prompts/get), `params.uri`
+/// (resources/read) or `params.taskId` (tasks/get, tasks/update, tasks/cancel) when it has
+/// one. Values are compared without surrounding whitespace. 400 with -32020 otherwise.
+fn check_standard_headers(headers: &HeaderMap, line: &Line) -> Result<(), Response> {
+    let (id, method, params) = match line {
+        Line::Single(Message::Request { id, method, params }) => (Some(id), method, params),
+        Line::Single(Message::Notification { method, params }) => (None, method, params),
+        _ => return Ok(()),
+    };
+    let mismatch = |why: String| {
+        Err(reply::json(
+            StatusCode::BAD_REQUEST,
+            message::response(
+                id,
+                Err(mcpmux_protocol::ErrorObject::new(HEADER_MISMATCH, why)),
+            ),
+            None,
+        ))
+    };
+    match reply::text(headers, "mcp-method") {
+        Some(h) if h == method => {}
+        Some(h) => {
+            return mismatch(format!(
+                "header mismatch: Mcp-Method `{h}` is not the body's method `{method}`"
+            ));
+        }
+        None => {
+            return mismatch(format!(
+                "header mismatch: no Mcp-Method header (the body's method is `{method}`)"
+            ));
+        }
+    }
+    let field = match method.as_str() {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
+        _ => return Ok(()),
+    };
+    let Some(value) = params.get(field).and_then(serde_json::Value::as_str) else {
+        return Ok(());
+    };
+    match reply::text(headers, "mcp-name") {
+        Some(h) if h == value => Ok(()),
+        Some(h) => mismatch(format!(
+            "header mismatch: Mcp-Name `{h}` is not the body's {field} `{value}`"
+        )),
+        None => mismatch(format!(
+            "header mismatch: no Mcp-Name header (the body's {field} is `{value}`)"
+        )),
+    }
+}
+
+/// The request id and params of a single request or notification.
+fn single(line: &Line) -> Option<(Option<&RequestId>, &serde_json::Value)> {
+    match line {
+        Line::Single(Message::Request { id, params, .. }) => Some((Some(id), params)),
+        Line::Single(Message::Notification { params, .. }) => Some((None, params)),
+        _ => None,
+    }
+}
+
+/// A request without a session whose `MCP-Protocol-Version` the gateway does not speak at all:
+/// 400 with an `UnsupportedProtocolVersionError` (-32022) listing the versions it speaks and
+/// echoing the one asked for.
+fn check_unknown_version(headers: &HeaderMap, line: &Line) -> Result<(), Response> {
+    let Some(v) = reply::text(headers, PROTOCOL_VERSION) else {
+        return Ok(());
+    };
+    if headers.contains_key(SESSION_ID)
+        || ProtocolVersion::parse(v).is_some()
+        || v == ProtocolVersion::STATELESS.as_str()
+    {
+        return Ok(());
+    }
+    let mut supported: Vec<&str> = ProtocolVersion::SUPPORTED
+        .iter()
+        .map(|v| v.as_str())
+        .collect();
+    supported.push(ProtocolVersion::STATELESS.as_str());
+    let mut error = mcpmux_protocol::ErrorObject::new(
+        mcpmux_protocol::stateless::UNSUPPORTED_PROTOCOL_VERSION,
+        format!("unsupported protocol version `{v}`"),
+    );
+    error.data = Some(serde_json::json!({"supported": supported, "requested": v}));
+    Err(reply::json(
+        StatusCode::BAD_REQUEST,
+        message::response(single(line).and_then(|(id, _)| id), Err(error)),
+        None,
+    ))
+}
+
+/// A stateless request whose body `_meta` names another protocol version than its
+/// `MCP-Protocol-Version` header: 400 with -32020.
+fn check_meta_version(headers: &HeaderMap, line: &Line) -> Result<(), Response> {
+    let (Some(header), Some((id, params))) = (reply::text(headers, PROTOCOL_VERSION), single(line))
+    else {
+        return Ok(());
+    };
+    let body = params
+        .get("_meta")
+        .and_then(|m| m.get(mcpmux_protocol::stateless::META_PROTOCOL_VERSION))
+        .and_then(serde_json::Value::as_str);
+    match body {
+        Some(body) if body != header => Err(reply::json(
+            StatusCode::BAD_REQUEST,
+            message::response(
+                id,
+                Err(mcpmux_protocol::ErrorObject::new(
+                    HEADER_MISMATCH,
+                    format!(
+                        "header mismatch: MCP-Protocol-Version `{header}` is not the body's \
+                         _meta protocol version `{body}`"
+                    ),
+                )),
+            ),
+            None,
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The HTTP status of a stateless request's answer: 404 for an unknown method, 400 for the
+/// errors the transport's rules name (header mismatch, missing capability, unsupported
+/// version, invalid request or JSON), 200 otherwise.
+fn stateless_status(answer: &[u8]) -> StatusCode {
+    let code = serde_json::from_slice::<serde_json::Value>(answer)
+        .ok()
+        .and_then(|v| {
+            v.get("error")
+                .and_then(|e| e.get("code"))
+                .and_then(serde_json::Value::as_i64)
+        });
+    match code {
+        Some(mcpmux_protocol::jsonrpc::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(
+            HEADER_MISMATCH
+            | MISSING_CAPABILITY
+            | mcpmux_protocol::stateless::UNSUPPORTED_PROTOCOL_VERSION
+            | mcpmux_protocol::jsonrpc::INVALID_REQUEST
+            | mcpmux_protocol::jsonrpc::PARSE_ERROR,
+        ) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+/// JSON-RPC error code of a request that needs a capability the client did not declare.
+const MISSING_CAPABILITY: i64 = -32021;
+
 fn is_initialize(line: &Line) -> bool {
     matches!(line, Line::Single(Message::Request { method, .. }) if method == "initialize")
 }
@@ -99,7 +250,10 @@ async fn handle_post(
             reply::text(headers, SESSION_ID),
         ));
     }
+    check_unknown_version(headers, &line)?;
     let session = if is_stateless(headers) {
+        check_standard_headers(headers, &line)?;
+        check_meta_version(headers, &line)?;
         // A 2026-07-28 request stands alone: a session for it only, in no table, gone with
         // its answer.
         HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch, true)
@@ -135,15 +289,37 @@ async fn handle_post(
     if !handled.answers {
         return Ok(reply::empty(StatusCode::ACCEPTED, sid));
     }
-    if accepts_sse && !(app.opts.json_response && accepts_json) {
-        return Ok(sse_answer(app, &session, rx, handled.tasks));
-    }
-    // One JSON body: the response; other messages related to the request go to the GET stream.
     let mut guard = CancelOnDrop {
         inflight: session.client.inflight.clone(),
         tasks: handled.tasks,
     };
     let mut rx = rx;
+    let sse = accepts_sse && !(app.opts.json_response && accepts_json);
+    if session.stateless && accepts_json {
+        // Its HTTP status tells its error (404, 400): an answer that comes before anything
+        // else goes as one JSON body, with its status; the stream starts only for a request
+        // that sends something first (progress, ...).
+        let first = rx.recv().await;
+        match first {
+            None => return Ok(reply::empty(StatusCode::ACCEPTED, None)),
+            Some(m) if is_response(&m) => {
+                drop(rx);
+                guard.tasks.clear();
+                return Ok(reply::json(stateless_status(&m), m, None));
+            }
+            Some(m) if sse => {
+                let tasks = std::mem::take(&mut guard.tasks);
+                return Ok(sse_answer(app, &session, Some(m), rx, tasks));
+            }
+            Some(m) => {
+                session.client.session.outbox.send(m);
+            }
+        }
+    } else if sse {
+        let tasks = std::mem::take(&mut guard.tasks);
+        return Ok(sse_answer(app, &session, None, rx, tasks));
+    }
+    // One JSON body: the response; other messages related to the request go to the GET stream.
     let mut answer = None;
     while let Some(m) = rx.recv().await {
         if is_response(&m) {
@@ -154,6 +330,7 @@ async fn handle_post(
     }
     guard.tasks.clear();
     Ok(match answer {
+        Some(body) if session.stateless => reply::json(stateless_status(&body), body, None),
         Some(body) => reply::json(StatusCode::OK, body, sid),
         // Cancelled: nothing to answer.
         None => reply::empty(StatusCode::ACCEPTED, sid),
@@ -180,6 +357,7 @@ impl Drop for CancelOnDrop {
 fn sse_answer(
     app: &Arc<App>,
     session: &Arc<HttpSession>,
+    first: Option<Vec<u8>>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     tasks: Vec<TaskNo>,
 ) -> Response {
@@ -187,6 +365,9 @@ fn sse_answer(
     stream.set_tasks(tasks);
     let (events, attachment) = stream.attach(None);
     stream.prime(app.opts.retry_ms);
+    if let Some(m) = first {
+        stream.push("message", &String::from_utf8_lossy(&m));
+    }
     let feeding = stream.clone();
     let weak = Arc::downgrade(session);
     session.client.inflight.spawn(None, async move {
