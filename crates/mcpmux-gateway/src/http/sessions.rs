@@ -14,8 +14,10 @@ use crate::Gateway;
 use crate::incoming::Client;
 use crate::session::Outbox;
 
-/// How many finished POST streams a session keeps for resumption.
+/// How many finished POST streams a session keeps for resumption, and for how long (a client
+/// that lost the connection just before the answer comes back within the `retry` it was told).
 const KEPT_FINISHED_STREAMS: usize = 64;
+const KEEP_FINISHED_FOR: Duration = Duration::from_secs(60);
 
 /// A fresh session id: 128 random bits from the operating system's CSPRNG-seeded generator, in
 /// hex (visible ASCII, as the spec asks).
@@ -48,7 +50,7 @@ pub(crate) struct HttpSession {
 struct Streams {
     next: u64,
     by_no: HashMap<u64, Arc<EventStream>>,
-    finished: VecDeque<u64>,
+    finished: VecDeque<(u64, Instant)>,
 }
 
 impl HttpSession {
@@ -119,11 +121,16 @@ impl HttpSession {
     /// Notes that a POST stream finished: it is kept for resumption among the last few only.
     pub(crate) fn finished(&self, no: u64) {
         let mut streams = lock(&self.streams);
-        streams.finished.push_back(no);
-        while streams.finished.len() > KEPT_FINISHED_STREAMS {
-            if let Some(old) = streams.finished.pop_front() {
-                streams.by_no.remove(&old);
+        let now = Instant::now();
+        streams.finished.push_back((no, now));
+        while let Some(&(old, at)) = streams.finished.front() {
+            if streams.finished.len() <= KEPT_FINISHED_STREAMS
+                && now.duration_since(at) < KEEP_FINISHED_FOR
+            {
+                break;
             }
+            streams.finished.pop_front();
+            streams.by_no.remove(&old);
         }
     }
 
@@ -251,6 +258,21 @@ mod tests {
         assert_eq!(sessions.len(), 1);
         sessions.end_all();
         assert_eq!(sessions.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn only_the_last_finished_streams_are_kept() {
+        let gw = gateway().await;
+        let session = HttpSession::new(&gw, 4, Instant::now(), false);
+        let first = session.new_stream().no();
+        session.finished(first);
+        assert!(session.stream(first).is_some());
+        for _ in 0..KEPT_FINISHED_STREAMS {
+            let no = session.new_stream().no();
+            session.finished(no);
+        }
+        assert!(session.stream(first).is_none(), "the oldest is forgotten");
+        assert!(session.stream(0).is_some(), "the GET stream stays");
     }
 
     #[tokio::test]
