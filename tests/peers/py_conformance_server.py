@@ -47,6 +47,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -65,6 +66,7 @@ from mcp_types import (
     EmptyResult,
     ImageContent,
     InputRequiredResult,
+    JSONRPCMessage,
     ListRootsRequest,
     ListRootsResult,
     PromptReference,
@@ -84,6 +86,7 @@ warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
 HOST = "127.0.0.1"
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MODERN_VERSION = "2026-07-28"
+SSE_RETRY_MS = 500  # `retry` of the SSE priming event: how soon a client reconnects to a closed stream
 
 # A 1x1 red PNG and a 1-sample 8 kHz mono 8-bit WAV.
 RED_PIXEL_PNG = (
@@ -647,6 +650,35 @@ def add_stateless_diagnostics(server: MCPServer) -> None:
         return CallToolResult(content=[_text("Logging completed")])
 
 
+class MemoryEventStore(EventStore):
+    """Every SSE event of every stream, in memory, so that a client can resume a stream (SEP-1699).
+
+    With an event store the SDK starts each POST's SSE stream with a priming event (an id, empty
+    data, and `retry`) and replays what the client missed when it reconnects with Last-Event-ID.
+    A test server's streams are few and short, so nothing is ever dropped.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[tuple[StreamId, EventId, JSONRPCMessage | None]] = []
+        self.counter = 0
+
+    async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
+        self.counter += 1
+        event_id = str(self.counter)
+        self.events.append((stream_id, event_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id: EventId, send_callback: EventCallback) -> StreamId | None:
+        index = next((i for i, (_, eid, _) in enumerate(self.events) if eid == last_event_id), None)
+        if index is None:
+            return None
+        stream_id = self.events[index][0]
+        for sid, event_id, message in self.events[index + 1 :]:
+            if sid == stream_id and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream_id
+
+
 def serve_http(app: Any, port: int, log_level: str) -> None:
     import uvicorn
 
@@ -683,7 +715,13 @@ def main() -> None:
     if args.transport == "stdio":
         server.run("stdio")
     else:
-        app = server.streamable_http_app(host=HOST, json_response=args.json_response, stateless_http=args.stateless)
+        app = server.streamable_http_app(
+            host=HOST,
+            json_response=args.json_response,
+            stateless_http=args.stateless,
+            event_store=MemoryEventStore(),
+            retry_interval=SSE_RETRY_MS,
+        )
         serve_http(app, args.port, args.log_level)
 
 
