@@ -36,10 +36,13 @@ mod error;
 mod events;
 mod forward;
 mod message;
+mod modern;
+mod mrtr;
 mod names;
 mod relay;
 mod serve;
 mod session;
+mod state;
 mod tools;
 mod version;
 
@@ -100,6 +103,10 @@ struct Inner {
     /// Every client session (dropped ones are pruned as found).
     sessions: Mutex<Vec<Weak<Downstream>>>,
     subscriptions: events::Subscriptions,
+    /// Seals the `requestState` of multi-round-trip requests.
+    sealer: state::Sealer,
+    /// Calls waiting for a modern client's input.
+    parked: mrtr::ParkedCalls,
     /// Dropped with the gateway: its background tasks (upstream watchers) end.
     _alive: tokio::sync::watch::Sender<()>,
 }
@@ -137,6 +144,8 @@ impl Gateway {
                 relay,
                 sessions: Mutex::new(Vec::new()),
                 subscriptions: events::Subscriptions::default(),
+                sealer: state::Sealer::random(),
+                parked: mrtr::ParkedCalls::default(),
                 _alive: alive,
             }),
         };

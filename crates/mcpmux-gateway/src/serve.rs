@@ -140,10 +140,7 @@ impl Gateway {
         match message::parse(line) {
             Line::Single(Message::Request { id, method, params }) => {
                 let gateway = self.clone();
-                let ctx = Ctx {
-                    session: session.clone(),
-                    related: session.outbox.clone(),
-                };
+                let ctx = Ctx::new(session.clone(), session.outbox.clone(), Some(id.clone()));
                 let key = id.clone();
                 let handle = inflight.tasks.spawn(async move {
                     let result = crate::dispatch::request(&gateway, &ctx, &method, params).await;
@@ -192,17 +189,18 @@ impl Gateway {
             return;
         }
         let gateway = self.clone();
-        let ctx = Ctx {
-            session: session.clone(),
-            related: session.outbox.clone(),
-        };
+        let ctx = Ctx::new(session.clone(), session.outbox.clone(), None);
         inflight.tasks.spawn(async move {
             let answers =
                 futures_util::future::join_all(requests.into_iter().map(|(id, method, params)| {
                     let gateway = gateway.clone();
-                    let ctx = &ctx;
+                    let ctx = Ctx {
+                        id: Some(id.clone()),
+                        ..ctx.clone()
+                    };
                     async move {
-                        let result = crate::dispatch::request(&gateway, ctx, &method, params).await;
+                        let result =
+                            crate::dispatch::request(&gateway, &ctx, &method, params).await;
                         message::response(Some(&id), result)
                     }
                 }))

@@ -81,11 +81,7 @@ pub(crate) async fn call(
             }
         }
     }
-    let _running = gateway
-        .inner
-        .relay
-        .running
-        .enter(server, &ctx.session, &ctx.related);
+    let _running = gateway.inner.relay.running.enter(server, ctx);
     let span = tracing::info_span!("tools/call", server = %server, tool = %exposed.upstream);
     let result = match tracing::Instrument::instrument(call.into_future(), span).await {
         Ok(result) => result,
