@@ -41,18 +41,19 @@ import json
 import socket
 import sys
 import warnings
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.server.mcpserver.prompts.base import Prompt, UserMessage
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
     INVALID_PARAMS,
     AudioContent,
     CallToolResult,
+    ClientCapabilities,
     Completion,
     CompletionArgument,
     CompletionContext,
@@ -69,8 +70,10 @@ from mcp_types import (
     JSONRPCMessage,
     ListRootsRequest,
     ListRootsResult,
+    MissingRequiredClientCapabilityErrorData,
     PromptReference,
     ResourceTemplateReference,
+    SamplingCapability,
     SamplingMessage,
     SetLevelRequestParams,
     SubscribeRequestParams,
@@ -78,7 +81,9 @@ from mcp_types import (
     TextResourceContents,
     UnsubscribeRequestParams,
 )
+from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import is_version_at_least
+from pydantic import Field
 
 # Sampling, logging and the in-call elicitation path are deprecated in 2026-07-28; the suite tests them.
 warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
@@ -194,6 +199,9 @@ SEP1330_SCHEMA: dict[str, Any] = {
     },
     "required": [],
 }
+
+# SEP-2243: a 2026-07-28 client mirrors this argument into the HTTP header `Mcp-Param-Region`.
+REGION_PARAM = Field(description="Mirrored in the Mcp-Param-Region header", json_schema_extra={"x-mcp-header": "Region"})
 
 COMPLETIONS = {
     ("test_prompt_with_arguments", "arg1"): ["paris", "park", "party", "pasta", "patio"],
@@ -622,14 +630,21 @@ def add_input_required(server: MCPServer) -> None:
 
 
 def add_stateless_diagnostics(server: MCPServer) -> None:
-    """The tools the 2026-07-28 `server-stateless` scenario calls."""
+    """The hooks the 2026-07-28 scenarios `server-stateless` and `http-custom-header-server-validation` call."""
 
     @server.tool()
     async def test_missing_capability(ctx: Context) -> CallToolResult | InputRequiredResult:
-        """Needs the client's sampling capability; without it the call fails."""
+        """Needs the client's sampling capability; without it the call fails with -32021."""
         caps = ctx.client_capabilities
         if caps is None or caps.sampling is None:
-            raise MCPError(code=-32021, message="Missing required client capability: sampling")
+            data = MissingRequiredClientCapabilityErrorData(
+                required_capabilities=ClientCapabilities(sampling=SamplingCapability())
+            )
+            raise MCPError(
+                code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+                message="Client did not declare the sampling capability this tool needs",
+                data=data.model_dump(by_alias=True, mode="json", exclude_none=True),
+            )
         answer = (ctx.input_responses or {}).get("sample")
         if not isinstance(answer, CreateMessageResult):
             return InputRequiredResult(input_requests={"sample": _sample("Say hello", 20)})
@@ -648,6 +663,49 @@ def add_stateless_diagnostics(server: MCPServer) -> None:
         """Sends one info log notification, then answers."""
         await ctx.log("info", "test_logging_tool ran", logger_name="conformance")
         return CallToolResult(content=[_text("Logging completed")])
+
+    async def dynamic_tool() -> str:
+        """Appears and disappears with test_trigger_tool_change."""
+        return "dynamic"
+
+    def dynamic_prompt() -> str:
+        """Appears and disappears with test_trigger_prompt_change."""
+        return "dynamic"
+
+    @server.tool()
+    async def test_trigger_tool_change(ctx: Context) -> CallToolResult:
+        """Adds or removes the tool test_dynamic_tool, then announces the tool list changed."""
+        if server._tool_manager.get_tool("test_dynamic_tool") is None:  # noqa: SLF001
+            server.add_tool(dynamic_tool, name="test_dynamic_tool")
+            change = "added"
+        else:
+            server.remove_tool("test_dynamic_tool")
+            change = "removed"
+        if _modern(ctx):
+            await ctx.notify_tools_changed()
+        else:
+            await ctx.session.send_tool_list_changed()
+        return CallToolResult(content=[_text(f"test_dynamic_tool {change}")])
+
+    @server.tool()
+    async def test_trigger_prompt_change(ctx: Context) -> CallToolResult:
+        """Adds or removes the prompt test_dynamic_prompt, then announces the prompt list changed."""
+        if any(p.name == "test_dynamic_prompt" for p in await server.list_prompts()):
+            server.remove_prompt("test_dynamic_prompt")
+            change = "removed"
+        else:
+            server.add_prompt(Prompt.from_function(dynamic_prompt, name="test_dynamic_prompt"))
+            change = "added"
+        if _modern(ctx):
+            await ctx.notify_prompts_changed()
+        else:
+            await ctx.session.send_prompt_list_changed()
+        return CallToolResult(content=[_text(f"test_dynamic_prompt {change}")])
+
+    @server.tool()
+    async def test_custom_header(region: Annotated[str, REGION_PARAM]) -> CallToolResult:
+        """Echoes region, an argument the client mirrors into an HTTP header (SEP-2243 x-mcp-header)."""
+        return CallToolResult(content=[_text(f"region={region}")])
 
 
 class MemoryEventStore(EventStore):
