@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import socket
 import sys
@@ -44,9 +45,12 @@ import warnings
 from typing import Annotated, Any
 
 from mcp.server.context import ServerRequestContext
+from mcp.server.extension import Extension, MethodBinding, ResourceBinding
+from mcp.server.lowlevel import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Prompt, UserMessage
+from mcp.server.mcpserver.resources import TextResource
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
@@ -71,7 +75,9 @@ from mcp_types import (
     ListRootsRequest,
     ListRootsResult,
     MissingRequiredClientCapabilityErrorData,
+    PaginatedRequestParams,
     PromptReference,
+    RequestParams,
     ResourceTemplateReference,
     SamplingCapability,
     SamplingMessage,
@@ -201,7 +207,9 @@ SEP1330_SCHEMA: dict[str, Any] = {
 }
 
 # SEP-2243: a 2026-07-28 client mirrors this argument into the HTTP header `Mcp-Param-Region`.
-REGION_PARAM = Field(description="Mirrored in the Mcp-Param-Region header", json_schema_extra={"x-mcp-header": "Region"})
+REGION_PARAM = Field(
+    description="Mirrored in the Mcp-Param-Region header", json_schema_extra={"x-mcp-header": "Region"}
+)
 
 COMPLETIONS = {
     ("test_prompt_with_arguments", "arg1"): ["paris", "park", "party", "pasta", "patio"],
@@ -259,12 +267,13 @@ class Sessions:
         return SEVERITY.index(level) >= SEVERITY.index(floor)
 
 
-def build_server(log_level: str) -> MCPServer:
+def build_server(log_level: str, skills: bool = True) -> MCPServer:
     server = MCPServer(
         "py-conformance-server",
         version="1.0.0",
         instructions="The MCP conformance suite's server fixture (Python SDK).",
         log_level=log_level,  # type: ignore[arg-type]
+        extensions=[SkillsExtension()] if skills else None,
     )
     sessions = Sessions()
     add_tools(server, sessions)
@@ -437,6 +446,15 @@ def add_resources(server: MCPServer, sessions: Sessions) -> None:
         return EmptyResult()
 
     lowlevel = server._lowlevel_server  # noqa: SLF001
+    # Up to 2025-11-25 the handshake declares `listChanged` from these options, which MCPServer
+    # leaves all false; test_trigger_tool_change and test_trigger_prompt_change do send them.
+    sdk_options = lowlevel.create_initialization_options
+
+    def init_options(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any) -> Any:
+        options = notification_options or NotificationOptions(tools_changed=True, prompts_changed=True)
+        return sdk_options(options, *args, **kwargs)
+
+    lowlevel.create_initialization_options = init_options  # type: ignore[method-assign]
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
     lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
@@ -708,6 +726,120 @@ def add_stateless_diagnostics(server: MCPServer) -> None:
         return CallToolResult(content=[_text(f"region={region}")])
 
 
+SKILLS_EXTENSION = "io.modelcontextprotocol/skills"
+SKILL_NAME = "greeting-cards"
+SKILL_ROOT = f"skill://{SKILL_NAME}"
+SKILL_DESCRIPTION = "Write short greeting cards for birthdays and holidays"
+# The skill's files: path under the skill -> (MIME type, text).
+SKILL_FILES: dict[str, tuple[str, str]] = {
+    "SKILL.md": (
+        "text/markdown",
+        f"---\nname: {SKILL_NAME}\ndescription: {SKILL_DESCRIPTION}\n---\n\n"
+        "# Greeting cards\n\nKeep it to three lines. See references/STYLE.md for the house style.\n",
+    ),
+    "references/STYLE.md": ("text/markdown", "# House style\n\nWarm, brief, no puns.\n"),
+}
+DIRECTORY_MIME = "inode/directory"
+
+
+class SkillGetParams(RequestParams):
+    uri: str
+
+
+class DirectoryReadParams(RequestParams):
+    uri: str
+    cursor: str | None = None
+
+
+def _skill_entry() -> dict[str, Any]:
+    """The skill's entry, as skills/list and skills/get carry it (SEP-2640)."""
+    files = []
+    for path, (_, text) in SKILL_FILES.items():
+        data = text.encode()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        files.append({"uri": f"{SKILL_ROOT}/{path}", "digest": digest, "size": len(data)})
+    return {
+        "uri": f"{SKILL_ROOT}/SKILL.md",
+        "frontmatter": {"name": SKILL_NAME, "description": SKILL_DESCRIPTION},
+        "resources": files,
+    }
+
+
+def _directory_children(uri: str) -> list[dict[str, Any]] | None:
+    """The direct children of a directory of the skill, or None when `uri` names no directory."""
+    if not uri.startswith(SKILL_ROOT) or (uri != SKILL_ROOT and not uri.startswith(SKILL_ROOT + "/")):
+        return None
+    prefix = uri.removeprefix(SKILL_ROOT).strip("/")
+    prefix = prefix + "/" if prefix else ""
+    children: dict[str, dict[str, Any]] = {}
+    is_directory = False
+    for path, (mime, _) in SKILL_FILES.items():
+        if not path.startswith(prefix):
+            continue
+        is_directory = True
+        head, _, rest = path.removeprefix(prefix).partition("/")
+        child = f"{SKILL_ROOT}/{prefix}{head}"
+        if rest:
+            children[child] = {"uri": child, "name": head, "mimeType": DIRECTORY_MIME}
+        else:
+            children[child] = {"uri": child, "name": head, "mimeType": mime}
+    return list(children.values()) if is_directory else None
+
+
+class SkillsExtension(Extension):
+    """SEP-2640 skills, through the SDK's extension API: one skill, `greeting-cards`.
+
+    The SDK has no skills support of its own; it gives the extension seam (SEP-2133): methods
+    (`skills/list`, `skills/get`, `resources/directory/read`), resources (the skill's files,
+    served by the SDK's resources/read) and the capability under `extensions`.
+    """
+
+    identifier = SKILLS_EXTENSION
+
+    def settings(self) -> dict[str, Any]:
+        return {"directoryRead": True}
+
+    def resources(self) -> list[ResourceBinding]:
+        bindings = []
+        for path, (mime, text) in SKILL_FILES.items():
+            manifest = path == "SKILL.md"
+            resource = TextResource(
+                uri=f"{SKILL_ROOT}/{path}",
+                name=SKILL_NAME if manifest else path,
+                description=SKILL_DESCRIPTION if manifest else f"{SKILL_NAME}: {path}",
+                mime_type=mime,
+                text=text,
+            )
+            bindings.append(ResourceBinding(resource))
+        return bindings
+
+    def methods(self) -> list[MethodBinding]:
+        return [
+            MethodBinding("skills/list", PaginatedRequestParams, self.list_skills),
+            MethodBinding("skills/get", SkillGetParams, self.get_skill),
+            MethodBinding("resources/directory/read", DirectoryReadParams, self.read_directory),
+        ]
+
+    async def list_skills(self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams) -> dict[str, Any]:
+        return {"skills": [_skill_entry()], **CACHE_FIELDS}
+
+    async def get_skill(self, ctx: ServerRequestContext[Any], params: SkillGetParams) -> dict[str, Any]:
+        entry = _skill_entry()
+        if params.uri not in (entry["uri"], SKILL_ROOT):
+            raise MCPError(code=INVALID_PARAMS, message="Unknown skill", data={"uri": params.uri})
+        return {"skill": entry, **CACHE_FIELDS}
+
+    async def read_directory(self, ctx: ServerRequestContext[Any], params: DirectoryReadParams) -> dict[str, Any]:
+        children = _directory_children(params.uri.rstrip("/"))
+        if children is None:
+            raise MCPError(code=INVALID_PARAMS, message="Not a directory", data={"uri": params.uri})
+        return {"resources": children, **CACHE_FIELDS}
+
+
+# SEP-2549 caching hints on the skills results (the SDK's `cache_hints` cover spec methods only).
+CACHE_FIELDS: dict[str, Any] = {"ttlMs": 0, "cacheScope": "public"}
+
+
 class MemoryEventStore(EventStore):
     """Every SSE event of every stream, in memory, so that a client can resume a stream (SEP-1699).
 
@@ -760,6 +892,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=None, help="HTTP port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
+    parser.add_argument("--no-skills", action="store_true", help="leave out the skills extension (SEP-2640)")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
@@ -769,7 +902,7 @@ def main() -> None:
     elif args.port is None:
         parser.error("http needs --port N")
 
-    server = build_server(args.log_level)
+    server = build_server(args.log_level, skills=not args.no_skills)
     if args.transport == "stdio":
         server.run("stdio")
     else:
