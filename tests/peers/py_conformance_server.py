@@ -251,11 +251,19 @@ def _accepted(answer: Any, field: str) -> str | None:
     return None
 
 
-class Sessions:
-    """Per-session state: the log level set by logging/setLevel and the subscribed URIs.
+def _connection_key(session: Any) -> int:
+    """One key per client connection. The SDK builds a ServerSession per request, over the connection's
+    `Connection` (private), which is what lives as long as the client's session does."""
+    return id(getattr(session, "_connection", session))
 
-    Keyed by the session object's id; a session lives as long as its connection, and this is a test
-    server, so entries are never reclaimed.
+
+class Sessions:
+    """Per-connection state: the log level set by logging/setLevel and the subscribed URIs.
+
+    Up to 2025-11-25 the SDK sends every log level and leaves filtering to the application's
+    logging/setLevel handler (mcp/server/connection.py, allowed_log_levels); on 2026-07-28 the
+    request's `_meta` log level gates it and logging/setLevel is gone. This is a test server, so
+    entries are never reclaimed.
     """
 
     def __init__(self) -> None:
@@ -263,7 +271,7 @@ class Sessions:
         self.subscriptions: dict[int, set[str]] = {}
 
     def should_log(self, session: Any, level: str) -> bool:
-        floor = self.levels.get(id(session), "debug")
+        floor = self.levels.get(_connection_key(session), "debug")
         return SEVERITY.index(level) >= SEVERITY.index(floor)
 
 
@@ -281,7 +289,7 @@ def build_server(log_level: str, skills: bool = True) -> MCPServer:
     add_prompts(server)
     add_completion(server)
     add_input_required(server)
-    add_stateless_diagnostics(server)
+    add_stateless_diagnostics(server, sessions)
     return server
 
 
@@ -434,15 +442,15 @@ def add_resources(server: MCPServer, sessions: Sessions) -> None:
         return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"}, separators=(",", ":"))
 
     async def subscribe(ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
-        sessions.subscriptions.setdefault(id(ctx.session), set()).add(str(params.uri))
+        sessions.subscriptions.setdefault(_connection_key(ctx.session), set()).add(str(params.uri))
         return EmptyResult()
 
     async def unsubscribe(ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams) -> EmptyResult:
-        sessions.subscriptions.get(id(ctx.session), set()).discard(str(params.uri))
+        sessions.subscriptions.get(_connection_key(ctx.session), set()).discard(str(params.uri))
         return EmptyResult()
 
     async def set_level(ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
-        sessions.levels[id(ctx.session)] = params.level
+        sessions.levels[_connection_key(ctx.session)] = params.level
         return EmptyResult()
 
     lowlevel = server._lowlevel_server  # noqa: SLF001
@@ -647,7 +655,7 @@ def add_input_required(server: MCPServer) -> None:
         return [UserMessage(f"Prompt rendered with context: {context}")]
 
 
-def add_stateless_diagnostics(server: MCPServer) -> None:
+def add_stateless_diagnostics(server: MCPServer, sessions: Sessions) -> None:
     """The hooks the 2026-07-28 scenarios `server-stateless` and `http-custom-header-server-validation` call."""
 
     @server.tool()
@@ -679,7 +687,7 @@ def add_stateless_diagnostics(server: MCPServer) -> None:
     @server.tool()
     async def test_logging_tool(ctx: Context) -> CallToolResult:
         """Sends one info log notification, then answers."""
-        await ctx.log("info", "test_logging_tool ran", logger_name="conformance")
+        await _log(ctx, sessions, "info", "test_logging_tool ran")
         return CallToolResult(content=[_text("Logging completed")])
 
     async def dynamic_tool() -> str:

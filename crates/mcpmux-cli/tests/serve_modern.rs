@@ -102,6 +102,8 @@ fn gateway(config: &Path, global: &[&str], asked: &Asked) -> Server {
         .arg(config)
         .args(global.iter().copied())
         .arg("serve")
+        .arg("--startup-wait")
+        .arg("60")
         .env_remove("RUST_LOG")
         // Modern, whatever the probe's window: the gateway may take a while to start its
         // upstreams on a busy machine.

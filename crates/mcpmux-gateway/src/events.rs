@@ -140,21 +140,21 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// Starts, per upstream, a task that passes its notifications on, and one that watches its
-/// connection: when it dies the upstream is reconnected (backing off), and once it is back
-/// every client is told its lists changed. Both end with the gateway (`alive` closes).
+/// connection: when it dies (or was never up) the upstream is connected again (backing off),
+/// and once it is up every client is told its lists changed. Both end with the gateway
+/// (`alive` closes).
 pub(crate) fn start(gateway: &Gateway, alive: &watch::Receiver<()>) {
     for name in gateway.toolset().server_names() {
         let Some(server) = gateway.toolset().server(name) else {
             continue;
         };
-        // A server that never started has no connection to watch.
-        if gateway.toolset().guard(name).is_some() {
-            tokio::spawn(watch_upstream(
-                Arc::downgrade(&gateway.inner),
-                name.to_owned(),
-                alive.clone(),
-            ));
-        }
+        // One that is not up yet (still starting, or failed to start) is announced when it is.
+        tokio::spawn(watch_upstream(
+            Arc::downgrade(&gateway.inner),
+            name.to_owned(),
+            gateway.toolset().guard(name).is_none(),
+            alive.clone(),
+        ));
         let mut notifications = server.notifications();
         let weak = Arc::downgrade(&gateway.inner);
         let name = name.to_owned();
@@ -176,9 +176,14 @@ pub(crate) fn start(gateway: &Gateway, alive: &watch::Receiver<()>) {
 }
 
 /// Keeps upstream `name` connected while the gateway lives; announces its return.
-async fn watch_upstream(weak: Weak<Inner>, name: String, mut alive: watch::Receiver<()>) {
+async fn watch_upstream(
+    weak: Weak<Inner>,
+    name: String,
+    down: bool,
+    mut alive: watch::Receiver<()>,
+) {
     let mut backoff = FIRST_BACKOFF;
-    let mut was_down = false;
+    let mut was_down = down;
     loop {
         let connect = async {
             let inner = weak.upgrade()?;

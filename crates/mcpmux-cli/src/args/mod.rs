@@ -480,6 +480,11 @@ pub struct ServeArgs {
     /// collide) or never (a collision is an error)
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = PrefixMode::Always)]
     pub prefix: PrefixMode,
+
+    /// Start serving after waiting at most SECS for the servers (0: at once): one still
+    /// starting then joins later, announced to clients with list_changed
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse::seconds)]
+    pub startup_wait: std::time::Duration,
 }
 
 /// Arguments of `mcpmux demo`.
