@@ -55,6 +55,7 @@ trap cleanup EXIT INT TERM
 mkdir -p "$OUT"
 if [[ -z "$URL" ]]; then
   LOG="$OUT/server.log"
+  : >"$LOG"
   "$PY" "$ROOT/tests/peers/py_conformance_server.py" http --port 0 "${SERVER_ARGS[@]}" 2>"$LOG" &
   SERVER_PID=$!
   for _ in $(seq 100); do

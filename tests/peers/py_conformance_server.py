@@ -37,21 +37,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import socket
 import sys
 import warnings
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.context import ServerRequestContext
+from mcp.server.extension import Extension, MethodBinding, ResourceBinding
+from mcp.server.lowlevel import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp.server.mcpserver.prompts.base import Prompt, UserMessage
+from mcp.server.mcpserver.resources import TextResource
+from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
     INVALID_PARAMS,
     AudioContent,
     CallToolResult,
+    ClientCapabilities,
     Completion,
     CompletionArgument,
     CompletionContext,
@@ -65,10 +71,15 @@ from mcp_types import (
     EmptyResult,
     ImageContent,
     InputRequiredResult,
+    JSONRPCMessage,
     ListRootsRequest,
     ListRootsResult,
+    MissingRequiredClientCapabilityErrorData,
+    PaginatedRequestParams,
     PromptReference,
+    RequestParams,
     ResourceTemplateReference,
+    SamplingCapability,
     SamplingMessage,
     SetLevelRequestParams,
     SubscribeRequestParams,
@@ -76,7 +87,9 @@ from mcp_types import (
     TextResourceContents,
     UnsubscribeRequestParams,
 )
+from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import is_version_at_least
+from pydantic import Field
 
 # Sampling, logging and the in-call elicitation path are deprecated in 2026-07-28; the suite tests them.
 warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
@@ -84,6 +97,7 @@ warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
 HOST = "127.0.0.1"
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MODERN_VERSION = "2026-07-28"
+SSE_RETRY_MS = 500  # `retry` of the SSE priming event: how soon a client reconnects to a closed stream
 
 # A 1x1 red PNG and a 1-sample 8 kHz mono 8-bit WAV.
 RED_PIXEL_PNG = (
@@ -192,6 +206,11 @@ SEP1330_SCHEMA: dict[str, Any] = {
     "required": [],
 }
 
+# SEP-2243: a 2026-07-28 client mirrors this argument into the HTTP header `Mcp-Param-Region`.
+REGION_PARAM = Field(
+    description="Mirrored in the Mcp-Param-Region header", json_schema_extra={"x-mcp-header": "Region"}
+)
+
 COMPLETIONS = {
     ("test_prompt_with_arguments", "arg1"): ["paris", "park", "party", "pasta", "patio"],
     ("test_prompt_with_arguments", "arg2"): ["world", "wonder", "work"],
@@ -232,11 +251,19 @@ def _accepted(answer: Any, field: str) -> str | None:
     return None
 
 
-class Sessions:
-    """Per-session state: the log level set by logging/setLevel and the subscribed URIs.
+def _connection_key(session: Any) -> int:
+    """One key per client connection. The SDK builds a ServerSession per request, over the connection's
+    `Connection` (private), which is what lives as long as the client's session does."""
+    return id(getattr(session, "_connection", session))
 
-    Keyed by the session object's id; a session lives as long as its connection, and this is a test
-    server, so entries are never reclaimed.
+
+class Sessions:
+    """Per-connection state: the log level set by logging/setLevel and the subscribed URIs.
+
+    Up to 2025-11-25 the SDK sends every log level and leaves filtering to the application's
+    logging/setLevel handler (mcp/server/connection.py, allowed_log_levels); on 2026-07-28 the
+    request's `_meta` log level gates it and logging/setLevel is gone. This is a test server, so
+    entries are never reclaimed.
     """
 
     def __init__(self) -> None:
@@ -244,16 +271,17 @@ class Sessions:
         self.subscriptions: dict[int, set[str]] = {}
 
     def should_log(self, session: Any, level: str) -> bool:
-        floor = self.levels.get(id(session), "debug")
+        floor = self.levels.get(_connection_key(session), "debug")
         return SEVERITY.index(level) >= SEVERITY.index(floor)
 
 
-def build_server(log_level: str) -> MCPServer:
+def build_server(log_level: str, skills: bool = True) -> MCPServer:
     server = MCPServer(
         "py-conformance-server",
         version="1.0.0",
         instructions="The MCP conformance suite's server fixture (Python SDK).",
         log_level=log_level,  # type: ignore[arg-type]
+        extensions=[SkillsExtension()] if skills else None,
     )
     sessions = Sessions()
     add_tools(server, sessions)
@@ -261,7 +289,7 @@ def build_server(log_level: str) -> MCPServer:
     add_prompts(server)
     add_completion(server)
     add_input_required(server)
-    add_stateless_diagnostics(server)
+    add_stateless_diagnostics(server, sessions)
     return server
 
 
@@ -414,18 +442,27 @@ def add_resources(server: MCPServer, sessions: Sessions) -> None:
         return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"}, separators=(",", ":"))
 
     async def subscribe(ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
-        sessions.subscriptions.setdefault(id(ctx.session), set()).add(str(params.uri))
+        sessions.subscriptions.setdefault(_connection_key(ctx.session), set()).add(str(params.uri))
         return EmptyResult()
 
     async def unsubscribe(ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams) -> EmptyResult:
-        sessions.subscriptions.get(id(ctx.session), set()).discard(str(params.uri))
+        sessions.subscriptions.get(_connection_key(ctx.session), set()).discard(str(params.uri))
         return EmptyResult()
 
     async def set_level(ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
-        sessions.levels[id(ctx.session)] = params.level
+        sessions.levels[_connection_key(ctx.session)] = params.level
         return EmptyResult()
 
     lowlevel = server._lowlevel_server  # noqa: SLF001
+    # Up to 2025-11-25 the handshake declares `listChanged` from these options, which MCPServer
+    # leaves all false; test_trigger_tool_change and test_trigger_prompt_change do send them.
+    sdk_options = lowlevel.create_initialization_options
+
+    def init_options(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any) -> Any:
+        options = notification_options or NotificationOptions(tools_changed=True, prompts_changed=True)
+        return sdk_options(options, *args, **kwargs)
+
+    lowlevel.create_initialization_options = init_options  # type: ignore[method-assign]
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
     lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
@@ -618,15 +655,22 @@ def add_input_required(server: MCPServer) -> None:
         return [UserMessage(f"Prompt rendered with context: {context}")]
 
 
-def add_stateless_diagnostics(server: MCPServer) -> None:
-    """The tools the 2026-07-28 `server-stateless` scenario calls."""
+def add_stateless_diagnostics(server: MCPServer, sessions: Sessions) -> None:
+    """The hooks the 2026-07-28 scenarios `server-stateless` and `http-custom-header-server-validation` call."""
 
     @server.tool()
     async def test_missing_capability(ctx: Context) -> CallToolResult | InputRequiredResult:
-        """Needs the client's sampling capability; without it the call fails."""
+        """Needs the client's sampling capability; without it the call fails with -32021."""
         caps = ctx.client_capabilities
         if caps is None or caps.sampling is None:
-            raise MCPError(code=-32021, message="Missing required client capability: sampling")
+            data = MissingRequiredClientCapabilityErrorData(
+                required_capabilities=ClientCapabilities(sampling=SamplingCapability())
+            )
+            raise MCPError(
+                code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+                message="Client did not declare the sampling capability this tool needs",
+                data=data.model_dump(by_alias=True, mode="json", exclude_none=True),
+            )
         answer = (ctx.input_responses or {}).get("sample")
         if not isinstance(answer, CreateMessageResult):
             return InputRequiredResult(input_requests={"sample": _sample("Say hello", 20)})
@@ -643,8 +687,194 @@ def add_stateless_diagnostics(server: MCPServer) -> None:
     @server.tool()
     async def test_logging_tool(ctx: Context) -> CallToolResult:
         """Sends one info log notification, then answers."""
-        await ctx.log("info", "test_logging_tool ran", logger_name="conformance")
+        await _log(ctx, sessions, "info", "test_logging_tool ran")
         return CallToolResult(content=[_text("Logging completed")])
+
+    async def dynamic_tool() -> str:
+        """Appears and disappears with test_trigger_tool_change."""
+        return "dynamic"
+
+    def dynamic_prompt() -> str:
+        """Appears and disappears with test_trigger_prompt_change."""
+        return "dynamic"
+
+    @server.tool()
+    async def test_trigger_tool_change(ctx: Context) -> CallToolResult:
+        """Adds or removes the tool test_dynamic_tool, then announces the tool list changed."""
+        if server._tool_manager.get_tool("test_dynamic_tool") is None:  # noqa: SLF001
+            server.add_tool(dynamic_tool, name="test_dynamic_tool")
+            change = "added"
+        else:
+            server.remove_tool("test_dynamic_tool")
+            change = "removed"
+        if _modern(ctx):
+            await ctx.notify_tools_changed()
+        else:
+            await ctx.session.send_tool_list_changed()
+        return CallToolResult(content=[_text(f"test_dynamic_tool {change}")])
+
+    @server.tool()
+    async def test_trigger_prompt_change(ctx: Context) -> CallToolResult:
+        """Adds or removes the prompt test_dynamic_prompt, then announces the prompt list changed."""
+        if any(p.name == "test_dynamic_prompt" for p in await server.list_prompts()):
+            server.remove_prompt("test_dynamic_prompt")
+            change = "removed"
+        else:
+            server.add_prompt(Prompt.from_function(dynamic_prompt, name="test_dynamic_prompt"))
+            change = "added"
+        if _modern(ctx):
+            await ctx.notify_prompts_changed()
+        else:
+            await ctx.session.send_prompt_list_changed()
+        return CallToolResult(content=[_text(f"test_dynamic_prompt {change}")])
+
+    @server.tool()
+    async def test_custom_header(region: Annotated[str, REGION_PARAM]) -> CallToolResult:
+        """Echoes region, an argument the client mirrors into an HTTP header (SEP-2243 x-mcp-header)."""
+        return CallToolResult(content=[_text(f"region={region}")])
+
+
+SKILLS_EXTENSION = "io.modelcontextprotocol/skills"
+SKILL_NAME = "greeting-cards"
+SKILL_ROOT = f"skill://{SKILL_NAME}"
+SKILL_DESCRIPTION = "Write short greeting cards for birthdays and holidays"
+# The skill's files: path under the skill -> (MIME type, text).
+SKILL_FILES: dict[str, tuple[str, str]] = {
+    "SKILL.md": (
+        "text/markdown",
+        f"---\nname: {SKILL_NAME}\ndescription: {SKILL_DESCRIPTION}\n---\n\n"
+        "# Greeting cards\n\nKeep it to three lines. See references/STYLE.md for the house style.\n",
+    ),
+    "references/STYLE.md": ("text/markdown", "# House style\n\nWarm, brief, no puns.\n"),
+}
+DIRECTORY_MIME = "inode/directory"
+
+
+class SkillGetParams(RequestParams):
+    uri: str
+
+
+class DirectoryReadParams(RequestParams):
+    uri: str
+    cursor: str | None = None
+
+
+def _skill_entry() -> dict[str, Any]:
+    """The skill's entry, as skills/list and skills/get carry it (SEP-2640)."""
+    files = []
+    for path, (_, text) in SKILL_FILES.items():
+        data = text.encode()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        files.append({"uri": f"{SKILL_ROOT}/{path}", "digest": digest, "size": len(data)})
+    return {
+        "uri": f"{SKILL_ROOT}/SKILL.md",
+        "frontmatter": {"name": SKILL_NAME, "description": SKILL_DESCRIPTION},
+        "resources": files,
+    }
+
+
+def _directory_children(uri: str) -> list[dict[str, Any]] | None:
+    """The direct children of a directory of the skill, or None when `uri` names no directory."""
+    if not uri.startswith(SKILL_ROOT) or (uri != SKILL_ROOT and not uri.startswith(SKILL_ROOT + "/")):
+        return None
+    prefix = uri.removeprefix(SKILL_ROOT).strip("/")
+    prefix = prefix + "/" if prefix else ""
+    children: dict[str, dict[str, Any]] = {}
+    is_directory = False
+    for path, (mime, _) in SKILL_FILES.items():
+        if not path.startswith(prefix):
+            continue
+        is_directory = True
+        head, _, rest = path.removeprefix(prefix).partition("/")
+        child = f"{SKILL_ROOT}/{prefix}{head}"
+        if rest:
+            children[child] = {"uri": child, "name": head, "mimeType": DIRECTORY_MIME}
+        else:
+            children[child] = {"uri": child, "name": head, "mimeType": mime}
+    return list(children.values()) if is_directory else None
+
+
+class SkillsExtension(Extension):
+    """SEP-2640 skills, through the SDK's extension API: one skill, `greeting-cards`.
+
+    The SDK has no skills support of its own; it gives the extension seam (SEP-2133): methods
+    (`skills/list`, `skills/get`, `resources/directory/read`), resources (the skill's files,
+    served by the SDK's resources/read) and the capability under `extensions`.
+    """
+
+    identifier = SKILLS_EXTENSION
+
+    def settings(self) -> dict[str, Any]:
+        return {"directoryRead": True}
+
+    def resources(self) -> list[ResourceBinding]:
+        bindings = []
+        for path, (mime, text) in SKILL_FILES.items():
+            manifest = path == "SKILL.md"
+            resource = TextResource(
+                uri=f"{SKILL_ROOT}/{path}",
+                name=SKILL_NAME if manifest else path,
+                description=SKILL_DESCRIPTION if manifest else f"{SKILL_NAME}: {path}",
+                mime_type=mime,
+                text=text,
+            )
+            bindings.append(ResourceBinding(resource))
+        return bindings
+
+    def methods(self) -> list[MethodBinding]:
+        return [
+            MethodBinding("skills/list", PaginatedRequestParams, self.list_skills),
+            MethodBinding("skills/get", SkillGetParams, self.get_skill),
+            MethodBinding("resources/directory/read", DirectoryReadParams, self.read_directory),
+        ]
+
+    async def list_skills(self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams) -> dict[str, Any]:
+        return {"skills": [_skill_entry()], **CACHE_FIELDS}
+
+    async def get_skill(self, ctx: ServerRequestContext[Any], params: SkillGetParams) -> dict[str, Any]:
+        entry = _skill_entry()
+        if params.uri not in (entry["uri"], SKILL_ROOT):
+            raise MCPError(code=INVALID_PARAMS, message="Unknown skill", data={"uri": params.uri})
+        return {"skill": entry, **CACHE_FIELDS}
+
+    async def read_directory(self, ctx: ServerRequestContext[Any], params: DirectoryReadParams) -> dict[str, Any]:
+        children = _directory_children(params.uri.rstrip("/"))
+        if children is None:
+            raise MCPError(code=INVALID_PARAMS, message="Not a directory", data={"uri": params.uri})
+        return {"resources": children, **CACHE_FIELDS}
+
+
+# SEP-2549 caching hints on the skills results (the SDK's `cache_hints` cover spec methods only).
+CACHE_FIELDS: dict[str, Any] = {"ttlMs": 0, "cacheScope": "public"}
+
+
+class MemoryEventStore(EventStore):
+    """Every SSE event of every stream, in memory, so that a client can resume a stream (SEP-1699).
+
+    With an event store the SDK starts each POST's SSE stream with a priming event (an id, empty
+    data, and `retry`) and replays what the client missed when it reconnects with Last-Event-ID.
+    A test server's streams are few and short, so nothing is ever dropped.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[tuple[StreamId, EventId, JSONRPCMessage | None]] = []
+        self.counter = 0
+
+    async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
+        self.counter += 1
+        event_id = str(self.counter)
+        self.events.append((stream_id, event_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id: EventId, send_callback: EventCallback) -> StreamId | None:
+        index = next((i for i, (_, eid, _) in enumerate(self.events) if eid == last_event_id), None)
+        if index is None:
+            return None
+        stream_id = self.events[index][0]
+        for sid, event_id, message in self.events[index + 1 :]:
+            if sid == stream_id and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream_id
 
 
 def serve_http(app: Any, port: int, log_level: str) -> None:
@@ -670,6 +900,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=None, help="HTTP port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
+    parser.add_argument("--no-skills", action="store_true", help="leave out the skills extension (SEP-2640)")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
@@ -679,11 +910,17 @@ def main() -> None:
     elif args.port is None:
         parser.error("http needs --port N")
 
-    server = build_server(args.log_level)
+    server = build_server(args.log_level, skills=not args.no_skills)
     if args.transport == "stdio":
         server.run("stdio")
     else:
-        app = server.streamable_http_app(host=HOST, json_response=args.json_response, stateless_http=args.stateless)
+        app = server.streamable_http_app(
+            host=HOST,
+            json_response=args.json_response,
+            stateless_http=args.stateless,
+            event_store=MemoryEventStore(),
+            retry_interval=SSE_RETRY_MS,
+        )
         serve_http(app, args.port, args.log_level)
 
 

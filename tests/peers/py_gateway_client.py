@@ -23,7 +23,7 @@ async def main(mcpmux: str, config: str, calls: list[str]) -> None:
 
 
 async def session_run(mcpmux: str, config: str, calls: list[str]) -> None:
-    params = StdioServerParameters(command=mcpmux, args=["--config", config, "serve"])
+    params = StdioServerParameters(command=mcpmux, args=["--config", config, "serve", "--startup-wait", "60"])
     out = {"calls": {}}
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:

@@ -52,7 +52,7 @@ async def run(mcpmux: str, config: str) -> None:
     async def progress(progress, total, message):
         out["progress"].append(progress)
 
-    params = StdioServerParameters(command=mcpmux, args=["--config", config, "serve"])
+    params = StdioServerParameters(command=mcpmux, args=["--config", config, "serve", "--startup-wait", "60"])
     async with stdio_client(params) as (read, write):
         async with ClientSession(
             read,

@@ -37,7 +37,9 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Outcome {
         customize: Some(&install),
     };
     let targets = Targets::select_with(global, &ServerArgs::default(), None, &shape)?;
-    let (toolset, broken) = targets.connect(global).await?;
+    let (toolset, broken) = targets
+        .connect_within(global, Some(args.startup_wait))
+        .await?;
     // Servers that failed to start are left out; the others serve.
     let _ = target::report(&toolset, &broken);
     let gateway = match Gateway::with_relay(toolset, prefix(args.prefix), relay.clone()).await {

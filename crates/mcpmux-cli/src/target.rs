@@ -140,12 +140,28 @@ impl Targets {
         self,
         global: &GlobalArgs,
     ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
+        self.connect_within(global, None).await
+    }
+
+    /// [`connect`](Self::connect), waiting at most `startup_wait` for the servers: one still
+    /// starting then joins the toolset once it is up.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn connect_within(
+        self,
+        global: &GlobalArgs,
+        startup_wait: Option<std::time::Duration>,
+    ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
         let n = self.servers.len();
         let spinner = crate::progress::spinner(
             format!("connecting to {n} server{}", if n == 1 { "" } else { "s" }),
             global.quiet,
         );
         let mut builder = Toolset::builder().strict(global.strict);
+        if let Some(wait) = startup_wait {
+            builder = builder.startup_wait(wait);
+        }
         for t in self.servers {
             builder = builder.server_filtered(t.name, t.server, t.filter);
         }

@@ -266,7 +266,7 @@ fn serves_two_upstreams_as_one_server() {
         "two": test_server(&m),
         "down": {"command": "/no/such/mcp-server"},
     }));
-    let mut gw = Gateway::start(&path, &[]);
+    let mut gw = Gateway::start(&path, &["--startup-wait", "60"]);
 
     let init = gw.initialize();
     assert_eq!(init["result"]["protocolVersion"], "2025-06-18", "{init}");
@@ -403,7 +403,7 @@ fn serves_two_upstreams_as_one_server() {
 fn prefix_never_refuses_a_collision_naming_both_servers() {
     let m = marker("never");
     let (_dir, path) = config(json!({"alpha": test_server(&m), "beta": test_server(&m)}));
-    let gw = Gateway::start(&path, &["--prefix", "never"]);
+    let gw = Gateway::start(&path, &["--prefix", "never", "--startup-wait", "60"]);
     let (status, stderr) = gw.finish();
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(
@@ -418,7 +418,7 @@ fn prefix_never_refuses_a_collision_naming_both_servers() {
 fn prefix_auto_prefixes_only_the_colliding_names() {
     let m = marker("auto");
     let (_dir, path) = config(json!({"ts": test_server(&m), "py": py_server(&m)}));
-    let mut gw = Gateway::start(&path, &["--prefix", "auto"]);
+    let mut gw = Gateway::start(&path, &["--prefix", "auto", "--startup-wait", "60"]);
     gw.initialize();
     let names = tool_names(&gw.call(1, "tools/list", json!({})));
     // Both offer echo, add and sleep; only the test server offers pid and fail.
@@ -623,6 +623,45 @@ fn a_killed_upstream_fails_only_its_own_calls_and_comes_back_announced() {
     }
     let after = text(&gw.tool(id, "one_pid", json!({})));
     assert_ne!(before, after, "the same process answered after the crash");
+    let (status, stderr) = gw.finish();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert_none_left(&m);
+}
+
+#[test]
+fn a_slow_upstream_does_not_hold_up_serving_and_is_announced_when_it_arrives() {
+    let m = marker("late");
+    let mut slow = test_server(&m);
+    slow["args"] = json!(["test-server", "--delay-initialize-ms", "4000"]);
+    let (_dir, path) = config(json!({"fast": test_server(&m), "slow": slow}));
+    let started = Instant::now();
+    let mut gw = Gateway::start(&path, &["--startup-wait", "0.5"]);
+    gw.initialize();
+    let first = gw.call(1, "tools/list", json!({}));
+    assert!(
+        started.elapsed() < Duration::from_millis(3500),
+        "serving waited for the slow upstream: {:?}",
+        started.elapsed()
+    );
+    let names = tool_names(&first);
+    assert!(names.contains(&"fast_echo".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("slow_")), "{names:?}");
+    // Its tools are not offered yet; once it is up, clients are told and it serves.
+    let mut announced = false;
+    while !announced {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the slow upstream was not announced within 15 s"
+        );
+        let v = gw.next();
+        announced = v["method"] == "notifications/tools/list_changed";
+    }
+    let names = tool_names(&gw.call(2, "tools/list", json!({})));
+    assert!(names.contains(&"slow_echo".to_owned()), "{names:?}");
+    assert_eq!(
+        text(&gw.tool(3, "slow_echo", json!({"text": "arrived"}))),
+        "arrived"
+    );
     let (status, stderr) = gw.finish();
     assert!(status.success(), "{status:?}: {stderr}");
     assert_none_left(&m);

@@ -16,6 +16,16 @@ pub(crate) async fn request(
     method: &str,
     params: Value,
 ) -> Result<Value, ErrorObject> {
+    // A request with modern `_meta` is served statelessly (2026-07-28).
+    if method != "initialize"
+        && let Some(modern) = crate::modern::classify(&params)
+    {
+        let ctx = Ctx {
+            modern: Some(std::sync::Arc::new(modern?)),
+            ..ctx.clone()
+        };
+        return crate::modern::request(gateway, &ctx, method, params).await;
+    }
     match method {
         "initialize" => Ok(initialize(ctx, &params)),
         "ping" => Ok(json!({})),

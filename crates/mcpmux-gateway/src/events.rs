@@ -10,36 +10,78 @@ use mcpmux::{Received, ServerNotification};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::modern::Listener;
 use crate::session::Downstream;
 use crate::{Gateway, Inner};
 
 /// An upstream resource: (server, the server's URI).
 pub(crate) type ResourceKey = (String, String);
 
-/// Which clients subscribed to which upstream resource.
+/// Who follows a resource: a session (`resources/subscribe`) or a modern client's
+/// `subscriptions/listen` stream.
+#[derive(Debug, Clone)]
+enum Subscriber {
+    Session(Weak<Downstream>),
+    Listener(Weak<Listener>),
+}
+
+impl Subscriber {
+    fn alive(&self) -> bool {
+        match self {
+            Subscriber::Session(w) => w.strong_count() > 0,
+            Subscriber::Listener(w) => w.strong_count() > 0,
+        }
+    }
+
+    fn is_session(&self, s: &Arc<Downstream>) -> bool {
+        matches!(self, Subscriber::Session(w) if w.as_ptr() == Arc::as_ptr(s))
+    }
+
+    fn is_listener(&self, l: &Arc<Listener>) -> bool {
+        matches!(self, Subscriber::Listener(w) if w.as_ptr() == Arc::as_ptr(l))
+    }
+
+    fn notify(&self, method: &str, params: &Value) {
+        match self {
+            Subscriber::Session(w) => {
+                if let Some(s) = w.upgrade() {
+                    s.outbox.notify(method, Some(params));
+                }
+            }
+            Subscriber::Listener(w) => {
+                if let Some(l) = w.upgrade() {
+                    l.notify(method, Some(params.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Which clients follow which upstream resource.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
-    by_resource: Mutex<HashMap<ResourceKey, Vec<Weak<Downstream>>>>,
+    by_resource: Mutex<HashMap<ResourceKey, Vec<Subscriber>>>,
 }
 
 impl Subscriptions {
-    /// Adds `session`; true when it is the first (the upstream must be subscribed).
-    pub(crate) fn add(&self, key: &ResourceKey, session: &Arc<Downstream>) -> bool {
+    /// Adds a subscriber unless `same` finds it there; true when it is the first (the upstream
+    /// must be subscribed).
+    fn add(&self, key: &ResourceKey, new: Subscriber, same: impl Fn(&Subscriber) -> bool) -> bool {
         let mut map = self
             .by_resource
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let list = map.entry(key.clone()).or_default();
-        list.retain(|w| w.strong_count() > 0);
+        list.retain(Subscriber::alive);
         let first = list.is_empty();
-        if !list.iter().any(|w| w.as_ptr() == Arc::as_ptr(session)) {
-            list.push(Arc::downgrade(session));
+        if !list.iter().any(same) {
+            list.push(new);
         }
         first
     }
 
-    /// Removes `session`; true when none is left (the upstream must be unsubscribed).
-    pub(crate) fn remove(&self, key: &ResourceKey, session: &Arc<Downstream>) -> bool {
+    /// Removes what `same` finds; true when none is left (the upstream must be unsubscribed).
+    fn remove(&self, key: &ResourceKey, same: impl Fn(&Subscriber) -> bool) -> bool {
         let mut map = self
             .by_resource
             .lock()
@@ -48,7 +90,7 @@ impl Subscriptions {
             return false;
         };
         let before = list.len();
-        list.retain(|w| w.strong_count() > 0 && w.as_ptr() != Arc::as_ptr(session));
+        list.retain(|s| s.alive() && !same(s));
         let last = list.is_empty() && before > 0;
         if list.is_empty() {
             map.remove(key);
@@ -56,14 +98,39 @@ impl Subscriptions {
         last
     }
 
-    fn subscribers(&self, key: &ResourceKey) -> Vec<Arc<Downstream>> {
+    /// `resources/subscribe` of `session`; true when it is the first subscriber.
+    pub(crate) fn add_session(&self, key: &ResourceKey, session: &Arc<Downstream>) -> bool {
+        self.add(key, Subscriber::Session(Arc::downgrade(session)), |s| {
+            s.is_session(session)
+        })
+    }
+
+    /// `resources/unsubscribe` of `session`; true when none is left.
+    pub(crate) fn remove_session(&self, key: &ResourceKey, session: &Arc<Downstream>) -> bool {
+        self.remove(key, |s| s.is_session(session))
+    }
+
+    /// A `subscriptions/listen` stream follows `key`; true when it is the first subscriber.
+    pub(crate) fn add_listener(&self, key: &ResourceKey, listener: &Arc<Listener>) -> bool {
+        self.add(key, Subscriber::Listener(Arc::downgrade(listener)), |s| {
+            s.is_listener(listener)
+        })
+    }
+
+    /// The stream ended; true when none is left.
+    pub(crate) fn remove_listener(&self, key: &ResourceKey, listener: &Arc<Listener>) -> bool {
+        self.remove(key, |s| s.is_listener(listener))
+    }
+
+    fn subscribers(&self, key: &ResourceKey) -> Vec<Subscriber> {
         self.by_resource
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
             .into_iter()
             .flatten()
-            .filter_map(Weak::upgrade)
+            .filter(|s| s.alive())
+            .cloned()
             .collect()
     }
 }
@@ -73,21 +140,21 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// Starts, per upstream, a task that passes its notifications on, and one that watches its
-/// connection: when it dies the upstream is reconnected (backing off), and once it is back
-/// every client is told its lists changed. Both end with the gateway (`alive` closes).
+/// connection: when it dies (or was never up) the upstream is connected again (backing off),
+/// and once it is up every client is told its lists changed. Both end with the gateway
+/// (`alive` closes).
 pub(crate) fn start(gateway: &Gateway, alive: &watch::Receiver<()>) {
     for name in gateway.toolset().server_names() {
         let Some(server) = gateway.toolset().server(name) else {
             continue;
         };
-        // A server that never started has no connection to watch.
-        if gateway.toolset().guard(name).is_some() {
-            tokio::spawn(watch_upstream(
-                Arc::downgrade(&gateway.inner),
-                name.to_owned(),
-                alive.clone(),
-            ));
-        }
+        // One that is not up yet (still starting, or failed to start) is announced when it is.
+        tokio::spawn(watch_upstream(
+            Arc::downgrade(&gateway.inner),
+            name.to_owned(),
+            gateway.toolset().guard(name).is_none(),
+            alive.clone(),
+        ));
         let mut notifications = server.notifications();
         let weak = Arc::downgrade(&gateway.inner);
         let name = name.to_owned();
@@ -109,9 +176,14 @@ pub(crate) fn start(gateway: &Gateway, alive: &watch::Receiver<()>) {
 }
 
 /// Keeps upstream `name` connected while the gateway lives; announces its return.
-async fn watch_upstream(weak: Weak<Inner>, name: String, mut alive: watch::Receiver<()>) {
+async fn watch_upstream(
+    weak: Weak<Inner>,
+    name: String,
+    down: bool,
+    mut alive: watch::Receiver<()>,
+) {
     let mut backoff = FIRST_BACKOFF;
-    let mut was_down = false;
+    let mut was_down = down;
     loop {
         let connect = async {
             let inner = weak.upgrade()?;
@@ -167,20 +239,25 @@ async fn watch_upstream(weak: Weak<Inner>, name: String, mut alive: watch::Recei
 async fn pass_on(gateway: &Gateway, server: &str, n: ServerNotification) {
     match n {
         ServerNotification::Log(params) => {
-            let mut targets = gateway.inner.relay.running.clients_of(server);
-            if targets.is_empty() {
-                targets = gateway
-                    .sessions()
-                    .into_iter()
-                    .map(|s| {
-                        let out = s.outbox.clone();
-                        (s, out)
-                    })
-                    .collect();
+            let running = gateway.inner.relay.running.calls_on(server);
+            if running.is_empty() {
+                // Related to no call: to the sessions (modern clients get log messages only
+                // for requests that asked).
+                for session in gateway.sessions() {
+                    if session.is_legacy() && session.wants_log(params.level) {
+                        session
+                            .outbox
+                            .notify("notifications/message", Some(&params));
+                    }
+                }
             }
-            for (session, via) in targets {
-                if session.wants_log(params.level) {
-                    via.notify("notifications/message", Some(&params));
+            for call in running {
+                let wanted = match &call.modern {
+                    Some(m) => m.log_level.is_some_and(|min| params.level >= min),
+                    None => call.session.wants_log(params.level),
+                };
+                if wanted {
+                    call.related.notify("notifications/message", Some(&params));
                 }
             }
         }
@@ -204,8 +281,8 @@ async fn pass_on(gateway: &Gateway, server: &str, n: ServerNotification) {
                 let offered = gateway.last_catalog().offered_uri(server, uri);
                 let mut out = params.clone().unwrap_or_else(|| json!({}));
                 out["uri"] = Value::String(offered);
-                for session in gateway.inner.subscriptions.subscribers(&key) {
-                    session.outbox.notify(&method, Some(&out));
+                for subscriber in gateway.inner.subscriptions.subscribers(&key) {
+                    subscriber.notify(&method, &out);
                 }
             }
             _ => {}
@@ -215,13 +292,20 @@ async fn pass_on(gateway: &Gateway, server: &str, n: ServerNotification) {
     }
 }
 
-/// Sends a parameterless notification to every client.
+/// Sends a parameterless notification to every session, and to the listen streams that asked
+/// for it.
 pub(crate) fn broadcast(inner: &Arc<Inner>, method: &str) {
-    for session in (Gateway {
+    let gateway = Gateway {
         inner: inner.clone(),
-    })
-    .sessions()
-    {
-        session.outbox.notify(method, None::<&()>);
+    };
+    for session in gateway.sessions() {
+        if session.is_legacy() {
+            session.outbox.notify(method, None::<&()>);
+        }
+        for listener in session.listeners() {
+            if listener.wants(method) {
+                listener.notify(method, None);
+            }
+        }
     }
 }

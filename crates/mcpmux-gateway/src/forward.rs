@@ -58,11 +58,7 @@ async fn send(
     let guard = catalog::upstream(gateway, server)
         .await
         .map_err(|why| ErrorObject::new(mcpmux_protocol::jsonrpc::INTERNAL_ERROR, why))?;
-    let _running = gateway
-        .inner
-        .relay
-        .running
-        .enter(server, &ctx.session, &ctx.related);
+    let _running = gateway.inner.relay.running.enter(server, ctx);
     match guard.request_raw(method, Some(params)).await {
         Ok(raw) => serde_json::from_str(raw.get()).map_err(|e| {
             ErrorObject::new(
@@ -82,6 +78,34 @@ async fn send(
 }
 
 /// The owner of offered `uri` by the last catalog, else by a fresh one.
+pub(crate) async fn owner(gateway: &Gateway, uri: &str) -> Option<(String, String)> {
+    owner_of_uri(gateway, uri).await
+}
+
+/// Subscribes upstream resource `key` (or unsubscribes it), for the first (last) follower.
+pub(crate) async fn subscribe_upstream(
+    gateway: &Gateway,
+    key: &(String, String),
+    on: bool,
+) -> Result<(), ErrorObject> {
+    let (server, upstream_uri) = key;
+    let guard = catalog::upstream(gateway, server)
+        .await
+        .map_err(|why| ErrorObject::new(mcpmux_protocol::jsonrpc::INTERNAL_ERROR, why))?;
+    let done = if on {
+        guard.subscribe_resource(upstream_uri).await
+    } else {
+        guard.unsubscribe_resource(upstream_uri).await
+    };
+    done.map_err(|e| match e.rpc_error() {
+        Some(rpc) => rpc.clone(),
+        None => ErrorObject::new(
+            mcpmux_protocol::jsonrpc::INTERNAL_ERROR,
+            format!("server `{server}`: {}", chain(&e)),
+        ),
+    })
+}
+
 async fn owner_of_uri(gateway: &Gateway, uri: &str) -> Option<(String, String)> {
     if let Some(found) = gateway.last_catalog().route_uri(uri) {
         return Some(found);
@@ -154,22 +178,24 @@ pub(crate) async fn subscribe(
     let Some((server, upstream_uri)) = owner_of_uri(gateway, &uri).await else {
         return Err(not_found(&uri));
     };
-    let key = (server.clone(), upstream_uri.clone());
+    let key = (server, upstream_uri);
     // The upstream is subscribed once, for the first client; unsubscribed after the last.
     let first_or_last = if on {
-        gateway.inner.subscriptions.add(&key, &ctx.session)
+        gateway.inner.subscriptions.add_session(&key, &ctx.session)
     } else {
-        gateway.inner.subscriptions.remove(&key, &ctx.session)
+        gateway
+            .inner
+            .subscriptions
+            .remove_session(&key, &ctx.session)
     };
-    if first_or_last {
-        let mut forwarded = params.clone();
-        forwarded["uri"] = Value::String(upstream_uri);
-        if let Err(e) = send(gateway, ctx, &server, method, &forwarded).await {
-            if on {
-                gateway.inner.subscriptions.remove(&key, &ctx.session);
-            }
-            return Err(e);
+    if first_or_last && let Err(e) = subscribe_upstream(gateway, &key, on).await {
+        if on {
+            gateway
+                .inner
+                .subscriptions
+                .remove_session(&key, &ctx.session);
         }
+        return Err(e);
     }
     Ok(json!({}))
 }

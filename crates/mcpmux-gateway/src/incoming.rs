@@ -81,10 +81,7 @@ impl Client {
         related: Outbox,
     ) -> TaskNo {
         let gateway = gateway.clone();
-        let ctx = Ctx {
-            session: self.session.clone(),
-            related,
-        };
+        let ctx = Ctx::new(self.session.clone(), related, Some(id.clone()));
         let inflight = self.inflight.clone();
         let (no, _) = self.inflight.spawn(Some(id.clone()), async move {
             let _permit = inflight.permit().await;

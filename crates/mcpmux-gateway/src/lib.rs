@@ -40,10 +40,13 @@ mod incoming;
 mod inflight;
 mod message;
 mod metrics;
+mod modern;
+mod mrtr;
 mod names;
 mod relay;
 mod serve;
 mod session;
+mod state;
 mod tools;
 mod version;
 
@@ -107,6 +110,10 @@ struct Inner {
     /// Every client session (dropped ones are pruned as found).
     sessions: Mutex<Vec<Weak<Downstream>>>,
     subscriptions: events::Subscriptions,
+    /// Seals the `requestState` of multi-round-trip requests.
+    sealer: state::Sealer,
+    /// Calls waiting for a modern client's input.
+    parked: mrtr::ParkedCalls,
     /// Dropped with the gateway: its background tasks (upstream watchers) end.
     _alive: tokio::sync::watch::Sender<()>,
 }
@@ -145,6 +152,8 @@ impl Gateway {
                 relay,
                 sessions: Mutex::new(Vec::new()),
                 subscriptions: events::Subscriptions::default(),
+                sealer: state::Sealer::random(),
+                parked: mrtr::ParkedCalls::default(),
                 _alive: alive,
             }),
         };

@@ -19,7 +19,8 @@ use mcpmux_protocol::{
 };
 use serde_json::Value;
 
-use crate::session::{Downstream, Outbox};
+use crate::modern::Modern;
+use crate::session::{Ctx, Downstream, Outbox};
 
 /// Relays upstream servers' requests to the client (sampling, elicitation) to the downstream
 /// client whose call is running on that upstream. Cheap to clone; give the same relay to
@@ -72,8 +73,11 @@ impl Relay {
         method: &str,
         params: Value,
     ) -> Result<Value, ErrorObject> {
-        let (session, via) = self.running.client_of(server)?;
-        let caps = session.negotiated().capabilities;
+        let call = self.running.client_of(server)?;
+        let caps = match &call.modern {
+            Some(m) => m.capabilities.clone(),
+            None => call.session.negotiated().capabilities,
+        };
         let supported = match method {
             "sampling/createMessage" => caps.sampling.is_some(),
             "elicitation/create" => {
@@ -93,7 +97,18 @@ impl Relay {
                 format!("the client behind the gateway does not support {method}"),
             ));
         }
-        session.request(&via, method, &params).await
+        match &call.modern {
+            None => call.session.request(&call.related, method, &params).await,
+            Some(m) => match m.inputs() {
+                Some(inputs) => crate::mrtr::ask(&inputs, method, params).await,
+                None => Err(ErrorObject::new(
+                    INTERNAL_ERROR,
+                    format!(
+                        "the client's request cannot carry {method} (not a tools/call, prompts/get or resources/read)"
+                    ),
+                )),
+            },
+        }
     }
 }
 
@@ -152,6 +167,17 @@ struct Call {
     seq: u64,
     session: Weak<Downstream>,
     related: Outbox,
+    modern: Option<Arc<Modern>>,
+}
+
+/// A call running on an upstream, as the relay and log routing see it.
+#[derive(Debug, Clone)]
+pub(crate) struct CallView {
+    pub(crate) session: Arc<Downstream>,
+    /// Where messages related to the call go.
+    pub(crate) related: Outbox,
+    /// A modern request's metadata.
+    pub(crate) modern: Option<Arc<Modern>>,
 }
 
 /// The calls running on each upstream, by server name.
@@ -163,12 +189,7 @@ pub(crate) struct Running {
 
 impl Running {
     /// Records a call of `session` running on `server` until the returned entry is dropped.
-    pub(crate) fn enter(
-        self: &Arc<Self>,
-        server: &str,
-        session: &Arc<Downstream>,
-        related: &Outbox,
-    ) -> Entry {
+    pub(crate) fn enter(self: &Arc<Self>, server: &str, ctx: &Ctx) -> Entry {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         self.calls
             .lock()
@@ -177,8 +198,9 @@ impl Running {
             .or_default()
             .push(Call {
                 seq,
-                session: Arc::downgrade(session),
-                related: related.clone(),
+                session: Arc::downgrade(&ctx.session),
+                related: ctx.related.clone(),
+                modern: ctx.modern.clone(),
             });
         Entry {
             running: self.clone(),
@@ -187,23 +209,37 @@ impl Running {
         }
     }
 
-    /// The sessions with calls running on `server`, each with the stream of its latest call.
-    pub(crate) fn clients_of(&self, server: &str) -> Vec<(Arc<Downstream>, Outbox)> {
+    /// The calls running on `server`, newest first.
+    pub(crate) fn calls_on(&self, server: &str) -> Vec<CallView> {
         let calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut found: Vec<(Arc<Downstream>, Outbox)> = Vec::new();
-        for call in calls.get(server).into_iter().flatten().rev() {
-            let Some(session) = call.session.upgrade() else {
-                continue;
-            };
-            if !found.iter().any(|(s, _)| Arc::ptr_eq(s, &session)) {
-                found.push((session, call.related.clone()));
+        calls
+            .get(server)
+            .into_iter()
+            .flatten()
+            .rev()
+            .filter_map(|c| {
+                Some(CallView {
+                    session: c.session.upgrade()?,
+                    related: c.related.clone(),
+                    modern: c.modern.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The sessions with calls running on `server`, each with its latest call.
+    pub(crate) fn clients_of(&self, server: &str) -> Vec<CallView> {
+        let mut found: Vec<CallView> = Vec::new();
+        for call in self.calls_on(server) {
+            if !found.iter().any(|f| Arc::ptr_eq(&f.session, &call.session)) {
+                found.push(call);
             }
         }
         found
     }
 
-    /// The one session with calls running on `server`.
-    fn client_of(&self, server: &str) -> Result<(Arc<Downstream>, Outbox), ErrorObject> {
+    /// The latest call of the one session with calls running on `server`.
+    fn client_of(&self, server: &str) -> Result<CallView, ErrorObject> {
         let mut clients = self.clients_of(server);
         match clients.len() {
             1 => Ok(clients.remove(0)),
@@ -258,11 +294,13 @@ mod tests {
         let a = Downstream::new(a_out.clone());
         let b = Downstream::new(b_out.clone());
         assert!(running.client_of("s").is_err());
-        let first = running.enter("s", &a, &a_out);
+        let ctx_a = Ctx::new(a.clone(), a_out.clone(), None);
+        let ctx_b = Ctx::new(b.clone(), b_out.clone(), None);
+        let first = running.enter("s", &ctx_a);
         assert!(running.client_of("s").is_ok());
-        let second = running.enter("s", &a, &a_out);
+        let second = running.enter("s", &ctx_a);
         assert_eq!(running.clients_of("s").len(), 1);
-        let other = running.enter("s", &b, &b_out);
+        let other = running.enter("s", &ctx_b);
         let err = running
             .client_of("s")
             .err()

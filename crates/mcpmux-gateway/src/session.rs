@@ -16,7 +16,9 @@ use mcpmux_protocol::{
 };
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::modern::Listener;
 
 /// Where encoded messages (one JSON-RPC message each, newline-terminated) to a client go.
 #[derive(Debug, Clone)]
@@ -55,7 +57,6 @@ type Pending = oneshot::Sender<Result<Value, ErrorObject>>;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Negotiated {
     /// The protocol version agreed on; `None` before `initialize`.
-    #[allow(dead_code)] // not read yet: HTTP accepts any supported MCP-Protocol-Version
     pub(crate) version: Option<&'static str>,
     /// The client's capabilities (sampling, elicitation, roots).
     pub(crate) capabilities: ClientCapabilities,
@@ -73,6 +74,10 @@ pub(crate) struct Downstream {
     /// `None` once the session ended.
     pending: Mutex<Option<HashMap<RequestId, Pending>>>,
     next_id: AtomicI64,
+    /// Becomes true when the session ends (long-lived requests finish then).
+    closing: watch::Sender<bool>,
+    /// Its `subscriptions/listen` streams (modern clients).
+    listeners: Mutex<Vec<Arc<Listener>>>,
 }
 
 impl Downstream {
@@ -84,7 +89,48 @@ impl Downstream {
             log_level: Mutex::new(None),
             pending: Mutex::new(Some(HashMap::new())),
             next_id: AtomicI64::new(1),
+            closing: watch::Sender::new(false),
+            listeners: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A listen stream opened.
+    pub(crate) fn add_listener(&self, listener: &Arc<Listener>) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener.clone());
+    }
+
+    /// A listen stream ended.
+    pub(crate) fn remove_listener(&self, listener: &Arc<Listener>) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|l| !Arc::ptr_eq(l, listener));
+    }
+
+    /// The listen streams open now.
+    pub(crate) fn listeners(&self) -> Vec<Arc<Listener>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether `initialize` opened this session (it then gets unsolicited notifications).
+    pub(crate) fn is_legacy(&self) -> bool {
+        self.negotiated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .version
+            .is_some()
+    }
+
+    /// Resolves when the session ends.
+    pub(crate) async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|closing| *closing).await;
     }
 
     /// Sets the lowest level of log messages the client wants.
@@ -169,6 +215,7 @@ impl Downstream {
 
     /// The session ended: requests waiting for the client fail, later ones fail at once.
     pub(crate) fn close(&self) {
+        self.closing.send_replace(true);
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -224,4 +271,21 @@ pub(crate) struct Ctx {
     pub(crate) session: Arc<Downstream>,
     /// Messages related to this request (progress, log messages while it runs).
     pub(crate) related: Outbox,
+    /// The request's JSON-RPC id (`None` inside a batch's shared context).
+    pub(crate) id: Option<RequestId>,
+    /// A modern (2026-07-28) request's per-request metadata; `None` for a request of a
+    /// session (`initialize` era).
+    pub(crate) modern: Option<Arc<crate::modern::Modern>>,
+}
+
+impl Ctx {
+    /// The context of request `id` of `session`, whose related messages go to `related`.
+    pub(crate) fn new(session: Arc<Downstream>, related: Outbox, id: Option<RequestId>) -> Ctx {
+        Ctx {
+            session,
+            related,
+            id,
+            modern: None,
+        }
+    }
 }

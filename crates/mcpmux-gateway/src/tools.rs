@@ -79,11 +79,7 @@ pub(crate) async fn call(
             }
         }
     }
-    let _running = gateway
-        .inner
-        .relay
-        .running
-        .enter(server, &ctx.session, &ctx.related);
+    let _running = gateway.inner.relay.running.enter(server, ctx);
     // Counted in /metrics, in a `tools/call` span.
     let forwarded = gateway.metrics().forwarded(server, &exposed.upstream, call);
     let result = match forwarded.await {

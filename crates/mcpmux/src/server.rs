@@ -152,6 +152,18 @@ impl Server {
         }
     }
 
+    /// Joins the connection if it is up now; `None` (at once) if it is not: nothing is started,
+    /// nothing waited for.
+    ///
+    /// ```
+    /// let server = mcpmux::Server::stdio("some-mcp-server").build()?;
+    /// assert!(server.try_enter().is_none()); // nothing runs until a first `enter`
+    /// # Ok::<(), mcpmux::Error>(())
+    /// ```
+    pub fn try_enter(&self) -> Option<Guard> {
+        self.enter_ready()
+    }
+
     /// Joins the current connection if it is up (no wait, no timer).
     fn enter_ready(&self) -> Option<Guard> {
         let slot = self

@@ -333,3 +333,56 @@ async fn a_crashed_server_is_reconnected_on_the_next_call() {
     assert_eq!(health.restarts, 1, "{health:?}");
     assert!(wait_reaped(first_pid, Duration::from_secs(3)).await);
 }
+
+#[tokio::test]
+async fn a_server_still_starting_after_the_startup_wait_joins_once_up() {
+    let slow = test_server()
+        .name("slow")
+        .arg("--delay-initialize-ms")
+        .arg("1500")
+        .build()
+        .expect("builds");
+    let started = std::time::Instant::now();
+    let toolset = Toolset::builder()
+        .server("a", server("a"))
+        .server("b", slow)
+        .startup_wait(Duration::from_millis(300))
+        .build()
+        .await
+        .expect("builds without the slow one");
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "build waited for the slow server: {:?}",
+        started.elapsed()
+    );
+    let names = |tools: Vec<mcpmux::ToolInfo>| -> Vec<String> {
+        tools.into_iter().map(|t| t.name).collect()
+    };
+    let now = names(toolset.tools().await.expect("tools"));
+    assert!(now.contains(&"a_echo".to_owned()), "{now:?}");
+    assert!(!now.iter().any(|n| n.starts_with("b_")), "{now:?}");
+    assert_eq!(toolset.failures().count(), 0);
+    let e = toolset
+        .call("b.echo", json!({"text": "early"}))
+        .await
+        .expect_err("not up yet");
+    assert!(e.to_string().contains("still starting"), "{e}");
+    // Once up, its tools join and its calls work.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = names(toolset.tools().await.expect("tools"));
+        if now.contains(&"b_echo".to_owned()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow server never joined: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = toolset
+        .call("b_echo", json!({"text": "late"}))
+        .await
+        .expect("b_echo");
+    assert_eq!(r.text(), "late");
+}

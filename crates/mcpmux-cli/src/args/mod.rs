@@ -498,6 +498,11 @@ pub struct ServeArgs {
     /// Answer each HTTP request with one JSON body rather than an SSE stream
     #[arg(long, requires = "http")]
     pub json_response: bool,
+
+    /// Start serving after waiting at most SECS for the servers (0: at once): one still
+    /// starting then joins later, announced to clients with list_changed
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse::seconds)]
+    pub startup_wait: std::time::Duration,
 }
 
 /// Arguments of `mcpmux demo`.

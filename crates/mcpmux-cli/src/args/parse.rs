@@ -16,6 +16,18 @@ pub fn timeout(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}` seconds: {e}"))
 }
 
+/// Parses a number of seconds that may be 0 (`--startup-wait`).
+pub fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if secs.is_nan() || secs < 0.0 {
+        return Err("the number of seconds may not be negative".to_owned());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}` seconds: {e}"))
+}
+
 /// Parses `--args`: a JSON object.
 pub fn json_object(s: &str) -> Result<Map<String, Value>, String> {
     match serde_json::from_str::<Value>(s) {

@@ -138,11 +138,8 @@ fn check_unknown_version(headers: &HeaderMap, line: &Line) -> Result<(), Respons
     {
         return Ok(());
     }
-    let mut supported: Vec<&str> = ProtocolVersion::SUPPORTED
-        .iter()
-        .map(|v| v.as_str())
-        .collect();
-    supported.push(ProtocolVersion::STATELESS.as_str());
+    // The versions server/discover names.
+    let supported = crate::modern::SUPPORTED;
     let mut error = mcpmux_protocol::ErrorObject::new(
         mcpmux_protocol::stateless::UNSUPPORTED_PROTOCOL_VERSION,
         format!("unsupported protocol version `{v}`"),

@@ -33,6 +33,8 @@ struct Extra {
     headers: Vec<(String, String)>,
     /// The request's `_meta` (besides the progress token).
     meta: Option<JsonObject>,
+    /// A stateless server's `input_required` result goes to the caller as it is.
+    input_required_to_caller: bool,
 }
 
 /// A per-call progress callback.
@@ -164,6 +166,29 @@ impl RequestOptions {
         Some(m)
     }
 
+    /// On a stateless (2026-07-28) connection, hands a multi-round-trip result
+    /// (`resultType: "input_required"`, with its `inputRequests` and `requestState`) to the
+    /// caller as it came, instead of answering its input requests with this server's handlers
+    /// and retrying. For a caller that passes the round trips on to a client of its own (a
+    /// gateway); its retry carries `inputResponses` and `requestState` in the params. No effect
+    /// on a session connection, where input requests are server requests to the handlers.
+    ///
+    /// ```
+    /// let opts = mcpmux::RequestOptions::new().input_required_to_caller();
+    /// # let _ = opts;
+    /// ```
+    pub fn input_required_to_caller(mut self) -> Self {
+        self.extra_mut().input_required_to_caller = true;
+        self
+    }
+
+    /// Whether `input_required` results go to the caller.
+    pub(crate) fn passes_input_required(&self) -> bool {
+        self.extra
+            .as_deref()
+            .is_some_and(|e| e.input_required_to_caller)
+    }
+
     /// Each progress notification restarts the timeout, but the request never runs longer than
     /// `max_total` in all. Needs a progress token (set by [`on_progress`](Self::on_progress) or
     /// [`progress_token`](Self::progress_token)).
@@ -175,7 +200,7 @@ impl RequestOptions {
 
 /// The per-request option setters of a request builder whose `options` field is a
 /// [`RequestOptions`]: `timeout`, `progress_token`, `on_progress`, `reset_timeout_on_progress`,
-/// `meta`, and `options` to replace them all.
+/// `meta`, `input_required_to_caller`, and `options` to replace them all.
 macro_rules! option_setters {
     () => {
         /// This request's timeout, instead of the server's default. On expiry the request is
@@ -213,6 +238,13 @@ macro_rules! option_setters {
         /// Adds `key: value` to the request's `_meta`.
         pub fn meta(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
             self.options = self.options.meta(key, value);
+            self
+        }
+
+        /// Hands a stateless server's `input_required` result to the caller as it came (see
+        /// [`RequestOptions::input_required_to_caller`](crate::RequestOptions::input_required_to_caller)).
+        pub fn input_required_to_caller(mut self) -> Self {
+            self.options = self.options.input_required_to_caller();
             self
         }
 

@@ -73,6 +73,18 @@ impl Dialect {
                     })?
                     .unwrap_or(Value::Null);
                 let log_level = session.state().log_level();
+                if options.is_some_and(RequestOptions::passes_input_required) {
+                    return s
+                        .send(
+                            &session.conn,
+                            method,
+                            Some(value),
+                            log_level,
+                            timeout,
+                            options,
+                        )
+                        .await;
+                }
                 stateless::round_trips(&session.settings.handlers, value, |p| async move {
                     s.send(&session.conn, method, Some(p), log_level, timeout, options)
                         .await

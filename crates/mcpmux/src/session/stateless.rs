@@ -67,12 +67,19 @@ impl Stateless {
             .entry("_meta")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = meta {
+            // The protocol version is the connection's; the client's capabilities and identity
+            // and the log level may be set per request by the caller (a gateway passes on its
+            // own client's): the caller's entries win.
             for (k, v) in &self.meta {
-                m.insert(k.clone(), v.clone());
+                if k == META_PROTOCOL_VERSION {
+                    m.insert(k.clone(), v.clone());
+                } else {
+                    m.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
             // Stateless MCP sets the log level per request (logging/setLevel is gone).
             if let Some(level) = log_level.and_then(|l| serde_json::to_value(l).ok()) {
-                m.insert(META_LOG_LEVEL.into(), level);
+                m.entry(META_LOG_LEVEL).or_insert(level);
             }
         }
         let mut headers = vec![

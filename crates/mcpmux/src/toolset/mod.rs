@@ -42,10 +42,21 @@ struct Member {
     name: String,
     server: Server,
     filter: ToolFilter,
-    /// The server's connection, held for the toolset's lifetime; `None` if it failed to start.
-    /// Replaced by a fresh one (the server's reconnect policy) when it died.
-    guard: std::sync::Mutex<Option<Guard>>,
+    /// The server's connection, held for the toolset's lifetime; `None` if it failed to start
+    /// (or is still starting). Replaced by a fresh one (the server's reconnect policy) when it
+    /// died. Shared with a late start's task, which fills it.
+    guard: Arc<std::sync::Mutex<Option<Guard>>>,
     failure: Option<Error>,
+    /// A start still running after [`ToolsetBuilder::startup_wait`]; aborted with the toolset.
+    late: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        if let Some(late) = &self.late {
+            late.abort();
+        }
+    }
 }
 
 impl Member {
@@ -57,9 +68,18 @@ impl Member {
     }
 
     /// A guard on a live connection: the held one, or — if it died — a new one from the
-    /// server's reconnect policy, kept for the next calls. `None` if the server never started.
+    /// server's reconnect policy, kept for the next calls. A server that has not started (yet)
+    /// is taken up once its connection is up (started late, or by another user of its handle);
+    /// `None` until then.
     async fn live_guard(&self) -> Option<Result<Guard, Error>> {
-        let held = self.current_guard()?;
+        let Some(held) = self.current_guard() else {
+            let up = self.server.try_enter()?;
+            *self
+                .guard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(up.clone());
+            return Some(Ok(up));
+        };
         if !held.is_closed() {
             return Some(Ok(held));
         }
@@ -173,6 +193,7 @@ pub struct ToolsetBuilder {
     separator: String,
     strict: bool,
     approval: Option<Arc<dyn ApprovalHook>>,
+    startup_wait: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for ToolsetBuilder {
@@ -182,6 +203,7 @@ impl std::fmt::Debug for ToolsetBuilder {
             .field("separator", &self.separator)
             .field("strict", &self.strict)
             .field("approval", &self.approval.is_some())
+            .field("startup_wait", &self.startup_wait)
             .finish()
     }
 }
@@ -222,6 +244,20 @@ impl ToolsetBuilder {
         self
     }
 
+    /// `build()` waits at most `wait` for the servers to start; one still starting then goes
+    /// on starting in the background and its tools join the toolset once it is up (until
+    /// then its calls fail, naming it). Default: wait for every server (each bounded by its
+    /// connect timeout). Not in strict mode, which needs every server.
+    ///
+    /// ```
+    /// let builder = mcpmux::Toolset::builder().startup_wait(std::time::Duration::from_secs(5));
+    /// # let _ = builder;
+    /// ```
+    pub fn startup_wait(mut self, wait: std::time::Duration) -> Self {
+        self.startup_wait = Some(wait);
+        self
+    }
+
     /// Connects every server (concurrently) and reads its tools.
     ///
     /// # Errors
@@ -241,17 +277,60 @@ impl ToolsetBuilder {
                 return Err(Error::invalid(format!("two servers are named `{name}`")));
             }
         }
-        let started =
-            futures_util::future::join_all(self.servers.iter().map(|(_, server, _)| async move {
-                let guard = server.enter().await?;
-                let tools = guard.tools().await?;
-                Ok::<_, Error>((guard, tools))
-            }))
-            .await;
+        let wait = self.startup_wait.filter(|_| !self.strict);
+        let slots: Vec<Arc<std::sync::Mutex<Option<Guard>>>> = self
+            .servers
+            .iter()
+            .map(|_| Arc::new(std::sync::Mutex::new(None)))
+            .collect();
+        let started = futures_util::future::join_all(self.servers.iter().zip(&slots).map(
+            |((_, server, _), slot)| async move {
+                let Some(wait) = wait else {
+                    return Start::Done(start(server.clone()).await);
+                };
+                let mut task = tokio::spawn(start(server.clone()));
+                match tokio::time::timeout(wait, &mut task).await {
+                    Ok(Ok(done)) => Start::Done(done),
+                    Ok(Err(e)) => Start::Done(Err(Error::invalid(format!(
+                        "the server's start failed: {e}"
+                    )))),
+                    Err(_) => {
+                        // Still starting: it goes on in the background, and its connection is
+                        // kept once up.
+                        let slot = slot.clone();
+                        let keep = tokio::spawn(async move {
+                            if let Ok(Ok((guard, _))) = task.await {
+                                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(guard);
+                            }
+                        });
+                        Start::Late(keep.abort_handle())
+                    }
+                }
+            },
+        ))
+        .await;
         let mut members = Vec::with_capacity(self.servers.len());
         let mut lists = Vec::with_capacity(self.servers.len());
         let mut failures = Vec::new();
-        for ((name, server, filter), outcome) in self.servers.into_iter().zip(started) {
+        for (((name, server, filter), outcome), slot) in
+            self.servers.into_iter().zip(started).zip(slots)
+        {
+            let outcome = match outcome {
+                Start::Done(r) => r,
+                Start::Late(late) => {
+                    tracing::debug!(server = %name, "still starting; its tools join when it is up");
+                    lists.push(None);
+                    members.push(Member {
+                        name,
+                        server,
+                        filter,
+                        guard: slot,
+                        failure: None,
+                        late: Some(late),
+                    });
+                    continue;
+                }
+            };
             let (guard, failure, list) = match outcome {
                 Ok((guard, list)) => (Some(guard), None, Some(list)),
                 Err(e) => {
@@ -263,12 +342,14 @@ impl ToolsetBuilder {
                 }
             };
             lists.push(list);
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = guard;
             members.push(Member {
                 name,
                 server,
                 filter,
-                guard: std::sync::Mutex::new(guard),
+                guard: slot,
                 failure,
+                late: None,
             });
         }
         if self.strict && !failures.is_empty() {
@@ -284,6 +365,20 @@ impl ToolsetBuilder {
             }),
         })
     }
+}
+
+/// How one server's start ended within the startup wait.
+enum Start {
+    Done(Result<(Guard, crate::ToolList)>),
+    /// Still starting (in the background).
+    Late(tokio::task::AbortHandle),
+}
+
+/// Connects `server` and reads its tools.
+async fn start(server: Server) -> Result<(Guard, crate::ToolList)> {
+    let guard = server.enter().await?;
+    let tools = guard.tools().await?;
+    Ok((guard, tools))
 }
 
 fn build_catalog(
@@ -304,6 +399,7 @@ impl Toolset {
             separator: DEFAULT_SEPARATOR.to_owned(),
             strict: false,
             approval: None,
+            startup_wait: None,
         }
     }
 
@@ -470,6 +566,12 @@ impl Toolset {
         if let Some(failure) = &m.failure {
             return Err(Error::unavailable_server(server, failure));
         }
+        if catalog.lists[member].is_none() && m.late.is_some() {
+            return Err(Error::unavailable_server(
+                server,
+                &Error::invalid("the server is still starting"),
+            ));
+        }
         match catalog.find(member, tool) {
             Some(slot) => Ok(self.tool_ref(catalog, slot)),
             None => {
@@ -572,10 +674,13 @@ impl Toolset {
             Some(Ok(g)) => g,
             Some(Err(e)) => return Err(Error::unavailable_server(server, &e)),
             None => {
-                let failure = m
-                    .failure
-                    .clone()
-                    .unwrap_or_else(|| Error::invalid("the server did not start"));
+                let failure = m.failure.clone().unwrap_or_else(|| {
+                    Error::invalid(if m.late.is_some() {
+                        "the server is still starting"
+                    } else {
+                        "the server did not start"
+                    })
+                });
                 return Err(Error::unavailable_server(server, &failure));
             }
         };
