@@ -736,33 +736,53 @@ async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
 
     // A stateless (2026-07-28) request needs no session and gets none; it cannot GET.
     let stateless = [("mcp-protocol-version", "2026-07-28")];
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "serve-http-test", "version": "1"}
+    });
     for accept in ["application/json", ACCEPT_BOTH] {
         let answer = post(
             url,
-            &[stateless[0], ("accept", accept), ("mcp-method", "ping")],
-            request(4, "ping", json!({})),
+            &[
+                stateless[0],
+                ("accept", accept),
+                ("mcp-method", "server/discover"),
+            ],
+            request(4, "server/discover", json!({"_meta": meta})),
         )
         .await;
         assert_eq!(answer.status(), StatusCode::OK, "{accept}");
         assert!(answer.headers().get("mcp-session-id").is_none(), "{accept}");
         let body = String::from_utf8_lossy(&answer.bytes().await.unwrap_or_default()).into_owned();
-        assert!(body.contains(r#""id":4,"result":{}"#), "{accept}: {body}");
+        assert!(body.contains(r#""id":4,"result":{"#), "{accept}: {body}");
         assert!(
             !body.contains("id: "),
             "no event ids: nothing to resume: {body}"
         );
     }
-    // Its errors say themselves in the HTTP status too: an unknown method 404, a version the
+    // Its errors say themselves in the HTTP status too: an unknown or removed method 404, a
+    // _meta without the protocol version or capabilities 400 with -32602, a version the
     // gateway does not speak 400 with -32022 (listing those it does), a body `_meta` version
     // other than the header's 400 with -32020.
-    let unknown = post(
+    for method in ["nope/nope", "ping", "initialize"] {
+        let unknown = post(
+            url,
+            &[stateless[0], ("mcp-method", method)],
+            request(6, method, json!({"_meta": meta})),
+        )
+        .await;
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "{method}");
+        assert_eq!(json_of(unknown).await["error"]["code"], -32601, "{method}");
+    }
+    let bare = post(
         url,
-        &[stateless[0], ("mcp-method", "nope/nope")],
-        request(6, "nope/nope", json!({})),
+        &[stateless[0], ("mcp-method", "tools/list")],
+        request(6, "tools/list", json!({})),
     )
     .await;
-    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    assert_eq!(json_of(unknown).await["error"]["code"], -32601);
+    assert_eq!(bare.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_of(bare).await["error"]["code"], -32602);
     let unsupported = post(
         url,
         &[("mcp-protocol-version", "v999.0.0")],
@@ -782,10 +802,10 @@ async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
     );
     let mismatch = post(
         url,
-        &[stateless[0], ("mcp-method", "ping")],
+        &[stateless[0], ("mcp-method", "tools/list")],
         request(
             8,
-            "ping",
+            "tools/list",
             json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2025-11-25"}}),
         ),
     )
@@ -797,7 +817,7 @@ async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
     let call = request(
         5,
         "tools/call",
-        json!({"name": "one_echo", "arguments": {"text": "x"}}),
+        json!({"name": "one_echo", "arguments": {"text": "x"}, "_meta": meta}),
     );
     for (headers, why) in [
         (vec![], "no Mcp-Method"),

@@ -182,6 +182,55 @@ fn check_meta_version(headers: &HeaderMap, line: &Line) -> Result<(), Response> 
     }
 }
 
+/// Methods of the session era that the stateless protocol removed: a stateless request for one
+/// gets 404 with -32601, whatever the session era would answer.
+const REMOVED_METHODS: [&str; 5] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// A stateless request must be one of the stateless protocol: a removed method gets 404 with
+/// -32601; a request whose `_meta` lacks the protocol version or the client capabilities 400
+/// with -32602 (invalid params).
+fn check_stateless_request(line: &Line) -> Result<(), Response> {
+    let Line::Single(Message::Request { id, method, params }) = line else {
+        return Ok(());
+    };
+    let reject = |status: StatusCode, code: i64, why: String| {
+        Err(reply::json(
+            status,
+            message::response(Some(id), Err(mcpmux_protocol::ErrorObject::new(code, why))),
+            None,
+        ))
+    };
+    if REMOVED_METHODS.contains(&method.as_str()) {
+        return reject(
+            StatusCode::NOT_FOUND,
+            mcpmux_protocol::jsonrpc::METHOD_NOT_FOUND,
+            format!(
+                "method not found: `{method}` is not part of the stateless protocol (2026-07-28)"
+            ),
+        );
+    }
+    let meta = params.get("_meta");
+    for key in [
+        mcpmux_protocol::stateless::META_PROTOCOL_VERSION,
+        mcpmux_protocol::stateless::META_CLIENT_CAPABILITIES,
+    ] {
+        if meta.and_then(|m| m.get(key)).is_none() {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                mcpmux_protocol::jsonrpc::INVALID_PARAMS,
+                format!("invalid params: a stateless request's _meta needs `{key}`"),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The HTTP status of a stateless request's answer: 404 for an unknown method, 400 for the
 /// errors the transport's rules name (header mismatch, missing capability, unsupported
 /// version, invalid request or JSON), 200 otherwise.
@@ -251,6 +300,7 @@ async fn handle_post(
     let session = if is_stateless(headers) {
         check_standard_headers(headers, &line)?;
         check_meta_version(headers, &line)?;
+        check_stateless_request(&line)?;
         // A 2026-07-28 request stands alone: a session for it only, in no table, gone with
         // its answer.
         HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch, true)
