@@ -17,8 +17,9 @@
 //! - `DELETE /mcp`: ends the session, cancelling its requests (and their upstream calls).
 //! - A POST with `MCP-Protocol-Version: 2026-07-28` and no session (the stateless protocol)
 //!   stands alone: it is answered in a session of its own that no table holds; GET and DELETE
-//!   with that version get 405. Its `Mcp-Method`/`Mcp-Name` headers and `_meta` protocol version
-//!   are checked against the body (400, -32020), and its error answers carry their HTTP status
+//!   with that version get 405. Its `Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` headers and `_meta`
+//!   protocol version are checked against the body (400, -32020), a removed method gets 404, and
+//!   its error answers carry their HTTP status
 //!   (404 for -32601, 400 for -32020/-32021/-32022).
 //! - `GET /sse`, `POST /messages?sessionId=…`: the legacy transport.
 //! - `GET /metrics`: [`Gateway::metrics_text`].

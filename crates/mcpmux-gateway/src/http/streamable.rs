@@ -182,6 +182,99 @@ fn check_meta_version(headers: &HeaderMap, line: &Line) -> Result<(), Response> 
     }
 }
 
+/// The `Mcp-Param-*` headers of a stateless `tools/call` (SEP-2243): for each argument of the
+/// tool that its input schema marks with `x-mcp-header`, a value in the body needs the header,
+/// and the header's value (plain, or `=?base64?…?=`) must be that value. 400 with -32020
+/// otherwise.
+fn check_param_headers(app: &App, headers: &HeaderMap, line: &Line) -> Result<(), Response> {
+    let Line::Single(Message::Request { id, method, params }) = line else {
+        return Ok(());
+    };
+    if method != "tools/call" {
+        return Ok(());
+    }
+    let Some(name) = params.get("name").and_then(serde_json::Value::as_str) else {
+        return Ok(());
+    };
+    let map = app.gateway.current_map();
+    let Some(exposed) = map.get(name) else {
+        return Ok(());
+    };
+    // A schema whose annotations are invalid declares no headers the gateway could check.
+    let Ok(declared) = mcpmux_protocol::stateless::param_headers(&exposed.tool.input_schema) else {
+        return Ok(());
+    };
+    let arguments = params.get("arguments");
+    for (property, header) in declared {
+        let Some(value) = arguments
+            .and_then(|a| a.get(&property))
+            .filter(|v| !v.is_null())
+        else {
+            continue;
+        };
+        let field = format!("mcp-param-{header}");
+        let sent = reply::text(headers, &field);
+        let why = match sent.map(decode_param) {
+            None => Some(format!(
+                "no Mcp-Param-{header} header for argument `{property}`"
+            )),
+            Some(None) => Some(format!("Mcp-Param-{header}: invalid characters or Base64")),
+            Some(Some(text)) if !param_matches(&text, value) => Some(format!(
+                "Mcp-Param-{header} does not match argument `{property}`"
+            )),
+            Some(Some(_)) => None,
+        };
+        if let Some(why) = why {
+            return Err(reply::json(
+                StatusCode::BAD_REQUEST,
+                message::response(
+                    Some(id),
+                    Err(mcpmux_protocol::ErrorObject::new(
+                        HEADER_MISMATCH,
+                        format!("header mismatch: {why}"),
+                    )),
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An `Mcp-Param-*` value as text: `=?base64?…?=` decoded (strict, padded Base64 of UTF-8),
+/// else the value itself, which must be visible ASCII. `None` when invalid.
+fn decode_param(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    if let Some(encoded) = value
+        .strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="))
+    {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
+        return String::from_utf8(bytes).ok();
+    }
+    value
+        .chars()
+        .all(|c| (' '..='~').contains(&c))
+        .then(|| value.to_owned())
+}
+
+/// Whether a header's text is the body's value: strings exactly, numbers numerically,
+/// booleans as `true`/`false`.
+fn param_matches(text: &str, value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s == text,
+        serde_json::Value::Number(n) => match (n.as_f64(), text.trim().parse::<f64>()) {
+            (Some(a), Ok(b)) => a == b,
+            _ => n.to_string() == text,
+        },
+        serde_json::Value::Bool(b) => b.to_string() == text,
+        // x-mcp-header is only allowed on strings, integers and booleans.
+        _ => false,
+    }
+}
+
 /// Methods of the session era that the stateless protocol removed: a stateless request for one
 /// gets 404 with -32601, whatever the session era would answer.
 const REMOVED_METHODS: [&str; 5] = [
@@ -301,6 +394,7 @@ async fn handle_post(
         check_standard_headers(headers, &line)?;
         check_meta_version(headers, &line)?;
         check_stateless_request(&line)?;
+        check_param_headers(app, headers, &line)?;
         // A 2026-07-28 request stands alone: a session for it only, in no table, gone with
         // its answer.
         HttpSession::new(&app.gateway, app.opts.session_concurrency, app.epoch, true)
@@ -536,4 +630,61 @@ fn handle_delete(app: &App, headers: &HeaderMap) -> Result<Response, Response> {
         session.end();
     }
     Ok(reply::empty(StatusCode::OK, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn param_headers_decode_plain_and_base64_values() {
+        assert_eq!(decode_param("Hello").as_deref(), Some("Hello"));
+        assert_eq!(
+            decode_param("=?base64?SGVsbG8=?=").as_deref(),
+            Some("Hello")
+        );
+        assert_eq!(decode_param("=?base64?SGVsbG8?="), None, "unpadded");
+        assert_eq!(decode_param("=?base64?SGVs!!!bG8=?="), None);
+        assert_eq!(
+            decode_param("=?base64?SGVsbG8=").as_deref(),
+            Some("=?base64?SGVsbG8="),
+            "not the encoded form: plain"
+        );
+        assert_eq!(decode_param("caf\u{e9}"), None, "not visible ASCII");
+    }
+
+    #[test]
+    fn param_headers_match_the_body_by_type() {
+        assert!(param_matches("Hello", &json!("Hello")));
+        assert!(!param_matches("hello", &json!("Hello")));
+        assert!(param_matches("42.0", &json!(42)));
+        assert!(!param_matches("43", &json!(42)));
+        assert!(param_matches("true", &json!(true)));
+        assert!(!param_matches("1", &json!(true)));
+        assert!(!param_matches("[]", &json!([])));
+    }
+
+    #[test]
+    fn stateless_errors_carry_their_http_status() {
+        let answer = |code: i64| {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":{code},"message":"x"}}}}"#)
+        };
+        assert_eq!(
+            stateless_status(answer(-32601).as_bytes()),
+            StatusCode::NOT_FOUND
+        );
+        for code in [-32020, -32021, -32022, -32600] {
+            assert_eq!(
+                stateless_status(answer(code).as_bytes()),
+                StatusCode::BAD_REQUEST
+            );
+        }
+        assert_eq!(stateless_status(answer(-32603).as_bytes()), StatusCode::OK);
+        assert_eq!(
+            stateless_status(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            StatusCode::OK
+        );
+    }
 }
