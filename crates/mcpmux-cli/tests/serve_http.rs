@@ -800,6 +800,17 @@ async fn hosts_origins_garbage_the_body_limit_and_stateless_requests() {
             .is_some_and(|a| a.contains(&json!("2026-07-28"))),
         "{v}"
     );
+    // initialize negotiates in its body, whatever version its header names.
+    let init = post(
+        url,
+        &[
+            ("mcp-protocol-version", "2099-01-01"),
+            ("accept", "application/json"),
+        ],
+        initialize(),
+    )
+    .await;
+    assert_eq!(init.status(), StatusCode::OK);
     let mismatch = post(
         url,
         &[stateless[0], ("mcp-method", "tools/list")],

@@ -125,14 +125,17 @@ fn single(line: &Line) -> Option<(Option<&RequestId>, &serde_json::Value)> {
     }
 }
 
-/// A request without a session whose `MCP-Protocol-Version` the gateway does not speak at all:
+/// A request without a session (but `initialize`) whose `MCP-Protocol-Version` the gateway does
+/// not speak at all:
 /// 400 with an `UnsupportedProtocolVersionError` (-32022) listing the versions it speaks and
 /// echoing the one asked for.
 fn check_unknown_version(headers: &HeaderMap, line: &Line) -> Result<(), Response> {
     let Some(v) = reply::text(headers, PROTOCOL_VERSION) else {
         return Ok(());
     };
+    // `initialize` negotiates its version in the body.
     if headers.contains_key(SESSION_ID)
+        || is_initialize(line)
         || ProtocolVersion::parse(v).is_some()
         || v == ProtocolVersion::STATELESS.as_str()
     {
