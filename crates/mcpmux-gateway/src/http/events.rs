@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use axum::body::Bytes;
 use futures_util::Stream;
 use tokio::sync::mpsc;
+use tokio::time::{Duration, Instant, Sleep};
 
 use crate::inflight::TaskNo;
 
@@ -213,10 +214,19 @@ impl EventStream {
 /// Called when a body is dropped before its stream ended: the client went away.
 pub(crate) type OnGone = Box<dyn FnOnce() + Send + 'static>;
 
+/// How long a stream may stay silent before a comment line keeps it alive (idle proxies close
+/// quiet connections; a write to a client that is gone ends the body).
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(20);
+
+/// The comment a quiet stream sends (clients ignore it).
+const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
+
 /// A streaming response body: the events of one attachment.
 pub(crate) struct SseBody {
     rx: mpsc::UnboundedReceiver<Bytes>,
     on_gone: Option<OnGone>,
+    /// When a keep-alive comment is due (made on the first poll, inside the runtime).
+    quiet: Option<Pin<Box<Sleep>>>,
 }
 
 impl SseBody {
@@ -225,6 +235,7 @@ impl SseBody {
         SseBody {
             rx,
             on_gone: Some(on_gone),
+            quiet: None,
         }
     }
 }
@@ -240,12 +251,28 @@ impl Stream for SseBody {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(bytes)) => Poll::Ready(Some(Ok(bytes))),
+            Poll::Ready(Some(bytes)) => {
+                if let Some(quiet) = self.quiet.as_mut() {
+                    quiet.as_mut().reset(Instant::now() + KEEP_ALIVE);
+                }
+                Poll::Ready(Some(Ok(bytes)))
+            }
             Poll::Ready(None) => {
                 self.on_gone = None;
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let quiet = self
+                    .quiet
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(KEEP_ALIVE)));
+                match quiet.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        quiet.as_mut().reset(Instant::now() + KEEP_ALIVE);
+                        Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE_COMMENT))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 }
@@ -333,8 +360,30 @@ mod tests {
         assert!(s.detach(new));
     }
 
-    #[test]
-    fn a_dropped_body_reports_it_and_an_ended_one_does_not() {
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_stream_sends_keep_alive_comments() {
+        use futures_util::StreamExt as _;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut body = SseBody::new(rx, Box::new(|| {}));
+        let started = Instant::now();
+        let first = body.next().await;
+        assert_eq!(
+            first.and_then(Result::ok).as_deref(),
+            Some(KEEP_ALIVE_COMMENT)
+        );
+        assert!(started.elapsed() >= KEEP_ALIVE);
+        let _ = tx.send(Bytes::from_static(b"data: x\n\n"));
+        let next = body.next().await;
+        assert_eq!(
+            next.and_then(Result::ok).as_deref(),
+            Some(&b"data: x\n\n"[..])
+        );
+        drop(tx);
+        assert!(body.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_body_reports_it_and_an_ended_one_does_not() {
         let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = gone.clone();
         let (tx, rx) = mpsc::unbounded_channel();
