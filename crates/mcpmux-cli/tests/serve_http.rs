@@ -668,6 +668,47 @@ async fn sessions_resumption_and_cancellation() {
     drop(json_client);
     await_cancellations(url, &observer, before + 3, "after a JSON client left").await;
 
+    // Legacy SSE: the stream names where to POST; an unknown session is 404; the client
+    // closing the stream ends its session and cancels its calls upstream.
+    let base = url.trim_end_matches("/mcp");
+    let legacy = http()
+        .get(format!("{base}/sse"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .expect("GET /sse");
+    assert_eq!(legacy.status(), StatusCode::OK);
+    let mut legacy = Events::new(legacy);
+    let endpoint = legacy.next().await.expect("the endpoint event").data;
+    assert!(endpoint.starts_with("/messages?sessionId="), "{endpoint}");
+    let unknown = post(
+        &format!("{base}/messages?sessionId=nope"),
+        &[],
+        ping.clone(),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let accepted = post(
+        &format!("{base}{endpoint}"),
+        &[],
+        request(
+            6,
+            "tools/call",
+            json!({"name": "one_sleep", "arguments": {"ms": 60000}}),
+        ),
+    )
+    .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(legacy);
+    await_cancellations(url, &observer, before + 4, "after a legacy stream closed").await;
+    let gone = post(&format!("{base}{endpoint}"), &[], ping.clone()).await;
+    assert_eq!(
+        gone.status(),
+        StatusCode::NOT_FOUND,
+        "the legacy session ended"
+    );
+
     let (status, stderr) = gw.stop("TERM");
     assert_eq!(status.code(), Some(143), "{stderr}");
     assert_none_left(&m);
