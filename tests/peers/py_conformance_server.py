@@ -41,10 +41,13 @@ import hashlib
 import json
 import socket
 import sys
+import uuid
 import warnings
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding, ResourceBinding
 from mcp.server.lowlevel import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
@@ -54,8 +57,10 @@ from mcp.server.mcpserver.resources import TextResource
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     AudioContent,
+    CallToolRequestParams,
     CallToolResult,
     ClientCapabilities,
     Completion,
@@ -275,14 +280,21 @@ class Sessions:
         return SEVERITY.index(level) >= SEVERITY.index(floor)
 
 
-def build_server(log_level: str, skills: bool = True) -> MCPServer:
+def build_server(log_level: str, skills: bool = True, tasks: bool = False) -> MCPServer:
+    extensions: list[Extension] = []
+    if skills:
+        extensions.append(SkillsExtension())
+    if tasks:
+        extensions.append(TasksExtension())
     server = MCPServer(
         "py-conformance-server",
         version="1.0.0",
         instructions="The MCP conformance suite's server fixture (Python SDK).",
         log_level=log_level,  # type: ignore[arg-type]
-        extensions=[SkillsExtension()] if skills else None,
+        extensions=extensions,
     )
+    if tasks:
+        add_task_tools(server)
     sessions = Sessions()
     add_tools(server, sessions)
     add_resources(server, sessions)
@@ -848,6 +860,296 @@ class SkillsExtension(Extension):
 CACHE_FIELDS: dict[str, Any] = {"ttlMs": 0, "cacheScope": "public"}
 
 
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+TASK_TTL_MS = 600_000
+TASK_POLL_MS = 200
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _tool_result(text: str, is_error: bool = False) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": is_error}
+
+
+def _elicit_request(message: str, field: str, kind: str = "string") -> dict[str, Any]:
+    schema = {"type": "object", "properties": {field: {"type": kind}}, "required": [field]}
+    return {"method": "elicitation/create", "params": {"mode": "form", "message": message, "requestedSchema": schema}}
+
+
+class TaskRecord:
+    """One task: its status, what it asks the client for, and how it ended (SEP-2663)."""
+
+    def __init__(self) -> None:
+        self.task_id = uuid.uuid4().hex
+        self.status = "working"
+        self.created_at = self.updated_at = _now()
+        self.result: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.input_requests: dict[str, dict[str, Any]] = {}
+        self.responses: dict[str, Any] = {}
+        self.answered = asyncio.Event()
+        self.runner: asyncio.Task[None] | None = None
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self.updated_at = _now()
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "taskId": self.task_id,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.updated_at,
+            "ttlMs": TASK_TTL_MS,
+            "pollIntervalMs": TASK_POLL_MS,
+        }
+
+    def detailed(self) -> dict[str, Any]:
+        task = self.envelope()
+        if self.status == "input_required":
+            task["inputRequests"] = dict(self.input_requests)
+        elif self.status == "completed" and self.result is not None:
+            task["result"] = self.result
+        elif self.status == "failed" and self.error is not None:
+            task["error"] = self.error
+        return task
+
+    async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Park in input_required until the client has answered every request (tasks/update)."""
+        self.input_requests.update(requests)
+        self.answered.clear()
+        self.set_status("input_required")
+        await self.answered.wait()
+        self.set_status("working")
+        return {key: self.responses.get(key) for key in requests}
+
+    def answer(self, responses: dict[str, Any]) -> None:
+        for key, value in responses.items():
+            if key in self.input_requests:
+                del self.input_requests[key]
+                self.responses[key] = value
+        if not self.input_requests:
+            self.answered.set()
+
+    async def run(self, body: Callable[[TaskRecord], Awaitable[dict[str, Any]]]) -> None:
+        try:
+            result = await body(self)
+        except asyncio.CancelledError:
+            self.set_status("cancelled")
+            return
+        except MCPError as err:
+            self.error = {"code": err.error.code, "message": err.error.message}
+            self.set_status("failed")
+            return
+        except Exception as err:  # noqa: BLE001 (a task body's crash is the task's protocol error)
+            self.error = {"code": INTERNAL_ERROR, "message": f"Task failed: {err}"}
+            self.set_status("failed")
+            return
+        if self.status not in TERMINAL:
+            self.result = result
+            self.set_status("completed")
+
+
+def _accepted_value(response: Any, field: str) -> Any:
+    if isinstance(response, dict) and response.get("action") == "accept":
+        return (response.get("content") or {}).get(field)
+    return None
+
+
+# Task-supporting tools: name -> ("optional" | "required", the task body for these arguments).
+def _task_bodies(args: dict[str, Any]) -> dict[str, tuple[str, Callable[[TaskRecord], Awaitable[dict[str, Any]]]]]:
+    async def slow_compute(task: TaskRecord) -> dict[str, Any]:
+        seconds = float(args.get("seconds", 1))
+        await asyncio.sleep(seconds)
+        return _tool_result(f"slow_compute {args.get('label', '')} done after {seconds:g} s".replace("  ", " "))
+
+    async def failing_job(task: TaskRecord) -> dict[str, Any]:
+        await asyncio.sleep(0.5)
+        return _tool_result("failing_job failed, as it always does", is_error=True)
+
+    async def protocol_error_job(task: TaskRecord) -> dict[str, Any]:
+        await asyncio.sleep(0.1)
+        raise RuntimeError("protocol_error_job crashed, as it always does")
+
+    async def confirm_delete(task: TaskRecord) -> dict[str, Any]:
+        target = args.get("path") or args.get("target") or args.get("name") or "the item"
+        answers = await task.ask({"confirm": _elicit_request(f"Delete {target}?", "confirm", "boolean")})
+        confirmed = bool(_accepted_value(answers["confirm"], "confirm"))
+        return _tool_result(f"{target} {'deleted' if confirmed else 'kept'}")
+
+    async def multi_input(task: TaskRecord) -> dict[str, Any]:
+        answers = await task.ask(
+            {
+                "first_name": _elicit_request("Your first name?", "first"),
+                "last_name": _elicit_request("Your last name?", "last"),
+            }
+        )
+        first = _accepted_value(answers["first_name"], "first")
+        last = _accepted_value(answers["last_name"], "last")
+        return _tool_result(f"Hello, {first} {last}!")
+
+    return {
+        "slow_compute": ("optional", slow_compute),
+        "failing_job": ("required", failing_job),
+        "protocol_error_job": ("optional", protocol_error_job),
+        "confirm_delete": ("optional", confirm_delete),
+        "multi_input": ("optional", multi_input),
+    }
+
+
+TASK_TOOLS = {"slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input", "test_tool_with_task"}
+REQUIRED_TASK_TOOLS = {"failing_job", "test_tool_with_task"}
+
+
+class TaskIdParams(RequestParams):
+    task_id: str
+
+
+class TaskUpdateParams(RequestParams):
+    task_id: str
+    input_responses: dict[str, Any] | None = None
+
+
+def _declared_tasks(ctx: ServerRequestContext[Any]) -> bool:
+    caps = ctx.session.client_capabilities
+    return bool(caps and caps.extensions and TASKS_EXTENSION in caps.extensions)
+
+
+def _missing_tasks_capability() -> MCPError:
+    data = MissingRequiredClientCapabilityErrorData(
+        required_capabilities=ClientCapabilities(extensions={TASKS_EXTENSION: {}})
+    )
+    return MCPError(
+        code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+        message=f"This needs the {TASKS_EXTENSION} extension",
+        data=data.model_dump(by_alias=True, mode="json", exclude_none=True),
+    )
+
+
+class TasksExtension(Extension):
+    """SEP-2663 tasks, on the SDK's extension seam (the SDK has no tasks of its own; see the notes).
+
+    Task-supporting tools called by a client that declared the extension (for its session or in the
+    request's `_meta` client capabilities) answer a CreateTaskResult (`resultType: "task"`, which
+    the SDK's runner passes through as an extension result type) and run in the background;
+    tasks/get, tasks/update and tasks/cancel serve them. A client without the extension gets the
+    tool's synchronous result, or -32021 for a tool that requires a task.
+    """
+
+    identifier = TASKS_EXTENSION
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, TaskRecord] = {}
+
+    def methods(self) -> list[MethodBinding]:
+        return [
+            MethodBinding("tasks/get", TaskIdParams, self.get_task),
+            MethodBinding("tasks/update", TaskUpdateParams, self.update_task),
+            MethodBinding("tasks/cancel", TaskIdParams, self.cancel_task),
+        ]
+
+    def start(self, body: Callable[[TaskRecord], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        task = TaskRecord()
+        self.tasks[task.task_id] = task  # durable before the CreateTaskResult leaves
+        task.runner = asyncio.get_running_loop().create_task(task.run(body))
+        return {"resultType": "task", **task.envelope()}
+
+    async def intercept_tool_call(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any], call_next: CallNext
+    ) -> HandlerResult:
+        if params.name not in TASK_TOOLS:
+            return await call_next(ctx)
+        declared = _declared_tasks(ctx)
+        if not declared:
+            if params.name in REQUIRED_TASK_TOOLS:
+                raise _missing_tasks_capability()
+            return await call_next(ctx)
+        args = params.arguments or {}
+        if params.name == "test_tool_with_task":
+            # MRTR first (SEP-2322), synchronously; the last round escalates to a task.
+            answer = (params.input_responses or {}).get("user_name")
+            if not isinstance(answer, ElicitResult):
+                request = _form("What is your name?", {"name": {"type": "string"}}, ["name"])
+                return InputRequiredResult(input_requests={"user_name": request})
+            name = _accepted(answer, "name")
+
+            async def greet_later(task: TaskRecord) -> dict[str, Any]:
+                await asyncio.sleep(0.2)
+                return _tool_result(f"Hello, {name}! (user_name gathered before the task)")
+
+            return self.start(greet_later)
+        _, body = _task_bodies(args)[params.name]
+        return self.start(body)
+
+    def _task(self, ctx: ServerRequestContext[Any], task_id: str) -> TaskRecord:
+        if not _declared_tasks(ctx):
+            raise _missing_tasks_capability()
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise MCPError(code=INVALID_PARAMS, message="Unknown taskId", data={"taskId": task_id})
+        return task
+
+    async def get_task(self, ctx: ServerRequestContext[Any], params: TaskIdParams) -> dict[str, Any]:
+        return self._task(ctx, params.task_id).detailed()
+
+    async def update_task(self, ctx: ServerRequestContext[Any], params: TaskUpdateParams) -> dict[str, Any]:
+        task = self._task(ctx, params.task_id)
+        if task.status == "input_required":
+            task.answer(params.input_responses or {})
+        return {}
+
+    async def cancel_task(self, ctx: ServerRequestContext[Any], params: TaskIdParams) -> dict[str, Any]:
+        task = self._task(ctx, params.task_id)
+        if task.status not in TERMINAL:
+            task.set_status("cancelled")
+            if task.runner is not None:
+                task.runner.cancel()
+        return {}
+
+
+def add_task_tools(server: MCPServer) -> None:
+    """The tools the tasks-* scenarios name; TasksExtension turns calls of the task-supporting ones into tasks."""
+
+    @server.tool()
+    async def greet(name: str) -> CallToolResult:
+        """Greets name (synchronous only)."""
+        return CallToolResult(content=[_text(f"Hello, {name}!")])
+
+    @server.tool()
+    async def slow_compute(seconds: float = 1, label: str = "") -> CallToolResult:
+        """Sleeps `seconds` seconds, then answers (a task when the client supports tasks)."""
+        await asyncio.sleep(seconds)
+        return CallToolResult(content=[_text(f"slow_compute {label} done after {seconds:g} s".replace("  ", " "))])
+
+    @server.tool()
+    async def failing_job() -> CallToolResult:
+        """Always fails with a tool error (requires a task)."""
+        raise ToolError("failing_job failed, as it always does")
+
+    @server.tool()
+    async def protocol_error_job() -> CallToolResult:
+        """Always fails with a protocol error."""
+        raise MCPError(code=INTERNAL_ERROR, message="protocol_error_job crashed, as it always does")
+
+    @server.tool()
+    async def confirm_delete(path: str = "the item") -> CallToolResult:
+        """Asks the user to confirm a deletion (as a task: parks in input_required)."""
+        return CallToolResult(content=[_text(f"{path}: confirmation needs the tasks extension")], is_error=True)
+
+    @server.tool()
+    async def multi_input() -> CallToolResult:
+        """Asks two questions at once (as a task: two pending input requests)."""
+        return CallToolResult(content=[_text("multi_input needs the tasks extension")], is_error=True)
+
+    @server.tool()
+    async def test_tool_with_task() -> CallToolResult:
+        """Asks the user's name (input_required), then finishes as a task (requires a task)."""
+        return CallToolResult(content=[_text("test_tool_with_task needs the tasks extension")], is_error=True)
+
+
 class MemoryEventStore(EventStore):
     """Every SSE event of every stream, in memory, so that a client can resume a stream (SEP-1699).
 
@@ -901,6 +1203,7 @@ def main() -> None:
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
     parser.add_argument("--no-skills", action="store_true", help="leave out the skills extension (SEP-2640)")
+    parser.add_argument("--tasks", action="store_true", help="add the tasks extension (SEP-2663) and its tools")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
@@ -910,7 +1213,7 @@ def main() -> None:
     elif args.port is None:
         parser.error("http needs --port N")
 
-    server = build_server(args.log_level, skills=not args.no_skills)
+    server = build_server(args.log_level, skills=not args.no_skills, tasks=args.tasks)
     if args.transport == "stdio":
         server.run("stdio")
     else:
