@@ -5,11 +5,12 @@ The gateway's conformance run fronts this server: `mcpmux serve` runs it as an u
 and the official conformance *server* suite talks to the gateway. To know that a failure there is
 the gateway's, this server passes the suite on its own (scripts/conformance-server-direct.sh).
 
-    .peers/venv/bin/python tests/peers/py_conformance_server.py [stdio]
+    .peers/venv/bin/python tests/peers/py_conformance_server.py [stdio] [--no-skills] [--no-tasks]
     .peers/venv/bin/python tests/peers/py_conformance_server.py http --port N [--json-response] [--stateless]
 
 HTTP binds 127.0.0.1 only, endpoint `/mcp`; `--port 0` picks a free port. Once the socket listens,
-one line goes to stderr: `py_conformance_server: listening on http://127.0.0.1:PORT/mcp`. On stdio
+one line goes to stderr: `py_conformance_server: listening on http://127.0.0.1:PORT/mcp`. HTTP
+mode keeps every SSE event in memory (MemoryEventStore) so that streams can be resumed. On stdio
 nothing but protocol messages goes to stdout; logs go to stderr.
 
 What it offers is what the scenarios' "Server Implementation Requirements" name (conformance
@@ -28,8 +29,14 @@ What it offers is what the scenarios' "Server Implementation Requirements" name 
 - 2026-07-28 multi-round-trip (SEP-2322): the test_input_required_result_* tools and the prompt
   test_input_required_result_prompt answer `input_required`; requestState is sealed by the SDK
   (AES-GCM), so a tampered one is refused with -32602 before the tool runs;
-- 2026-07-28 stateless diagnostics (server-stateless): test_missing_capability,
-  test_streaming_elicitation, test_logging_tool.
+- 2026-07-28 diagnostics: test_missing_capability, test_streaming_elicitation, test_logging_tool,
+  test_trigger_tool_change, test_trigger_prompt_change (server-stateless), test_custom_header
+  (an `x-mcp-header` argument, http-custom-header-server-validation);
+- extensions, on the SDK's extension seam (mcp/server/extension.py; the SDK implements neither):
+  SEP-2640 skills (one skill, skill://greeting-cards: skills/list, skills/get,
+  resources/directory/read; `--no-skills` leaves it out) and SEP-2663 tasks (the tools greet,
+  slow_compute, failing_job, protocol_error_job, confirm_delete, multi_input, test_tool_with_task;
+  tasks/get, tasks/update, tasks/cancel; `--no-tasks` leaves it out).
 """
 
 from __future__ import annotations
@@ -92,7 +99,7 @@ from mcp_types import (
     TextResourceContents,
     UnsubscribeRequestParams,
 )
-from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
+from mcp_types.jsonrpc import HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import is_version_at_least
 from pydantic import Field
 
@@ -280,7 +287,7 @@ class Sessions:
         return SEVERITY.index(level) >= SEVERITY.index(floor)
 
 
-def build_server(log_level: str, skills: bool = True, tasks: bool = False) -> MCPServer:
+def build_server(log_level: str, skills: bool = True, tasks: bool = True) -> MCPServer:
     extensions: list[Extension] = []
     if skills:
         extensions.append(SkillsExtension())
@@ -1014,6 +1021,13 @@ class TaskUpdateParams(RequestParams):
 
 
 def _declared_tasks(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether this request may use tasks: a 2026-07-28 request from a client that declared the extension.
+
+    SEP-2663 is 2026-era vocabulary: on an older wire the SDK validates a tools/call result as a
+    CallToolResult, so a CreateTaskResult could not be sent there.
+    """
+    if not is_version_at_least(ctx.protocol_version, MODERN_VERSION):
+        return False
     caps = ctx.session.client_capabilities
     return bool(caps and caps.extensions and TASKS_EXTENSION in caps.extensions)
 
@@ -1045,10 +1059,11 @@ class TasksExtension(Extension):
         self.tasks: dict[str, TaskRecord] = {}
 
     def methods(self) -> list[MethodBinding]:
+        modern = frozenset({MODERN_VERSION})  # the SDK answers -32601 on older wires
         return [
-            MethodBinding("tasks/get", TaskIdParams, self.get_task),
-            MethodBinding("tasks/update", TaskUpdateParams, self.update_task),
-            MethodBinding("tasks/cancel", TaskIdParams, self.cancel_task),
+            MethodBinding("tasks/get", TaskIdParams, self.get_task, protocol_versions=modern),
+            MethodBinding("tasks/update", TaskUpdateParams, self.update_task, protocol_versions=modern),
+            MethodBinding("tasks/cancel", TaskIdParams, self.cancel_task, protocol_versions=modern),
         ]
 
     def start(self, body: Callable[[TaskRecord], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -1087,6 +1102,12 @@ class TasksExtension(Extension):
     def _task(self, ctx: ServerRequestContext[Any], task_id: str) -> TaskRecord:
         if not _declared_tasks(ctx):
             raise _missing_tasks_capability()
+        # SEP-2663 routing header: on HTTP, `Mcp-Name` carries the taskId. The SDK's HTTP layer checks
+        # Mcp-Name for tools/call, resources/read and prompts/get only, so the tasks methods do it here.
+        headers = getattr(ctx.request, "headers", None)
+        routed = headers.get("mcp-name") if headers is not None else None
+        if routed is not None and routed.strip() != task_id:
+            raise MCPError(code=HEADER_MISMATCH, message="Mcp-Name header does not match params.taskId")
         task = self.tasks.get(task_id)
         if task is None:
             raise MCPError(code=INVALID_PARAMS, message="Unknown taskId", data={"taskId": task_id})
@@ -1203,7 +1224,7 @@ def main() -> None:
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
     parser.add_argument("--no-skills", action="store_true", help="leave out the skills extension (SEP-2640)")
-    parser.add_argument("--tasks", action="store_true", help="add the tasks extension (SEP-2663) and its tools")
+    parser.add_argument("--no-tasks", action="store_true", help="leave out the tasks extension (SEP-2663) and its tools")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
@@ -1213,7 +1234,7 @@ def main() -> None:
     elif args.port is None:
         parser.error("http needs --port N")
 
-    server = build_server(args.log_level, skills=not args.no_skills, tasks=args.tasks)
+    server = build_server(args.log_level, skills=not args.no_skills, tasks=not args.no_tasks)
     if args.transport == "stdio":
         server.run("stdio")
     else:
