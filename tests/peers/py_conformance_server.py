@@ -941,7 +941,7 @@ class TaskRecord:
         if not self.input_requests:
             self.answered.set()
 
-    async def run(self, body: Callable[[TaskRecord], Awaitable[dict[str, Any]]]) -> None:
+    async def run(self, body: TaskBody) -> None:
         try:
             result = await body(self)
         except asyncio.CancelledError:
@@ -966,8 +966,12 @@ def _accepted_value(response: Any, field: str) -> Any:
     return None
 
 
-# Task-supporting tools: name -> ("optional" | "required", the task body for these arguments).
-def _task_bodies(args: dict[str, Any]) -> dict[str, tuple[str, Callable[[TaskRecord], Awaitable[dict[str, Any]]]]]:
+TaskBody = Callable[[TaskRecord], Awaitable[dict[str, Any]]]
+
+
+def _task_bodies(args: dict[str, Any]) -> dict[str, TaskBody]:
+    """What each task-supporting tool does as a task, for these arguments."""
+
     async def slow_compute(task: TaskRecord) -> dict[str, Any]:
         seconds = float(args.get("seconds", 1))
         await asyncio.sleep(seconds)
@@ -999,15 +1003,17 @@ def _task_bodies(args: dict[str, Any]) -> dict[str, tuple[str, Callable[[TaskRec
         return _tool_result(f"Hello, {first} {last}!")
 
     return {
-        "slow_compute": ("optional", slow_compute),
-        "failing_job": ("required", failing_job),
-        "protocol_error_job": ("optional", protocol_error_job),
-        "confirm_delete": ("optional", confirm_delete),
-        "multi_input": ("optional", multi_input),
+        "slow_compute": slow_compute,
+        "failing_job": failing_job,
+        "protocol_error_job": protocol_error_job,
+        "confirm_delete": confirm_delete,
+        "multi_input": multi_input,
     }
 
 
-TASK_TOOLS = {"slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input", "test_tool_with_task"}
+# Tools that become tasks (for a client with the extension); the required ones refuse other clients.
+TASK_TOOLS = {"slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input"}
+TASK_TOOLS.add("test_tool_with_task")
 REQUIRED_TASK_TOOLS = {"failing_job", "test_tool_with_task"}
 
 
@@ -1066,7 +1072,7 @@ class TasksExtension(Extension):
             MethodBinding("tasks/cancel", TaskIdParams, self.cancel_task, protocol_versions=modern),
         ]
 
-    def start(self, body: Callable[[TaskRecord], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    def start(self, body: TaskBody) -> dict[str, Any]:
         task = TaskRecord()
         self.tasks[task.task_id] = task  # durable before the CreateTaskResult leaves
         task.runner = asyncio.get_running_loop().create_task(task.run(body))
@@ -1096,8 +1102,7 @@ class TasksExtension(Extension):
                 return _tool_result(f"Hello, {name}! (user_name gathered before the task)")
 
             return self.start(greet_later)
-        _, body = _task_bodies(args)[params.name]
-        return self.start(body)
+        return self.start(_task_bodies(args)[params.name])
 
     def _task(self, ctx: ServerRequestContext[Any], task_id: str) -> TaskRecord:
         if not _declared_tasks(ctx):
@@ -1224,7 +1229,7 @@ def main() -> None:
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
     parser.add_argument("--no-skills", action="store_true", help="leave out the skills extension (SEP-2640)")
-    parser.add_argument("--no-tasks", action="store_true", help="leave out the tasks extension (SEP-2663) and its tools")
+    parser.add_argument("--no-tasks", action="store_true", help="leave out the tasks extension (SEP-2663), its tools")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
