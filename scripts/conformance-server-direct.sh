@@ -18,7 +18,13 @@
 # Output: DIR/<suite>/<scenario>[@version]/server-<scenario>-<time>/checks.json (the suite's own
 # layout under -o) and DIR/<suite>/<scenario>[@version]/log.txt; one summary line per run:
 #   <suite> <scenario>[@version] PASS|FAIL|EMPTY  S=<success> F=<failure> W=<warning> K=<skipped> I=<info>
-# PASS: >0 SUCCESS, no FAILURE, no WARNING. Exit 1 if any run is not PASS.
+# PASS: >0 SUCCESS, no FAILURE, no WARNING. Exit 1 if any run is not PASS. DIR defaults to
+# /tmp/conformance-server-direct. The suite's exit status is not used (a WARNING exits 0), and an
+# alpha scenario not applicable at a version exits 0 with no checks.json (reported EMPTY).
+# Against py_conformance_server.py directly, two runs are known not to PASS, neither fixable in
+# the server: `stable server-sse-polling` (2 WARNINGs: the 0.1.16 scenario posts with protocol
+# 2025-03-26, and the SDK sends SSE priming events only from 2025-11-25) and
+# `alpha tasks-status-notifications` (EMPTY: the scenario only reports one SKIPPED check).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -5,11 +5,12 @@ The gateway's conformance run fronts this server: `mcpmux serve` runs it as an u
 and the official conformance *server* suite talks to the gateway. To know that a failure there is
 the gateway's, this server passes the suite on its own (scripts/conformance-server-direct.sh).
 
-    .peers/venv/bin/python tests/peers/py_conformance_server.py [stdio]
+    .peers/venv/bin/python tests/peers/py_conformance_server.py [stdio] [--no-skills] [--no-tasks]
     .peers/venv/bin/python tests/peers/py_conformance_server.py http --port N [--json-response] [--stateless]
 
 HTTP binds 127.0.0.1 only, endpoint `/mcp`; `--port 0` picks a free port. Once the socket listens,
-one line goes to stderr: `py_conformance_server: listening on http://127.0.0.1:PORT/mcp`. On stdio
+one line goes to stderr: `py_conformance_server: listening on http://127.0.0.1:PORT/mcp`. HTTP
+mode keeps every SSE event in memory (MemoryEventStore) so that streams can be resumed. On stdio
 nothing but protocol messages goes to stdout; logs go to stderr.
 
 What it offers is what the scenarios' "Server Implementation Requirements" name (conformance
@@ -28,8 +29,14 @@ What it offers is what the scenarios' "Server Implementation Requirements" name 
 - 2026-07-28 multi-round-trip (SEP-2322): the test_input_required_result_* tools and the prompt
   test_input_required_result_prompt answer `input_required`; requestState is sealed by the SDK
   (AES-GCM), so a tampered one is refused with -32602 before the tool runs;
-- 2026-07-28 stateless diagnostics (server-stateless): test_missing_capability,
-  test_streaming_elicitation, test_logging_tool.
+- 2026-07-28 diagnostics: test_missing_capability, test_streaming_elicitation, test_logging_tool,
+  test_trigger_tool_change, test_trigger_prompt_change (server-stateless), test_custom_header
+  (an `x-mcp-header` argument, http-custom-header-server-validation);
+- extensions, on the SDK's extension seam (mcp/server/extension.py; the SDK implements neither):
+  SEP-2640 skills (one skill, skill://greeting-cards: skills/list, skills/get,
+  resources/directory/read; `--no-skills` leaves it out) and SEP-2663 tasks (the tools greet,
+  slow_compute, failing_job, protocol_error_job, confirm_delete, multi_input, test_tool_with_task;
+  tasks/get, tasks/update, tasks/cancel; `--no-tasks` leaves it out).
 """
 
 from __future__ import annotations
@@ -41,10 +48,13 @@ import hashlib
 import json
 import socket
 import sys
+import uuid
 import warnings
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding, ResourceBinding
 from mcp.server.lowlevel import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
@@ -54,8 +64,10 @@ from mcp.server.mcpserver.resources import TextResource
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types import (
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     AudioContent,
+    CallToolRequestParams,
     CallToolResult,
     ClientCapabilities,
     Completion,
@@ -87,7 +99,7 @@ from mcp_types import (
     TextResourceContents,
     UnsubscribeRequestParams,
 )
-from mcp_types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
+from mcp_types.jsonrpc import HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import is_version_at_least
 from pydantic import Field
 
@@ -275,14 +287,21 @@ class Sessions:
         return SEVERITY.index(level) >= SEVERITY.index(floor)
 
 
-def build_server(log_level: str, skills: bool = True) -> MCPServer:
+def build_server(log_level: str, skills: bool = True, tasks: bool = True) -> MCPServer:
+    extensions: list[Extension] = []
+    if skills:
+        extensions.append(SkillsExtension())
+    if tasks:
+        extensions.append(TasksExtension())
     server = MCPServer(
         "py-conformance-server",
         version="1.0.0",
         instructions="The MCP conformance suite's server fixture (Python SDK).",
         log_level=log_level,  # type: ignore[arg-type]
-        extensions=[SkillsExtension()] if skills else None,
+        extensions=extensions,
     )
+    if tasks:
+        add_task_tools(server)
     sessions = Sessions()
     add_tools(server, sessions)
     add_resources(server, sessions)
@@ -848,6 +867,315 @@ class SkillsExtension(Extension):
 CACHE_FIELDS: dict[str, Any] = {"ttlMs": 0, "cacheScope": "public"}
 
 
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+TASK_TTL_MS = 600_000
+TASK_POLL_MS = 200
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _tool_result(text: str, is_error: bool = False) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": is_error}
+
+
+def _elicit_request(message: str, field: str, kind: str = "string") -> dict[str, Any]:
+    schema = {"type": "object", "properties": {field: {"type": kind}}, "required": [field]}
+    return {"method": "elicitation/create", "params": {"mode": "form", "message": message, "requestedSchema": schema}}
+
+
+class TaskRecord:
+    """One task: its status, what it asks the client for, and how it ended (SEP-2663)."""
+
+    def __init__(self) -> None:
+        self.task_id = uuid.uuid4().hex
+        self.status = "working"
+        self.created_at = self.updated_at = _now()
+        self.result: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.input_requests: dict[str, dict[str, Any]] = {}
+        self.responses: dict[str, Any] = {}
+        self.answered = asyncio.Event()
+        self.runner: asyncio.Task[None] | None = None
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self.updated_at = _now()
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "taskId": self.task_id,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.updated_at,
+            "ttlMs": TASK_TTL_MS,
+            "pollIntervalMs": TASK_POLL_MS,
+        }
+
+    def detailed(self) -> dict[str, Any]:
+        task = self.envelope()
+        if self.status == "input_required":
+            task["inputRequests"] = dict(self.input_requests)
+        elif self.status == "completed" and self.result is not None:
+            task["result"] = self.result
+        elif self.status == "failed" and self.error is not None:
+            task["error"] = self.error
+        return task
+
+    async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Park in input_required until the client has answered every request (tasks/update)."""
+        self.input_requests.update(requests)
+        self.answered.clear()
+        self.set_status("input_required")
+        await self.answered.wait()
+        self.set_status("working")
+        return {key: self.responses.get(key) for key in requests}
+
+    def answer(self, responses: dict[str, Any]) -> None:
+        for key, value in responses.items():
+            if key in self.input_requests:
+                del self.input_requests[key]
+                self.responses[key] = value
+        if not self.input_requests:
+            self.answered.set()
+
+    async def run(self, body: TaskBody) -> None:
+        try:
+            result = await body(self)
+        except asyncio.CancelledError:
+            self.set_status("cancelled")
+            return
+        except MCPError as err:
+            self.error = {"code": err.error.code, "message": err.error.message}
+            self.set_status("failed")
+            return
+        except Exception as err:  # noqa: BLE001 (a task body's crash is the task's protocol error)
+            self.error = {"code": INTERNAL_ERROR, "message": f"Task failed: {err}"}
+            self.set_status("failed")
+            return
+        if self.status not in TERMINAL:
+            self.result = result
+            self.set_status("completed")
+
+
+def _accepted_value(response: Any, field: str) -> Any:
+    if isinstance(response, dict) and response.get("action") == "accept":
+        return (response.get("content") or {}).get(field)
+    return None
+
+
+TaskBody = Callable[[TaskRecord], Awaitable[dict[str, Any]]]
+
+
+def _task_bodies(args: dict[str, Any]) -> dict[str, TaskBody]:
+    """What each task-supporting tool does as a task, for these arguments."""
+
+    async def slow_compute(task: TaskRecord) -> dict[str, Any]:
+        seconds = float(args.get("seconds", 1))
+        await asyncio.sleep(seconds)
+        return _tool_result(f"slow_compute {args.get('label', '')} done after {seconds:g} s".replace("  ", " "))
+
+    async def failing_job(task: TaskRecord) -> dict[str, Any]:
+        await asyncio.sleep(0.5)
+        return _tool_result("failing_job failed, as it always does", is_error=True)
+
+    async def protocol_error_job(task: TaskRecord) -> dict[str, Any]:
+        await asyncio.sleep(0.1)
+        raise RuntimeError("protocol_error_job crashed, as it always does")
+
+    async def confirm_delete(task: TaskRecord) -> dict[str, Any]:
+        target = args.get("path") or args.get("target") or args.get("name") or "the item"
+        answers = await task.ask({"confirm": _elicit_request(f"Delete {target}?", "confirm", "boolean")})
+        confirmed = bool(_accepted_value(answers["confirm"], "confirm"))
+        return _tool_result(f"{target} {'deleted' if confirmed else 'kept'}")
+
+    async def multi_input(task: TaskRecord) -> dict[str, Any]:
+        answers = await task.ask(
+            {
+                "first_name": _elicit_request("Your first name?", "first"),
+                "last_name": _elicit_request("Your last name?", "last"),
+            }
+        )
+        first = _accepted_value(answers["first_name"], "first")
+        last = _accepted_value(answers["last_name"], "last")
+        return _tool_result(f"Hello, {first} {last}!")
+
+    return {
+        "slow_compute": slow_compute,
+        "failing_job": failing_job,
+        "protocol_error_job": protocol_error_job,
+        "confirm_delete": confirm_delete,
+        "multi_input": multi_input,
+    }
+
+
+# Tools that become tasks (for a client with the extension); the required ones refuse other clients.
+TASK_TOOLS = {"slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input"}
+TASK_TOOLS.add("test_tool_with_task")
+REQUIRED_TASK_TOOLS = {"failing_job", "test_tool_with_task"}
+
+
+class TaskIdParams(RequestParams):
+    task_id: str
+
+
+class TaskUpdateParams(RequestParams):
+    task_id: str
+    input_responses: dict[str, Any] | None = None
+
+
+def _declared_tasks(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether this request may use tasks: a 2026-07-28 request from a client that declared the extension.
+
+    SEP-2663 is 2026-era vocabulary: on an older wire the SDK validates a tools/call result as a
+    CallToolResult, so a CreateTaskResult could not be sent there.
+    """
+    if not is_version_at_least(ctx.protocol_version, MODERN_VERSION):
+        return False
+    caps = ctx.session.client_capabilities
+    return bool(caps and caps.extensions and TASKS_EXTENSION in caps.extensions)
+
+
+def _missing_tasks_capability() -> MCPError:
+    data = MissingRequiredClientCapabilityErrorData(
+        required_capabilities=ClientCapabilities(extensions={TASKS_EXTENSION: {}})
+    )
+    return MCPError(
+        code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+        message=f"This needs the {TASKS_EXTENSION} extension",
+        data=data.model_dump(by_alias=True, mode="json", exclude_none=True),
+    )
+
+
+class TasksExtension(Extension):
+    """SEP-2663 tasks, on the SDK's extension seam (the SDK has no tasks of its own; see the notes).
+
+    Task-supporting tools called by a client that declared the extension (for its session or in the
+    request's `_meta` client capabilities) answer a CreateTaskResult (`resultType: "task"`, which
+    the SDK's runner passes through as an extension result type) and run in the background;
+    tasks/get, tasks/update and tasks/cancel serve them. A client without the extension gets the
+    tool's synchronous result, or -32021 for a tool that requires a task.
+    """
+
+    identifier = TASKS_EXTENSION
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, TaskRecord] = {}
+
+    def methods(self) -> list[MethodBinding]:
+        modern = frozenset({MODERN_VERSION})  # the SDK answers -32601 on older wires
+        return [
+            MethodBinding("tasks/get", TaskIdParams, self.get_task, protocol_versions=modern),
+            MethodBinding("tasks/update", TaskUpdateParams, self.update_task, protocol_versions=modern),
+            MethodBinding("tasks/cancel", TaskIdParams, self.cancel_task, protocol_versions=modern),
+        ]
+
+    def start(self, body: TaskBody) -> dict[str, Any]:
+        task = TaskRecord()
+        self.tasks[task.task_id] = task  # durable before the CreateTaskResult leaves
+        task.runner = asyncio.get_running_loop().create_task(task.run(body))
+        return {"resultType": "task", **task.envelope()}
+
+    async def intercept_tool_call(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any], call_next: CallNext
+    ) -> HandlerResult:
+        if params.name not in TASK_TOOLS:
+            return await call_next(ctx)
+        declared = _declared_tasks(ctx)
+        if not declared:
+            if params.name in REQUIRED_TASK_TOOLS:
+                raise _missing_tasks_capability()
+            return await call_next(ctx)
+        args = params.arguments or {}
+        if params.name == "test_tool_with_task":
+            # MRTR first (SEP-2322), synchronously; the last round escalates to a task.
+            answer = (params.input_responses or {}).get("user_name")
+            if not isinstance(answer, ElicitResult):
+                request = _form("What is your name?", {"name": {"type": "string"}}, ["name"])
+                return InputRequiredResult(input_requests={"user_name": request})
+            name = _accepted(answer, "name")
+
+            async def greet_later(task: TaskRecord) -> dict[str, Any]:
+                await asyncio.sleep(0.2)
+                return _tool_result(f"Hello, {name}! (user_name gathered before the task)")
+
+            return self.start(greet_later)
+        return self.start(_task_bodies(args)[params.name])
+
+    def _task(self, ctx: ServerRequestContext[Any], task_id: str) -> TaskRecord:
+        if not _declared_tasks(ctx):
+            raise _missing_tasks_capability()
+        # SEP-2663 routing header: on HTTP, `Mcp-Name` carries the taskId. The SDK's HTTP layer checks
+        # Mcp-Name for tools/call, resources/read and prompts/get only, so the tasks methods do it here.
+        headers = getattr(ctx.request, "headers", None)
+        routed = headers.get("mcp-name") if headers is not None else None
+        if routed is not None and routed.strip() != task_id:
+            raise MCPError(code=HEADER_MISMATCH, message="Mcp-Name header does not match params.taskId")
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise MCPError(code=INVALID_PARAMS, message="Unknown taskId", data={"taskId": task_id})
+        return task
+
+    async def get_task(self, ctx: ServerRequestContext[Any], params: TaskIdParams) -> dict[str, Any]:
+        return self._task(ctx, params.task_id).detailed()
+
+    async def update_task(self, ctx: ServerRequestContext[Any], params: TaskUpdateParams) -> dict[str, Any]:
+        task = self._task(ctx, params.task_id)
+        if task.status == "input_required":
+            task.answer(params.input_responses or {})
+        return {}
+
+    async def cancel_task(self, ctx: ServerRequestContext[Any], params: TaskIdParams) -> dict[str, Any]:
+        task = self._task(ctx, params.task_id)
+        if task.status not in TERMINAL:
+            task.set_status("cancelled")
+            if task.runner is not None:
+                task.runner.cancel()
+        return {}
+
+
+def add_task_tools(server: MCPServer) -> None:
+    """The tools the tasks-* scenarios name; TasksExtension turns calls of the task-supporting ones into tasks."""
+
+    @server.tool()
+    async def greet(name: str) -> CallToolResult:
+        """Greets name (synchronous only)."""
+        return CallToolResult(content=[_text(f"Hello, {name}!")])
+
+    @server.tool()
+    async def slow_compute(seconds: float = 1, label: str = "") -> CallToolResult:
+        """Sleeps `seconds` seconds, then answers (a task when the client supports tasks)."""
+        await asyncio.sleep(seconds)
+        return CallToolResult(content=[_text(f"slow_compute {label} done after {seconds:g} s".replace("  ", " "))])
+
+    @server.tool()
+    async def failing_job() -> CallToolResult:
+        """Always fails with a tool error (requires a task)."""
+        raise ToolError("failing_job failed, as it always does")
+
+    @server.tool()
+    async def protocol_error_job() -> CallToolResult:
+        """Always fails with a protocol error."""
+        raise MCPError(code=INTERNAL_ERROR, message="protocol_error_job crashed, as it always does")
+
+    @server.tool()
+    async def confirm_delete(path: str = "the item") -> CallToolResult:
+        """Asks the user to confirm a deletion (as a task: parks in input_required)."""
+        return CallToolResult(content=[_text(f"{path}: confirmation needs the tasks extension")], is_error=True)
+
+    @server.tool()
+    async def multi_input() -> CallToolResult:
+        """Asks two questions at once (as a task: two pending input requests)."""
+        return CallToolResult(content=[_text("multi_input needs the tasks extension")], is_error=True)
+
+    @server.tool()
+    async def test_tool_with_task() -> CallToolResult:
+        """Asks the user's name (input_required), then finishes as a task (requires a task)."""
+        return CallToolResult(content=[_text("test_tool_with_task needs the tasks extension")], is_error=True)
+
+
 class MemoryEventStore(EventStore):
     """Every SSE event of every stream, in memory, so that a client can resume a stream (SEP-1699).
 
@@ -901,6 +1229,7 @@ def main() -> None:
     parser.add_argument("--json-response", action="store_true", help="http: answer POSTs with JSON, not SSE")
     parser.add_argument("--stateless", action="store_true", help="http: no sessions (Mcp-Session-Id)")
     parser.add_argument("--no-skills", action="store_true", help="leave out the skills extension (SEP-2640)")
+    parser.add_argument("--no-tasks", action="store_true", help="leave out the tasks extension (SEP-2663), its tools")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper)
     args = parser.parse_args()
 
@@ -910,7 +1239,7 @@ def main() -> None:
     elif args.port is None:
         parser.error("http needs --port N")
 
-    server = build_server(args.log_level, skills=not args.no_skills)
+    server = build_server(args.log_level, skills=not args.no_skills, tasks=not args.no_tasks)
     if args.transport == "stdio":
         server.run("stdio")
     else:
