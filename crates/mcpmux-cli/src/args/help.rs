@@ -53,8 +53,8 @@ This version serves tools only (no resources or prompts yet).
 
 With --http HOST:PORT it serves over HTTP instead, and prints `listening on http://ADDR/PATH` on \
 stderr once it listens (port 0: any free port): Streamable HTTP on --path (default /mcp; \
-sessions, SSE or JSON answers, the GET stream, DELETE, resumption with Last-Event-ID), the \
-legacy HTTP+SSE transport on /sse for 2024-11-05 clients, and Prometheus metrics on /metrics. \
+sessions, SSE or JSON answers, the GET stream, DELETE, resumption with Last-Event-ID; and \
+stateless 2026-07-28 requests, which need no session), the legacy HTTP+SSE transport on /sse for 2024-11-05 clients, and Prometheus metrics on /metrics. \
 On a loopback address only requests naming localhost, 127.0.0.1 or [::1] in Host are served \
 (DNS rebinding), and a foreign Origin gets 403. --token-env VAR: clients must send \
 `Authorization: Bearer <$VAR>` (/metrics too); a non-loopback address needs it (exit 2 \
