@@ -49,8 +49,6 @@ with isError naming the server and the reason. A client's notifications/cancelle
 call upstream. stdout carries only MCP messages; logs go to stderr. When stdin closes, the \
 gateway answers the calls in flight, shuts its servers down and exits 0.
 
-This version serves tools only (no resources or prompts yet).
-
 With --http HOST:PORT it serves over HTTP instead, and prints `listening on http://ADDR/PATH` on \
 stderr once it listens (port 0: any free port): Streamable HTTP on --path (default /mcp; \
 sessions, SSE or JSON answers, the GET stream, DELETE, resumption with Last-Event-ID; and \
