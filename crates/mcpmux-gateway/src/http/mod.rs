@@ -214,9 +214,13 @@ impl Gateway {
         // Declared after `connections`, so dropped first: the sessions end, then the
         // connections go.
         let _end = EndSessions(app.clone());
-        let router = router(app);
+        let router = router(app.clone());
+        // Sessions idle past `session_idle` are forgotten now and then, not only when full.
+        let mut sweep = tokio::time::interval(app.opts.session_idle.max(Duration::from_secs(1)));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = sweep.tick() => app.sessions.sweep(app.opts.session_idle),
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, _)) => {
                         let _ = tcp.set_nodelay(true);

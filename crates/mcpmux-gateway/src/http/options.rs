@@ -153,7 +153,8 @@ impl HttpOptions {
     }
 
     /// A Streamable HTTP session with no request, no open stream and no message from its
-    /// client for this long (default 30 minutes) may be forgotten to make room for a new one.
+    /// client for this long (default 30 minutes) is forgotten (its client then gets 404 and
+    /// initializes again).
     pub fn session_idle(mut self, idle: Duration) -> HttpOptions {
         self.session_idle = idle;
         self

@@ -175,25 +175,32 @@ impl Sessions {
         others: usize,
         idle: Duration,
     ) -> bool {
-        let mut table = lock(&self.table);
-        if table.len() + others >= max {
-            let stale: Vec<String> = table
-                .values()
-                .filter(|s| s.is_idle(idle))
-                .map(|s| s.id.clone())
-                .collect();
-            for id in stale {
-                if let Some(s) = table.remove(&id) {
-                    tracing::info!(session = %id, "forgetting an idle session");
-                    s.end();
-                }
-            }
+        if self.len() + others >= max {
+            self.sweep(idle);
         }
+        let mut table = lock(&self.table);
         if table.len() + others >= max {
             return false;
         }
         table.insert(session.id.clone(), session);
         true
+    }
+
+    /// Forgets the sessions idle for `idle` (ending them).
+    pub(crate) fn sweep(&self, idle: Duration) {
+        let stale: Vec<Arc<HttpSession>> = {
+            let mut table = lock(&self.table);
+            let ids: Vec<String> = table
+                .values()
+                .filter(|s| s.is_idle(idle))
+                .map(|s| s.id.clone())
+                .collect();
+            ids.iter().filter_map(|id| table.remove(id)).collect()
+        };
+        for s in stale {
+            tracing::info!(session = %s.id, "forgetting an idle session");
+            s.end();
+        }
     }
 
     /// Removes and returns a session.
@@ -256,6 +263,11 @@ mod tests {
             "the idle one was forgotten"
         );
         assert_eq!(sessions.len(), 1);
+        sessions.sweep(Duration::from_secs(60));
+        assert_eq!(sessions.len(), 1, "not idle long enough");
+        sessions.sweep(Duration::ZERO);
+        assert_eq!(sessions.len(), 0, "swept");
+        assert!(sessions.insert(HttpSession::new(&gw, 4, epoch, false), 1, 0, Duration::ZERO));
         sessions.end_all();
         assert_eq!(sessions.len(), 0);
     }
