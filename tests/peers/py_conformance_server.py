@@ -389,43 +389,65 @@ def add_tools(server: MCPServer, sessions: Sessions) -> None:
         await asyncio.sleep(0.1)
         return CallToolResult(content=[_text("Reconnection test completed successfully")])
 
+    # On the 2026-07-28 wire a server cannot send requests: the same tools ask with an input
+    # request of their result instead (SEP-2322), and read the answer from the retry.
     @server.tool()
-    async def test_sampling(prompt: str, ctx: Context) -> CallToolResult:
+    async def test_sampling(prompt: str, ctx: Context) -> CallToolResult | InputRequiredResult:
         """Asks the client's model to answer the prompt (sampling/createMessage, maxTokens 100)."""
         caps = ctx.client_capabilities
         if caps is None or caps.sampling is None:
             raise ToolError("The client does not support sampling (no sampling capability)")
-        result = await ctx.session.create_message(
-            messages=[SamplingMessage(role="user", content=_text(prompt))],
-            max_tokens=100,
-            related_request_id=ctx.request_id,
-        )
+        if _modern(ctx):
+            answer = (ctx.input_responses or {}).get("sampling")
+            if not isinstance(answer, CreateMessageResult):
+                return InputRequiredResult(input_requests={"sampling": _sample(prompt, 100)})
+            result = answer
+        else:
+            result = await ctx.session.create_message(
+                messages=[SamplingMessage(role="user", content=_text(prompt))],
+                max_tokens=100,
+                related_request_id=ctx.request_id,
+            )
         return CallToolResult(content=[_text(f"LLM response: {_sampled_text(result)}")])
 
-    async def elicit(ctx: Context, message: str, schema: dict[str, Any]) -> ElicitResult:
+    async def elicit(
+        ctx: Context, message: str, schema: dict[str, Any]
+    ) -> ElicitResult | InputRequiredResult:
         caps = ctx.client_capabilities
         if caps is None or caps.elicitation is None:
             raise ToolError("The client does not support elicitation (no elicitation capability)")
+        if _modern(ctx):
+            answer = (ctx.input_responses or {}).get("elicitation")
+            if not isinstance(answer, ElicitResult):
+                request = ElicitRequest(params=ElicitRequestFormParams(message=message, requested_schema=schema))
+                return InputRequiredResult(input_requests={"elicitation": request})
+            return answer
         return await ctx.session.elicit_form(message, schema, related_request_id=ctx.request_id)
 
     @server.tool()
-    async def test_elicitation(message: str, ctx: Context) -> CallToolResult:
+    async def test_elicitation(message: str, ctx: Context) -> CallToolResult | InputRequiredResult:
         """Asks the user (elicitation/create) for a username and an email address."""
         result = await elicit(ctx, message, ELICITATION_SCHEMA)
+        if isinstance(result, InputRequiredResult):
+            return result
         content = json.dumps(result.content) if result.content is not None else "null"
         return CallToolResult(content=[_text(f"User response: <action: {result.action}, content: {content}>")])
 
     @server.tool()
-    async def test_elicitation_sep1034_defaults(ctx: Context) -> CallToolResult:
+    async def test_elicitation_sep1034_defaults(ctx: Context) -> CallToolResult | InputRequiredResult:
         """Elicits a form whose fields all carry defaults (SEP-1034)."""
         result = await elicit(ctx, "Please review and update the form fields with defaults", SEP1034_SCHEMA)
+        if isinstance(result, InputRequiredResult):
+            return result
         content = json.dumps(result.content) if result.content is not None else "null"
         return CallToolResult(content=[_text(f"Elicitation completed: action={result.action}, content={content}")])
 
     @server.tool()
-    async def test_elicitation_sep1330_enums(ctx: Context) -> CallToolResult:
+    async def test_elicitation_sep1330_enums(ctx: Context) -> CallToolResult | InputRequiredResult:
         """Elicits a form with the five enum variants (SEP-1330)."""
         result = await elicit(ctx, "Please select options from the enum fields", SEP1330_SCHEMA)
+        if isinstance(result, InputRequiredResult):
+            return result
         content = json.dumps(result.content) if result.content is not None else "null"
         return CallToolResult(content=[_text(f"Elicitation completed: action={result.action}, content={content}")])
 

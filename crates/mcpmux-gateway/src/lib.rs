@@ -47,6 +47,7 @@ mod relay;
 mod serve;
 mod session;
 mod state;
+mod tasks;
 mod tools;
 mod version;
 
@@ -114,6 +115,8 @@ struct Inner {
     sealer: state::Sealer,
     /// Calls waiting for a modern client's input.
     parked: mrtr::ParkedCalls,
+    /// Which upstream owns each task id handed out.
+    tasks: tasks::Owners,
     /// Dropped with the gateway: its background tasks (upstream watchers) end.
     _alive: tokio::sync::watch::Sender<()>,
 }
@@ -154,6 +157,7 @@ impl Gateway {
                 subscriptions: events::Subscriptions::default(),
                 sealer: state::Sealer::random(),
                 parked: mrtr::ParkedCalls::default(),
+                tasks: tasks::Owners::default(),
                 _alive: alive,
             }),
         };

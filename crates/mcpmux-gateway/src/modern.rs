@@ -94,7 +94,7 @@ pub(crate) async fn request(
     params: Value,
 ) -> Result<Value, ErrorObject> {
     let result = match method {
-        DISCOVER => discover(),
+        DISCOVER => discover(gateway),
         "tools/list" => cacheable(crate::tools::list(gateway).await?, "public"),
         "resources/list" => cacheable(crate::forward::resources_list(gateway).await?, "public"),
         "resources/templates/list" => {
@@ -112,6 +112,9 @@ pub(crate) async fn request(
             }
         }
         "completion/complete" => crate::forward::complete(gateway, ctx, params).await?,
+        "tasks/get" | "tasks/update" | "tasks/cancel" => {
+            crate::tasks::forward(gateway, ctx, method, params).await?
+        }
         "subscriptions/listen" => return listen(gateway, ctx, params).await,
         "ping" => json!({}),
         other => {
@@ -148,18 +151,23 @@ fn cacheable(mut result: Value, scope: &str) -> Value {
 }
 
 /// The capabilities the gateway offers to modern clients (as to sessions; subscriptions go
-/// through `subscriptions/listen`).
-pub(crate) fn capabilities() -> Value {
-    json!({
+/// through `subscriptions/listen`), with the extensions its upstreams offer (tasks, skills).
+pub(crate) fn capabilities(gateway: &Gateway) -> Value {
+    let mut caps = json!({
         "tools": {"listChanged": true},
         "resources": {"subscribe": true, "listChanged": true},
         "prompts": {"listChanged": true},
         "logging": {},
         "completions": {},
-    })
+    });
+    let extensions = crate::tasks::upstream_extensions(gateway);
+    if !extensions.is_empty() {
+        caps["extensions"] = Value::Object(extensions);
+    }
+    caps
 }
 
-fn discover() -> Value {
+fn discover(gateway: &Gateway) -> Value {
     let mut meta = Map::new();
     meta.insert(
         META_SERVER_INFO.into(),
@@ -168,7 +176,7 @@ fn discover() -> Value {
     cacheable(
         json!({
             "supportedVersions": SUPPORTED,
-            "capabilities": capabilities(),
+            "capabilities": capabilities(gateway),
             "_meta": meta,
         }),
         "public",

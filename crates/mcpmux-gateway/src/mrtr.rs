@@ -271,6 +271,7 @@ pub(crate) async fn forward(
             })?,
             Err(e) => return upstream_failure(&server, method, &target, &e),
         };
+        crate::tasks::note_result(gateway, &server, &result);
         if result.get("resultType").and_then(Value::as_str) == Some("input_required") {
             let inner = result.get("requestState").cloned();
             let state = gateway.inner.sealer.seal(&Sealed {
