@@ -3,7 +3,7 @@
 # DIRECTLY (no gateway), to show that the upstream the gateway's conformance run fronts passes on
 # its own; or, with --url, against any running server (the gateway).
 #
-#     scripts/conformance-server-direct.sh [--url URL] [--only REGEX] [--out DIR] [-- SERVER_ARGS...]
+#     scripts/conformance-server-direct.sh [--url URL] [--only REGEX] [--out DIR] [--jobs N] [-- SERVER_ARGS...]
 #
 # Without --url it starts `py_conformance_server.py http --port 0 SERVER_ARGS...` on 127.0.0.1,
 # reads the port from its stderr line, and kills it on exit.
@@ -14,7 +14,8 @@
 #   alpha 0.2.0-alpha.12 each scenario once per dated version it lists (--spec-version V: the
 #                        version the suite's client speaks); an extension scenario once, with no
 #                        version (it runs at 2026-07-28).
-# A run is `<suite> <scenario>[@version]`; --only REGEX keeps the runs that match.
+# A run is `<suite> <scenario>[@version]`; --only REGEX keeps the runs that match; --jobs N runs
+# up to N at once (default 1; the summary lines then come in the same order as with 1).
 # Output: DIR/<suite>/<scenario>[@version]/server-<scenario>-<time>/checks.json (the suite's own
 # layout under -o) and DIR/<suite>/<scenario>[@version]/log.txt; one summary line per run:
 #   <suite> <scenario>[@version] PASS|FAIL|EMPTY  S=<success> F=<failure> W=<warning> K=<skipped> I=<info>
@@ -39,13 +40,15 @@ URL=""
 ONLY=""
 OUT="/tmp/conformance-server-direct"
 SERVER_ARGS=()
+JOBS=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --url) URL="$2"; shift 2 ;;
+    --jobs) JOBS="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --) shift; SERVER_ARGS=("$@"); break ;;
-    *) echo "usage: $0 [--url URL] [--only REGEX] [--out DIR] [-- SERVER_ARGS...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--url URL] [--only REGEX] [--out DIR] [--jobs N] [-- SERVER_ARGS...]" >&2; exit 2 ;;
   esac
 done
 
@@ -98,28 +101,40 @@ summarize() {  # checks.json -> "S F W K I"
   ' "$1"
 }
 
-failed=0
-for suite in stable alpha; do
-  for run in $(runs "$suite"); do
-    [[ -n "$ONLY" && ! "$suite $run" =~ $ONLY ]] && continue
-    name="${run%@*}"
-    args=(server --url "$URL" --scenario "$name")
-    [[ "$run" == *@* ]] && args+=(--spec-version "${run#*@}")
-    dir="$OUT/$suite/$run"
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    (cd /tmp && timeout 120 "$NODE" "${SUITE_JS[$suite]}" "${args[@]}" -o "$dir") >"$dir/log.txt" 2>&1
-    checks="$(ls "$dir"/*/checks.json 2>/dev/null | head -1)"
-    if [[ -z "$checks" ]]; then
-      echo "$suite $run EMPTY  (no checks.json; see $dir/log.txt)"
-      failed=1
-      continue
-    fi
+# One run: its summary line (also written to DIR/summary.txt).
+one_run() {
+  local suite="$1" run="$2" name="${2%@*}" dir="$OUT/$1/$2" checks s f w k i verdict line
+  local args=(server --url "$URL" --scenario "$name")
+  [[ "$run" == *@* ]] && args+=(--spec-version "${run#*@}")
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (cd /tmp && timeout 120 "$NODE" "${SUITE_JS[$suite]}" "${args[@]}" -o "$dir") >"$dir/log.txt" 2>&1
+  checks="$(ls "$dir"/*/checks.json 2>/dev/null | head -1)"
+  if [[ -z "$checks" ]]; then
+    line="$suite $run EMPTY  (no checks.json; see $dir/log.txt)"
+  else
     read -r s f w k i <<<"$(summarize "$checks")"
     verdict=PASS
     if [[ "$f" -gt 0 || "$w" -gt 0 ]]; then verdict=FAIL; elif [[ "$s" -eq 0 ]]; then verdict=EMPTY; fi
-    [[ "$verdict" == PASS ]] || failed=1
-    echo "$suite $run $verdict  S=$s F=$f W=$w K=$k I=$i"
+    line="$suite $run $verdict  S=$s F=$f W=$w K=$k I=$i"
+  fi
+  echo "$line" >"$dir/summary.txt"
+}
+
+order=()
+for suite in stable alpha; do
+  for run in $(runs "$suite"); do
+    [[ -n "$ONLY" && ! "$suite $run" =~ $ONLY ]] && continue
+    order+=("$suite/$run")
+    while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n; done
+    one_run "$suite" "$run" &
   done
+done
+wait
+failed=0
+for r in "${order[@]}"; do
+  line="$(cat "$OUT/$r/summary.txt" 2>/dev/null || echo "${r%%/*} ${r#*/} EMPTY  (no summary)")"
+  echo "$line"
+  [[ "$line" == *" PASS "* ]] || failed=1
 done
 exit "$failed"
