@@ -1,0 +1,107 @@
+//! The model `mcpmux agent` talks to: rig's OpenAI Chat Completions or Anthropic Messages client
+//! on our own reqwest client (rustls with `ring`), and one request to it, streamed or not.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use rig_core::DynModel;
+use rig_core::completion::{CompletionRequest, CompletionResponse};
+use rig_core::error::ProviderError;
+use rig_core::operation::Completion;
+use rig_core::providers::anthropic::wire::AnthropicConfig;
+use rig_core::providers::openai::{OpenAIConfig, wire::Auth};
+use rig_core::streaming::{Item, StreamEvent};
+
+use crate::args::{AgentArgs, ModelApi};
+use crate::exit::{Code, Failure};
+
+/// The `max_tokens` of an Anthropic request when rig knows no default for the model.
+const ANTHROPIC_MAX_TOKENS: u64 = 4096;
+
+/// The model `args` name, on the endpoint they give.
+///
+/// The key comes from `--api-key-env` (or the provider's usual variable). OpenAI: an empty key
+/// sends no `Authorization` header at all (rig's `Auth::OptionalBearer`), as local model servers
+/// expect. Anthropic sends its `x-api-key` header regardless (rig always writes it; empty when
+/// there is no key).
+///
+/// # Errors
+/// Exit 1 if the HTTP client cannot be built.
+pub fn connect(args: &AgentArgs) -> Result<DynModel<Completion>, Failure> {
+    let variable = args
+        .api_key_env
+        .clone()
+        .unwrap_or_else(|| match args.provider {
+            ModelApi::Openai => "OPENAI_API_KEY".to_owned(),
+            ModelApi::Anthropic => "ANTHROPIC_API_KEY".to_owned(),
+        });
+    let key = std::env::var(&variable).unwrap_or_default();
+    let http = rig_reqwest::ReqwestClient::from(http_client()?);
+    Ok(match args.provider {
+        ModelApi::Openai => OpenAIConfig::new(key)
+            .with_base_url(args.base_url.trim_end_matches('/'))
+            .with_auth(Auth::OptionalBearer)
+            .connect(http)
+            .chat(&args.model)
+            .into(),
+        ModelApi::Anthropic => {
+            let mut model = AnthropicConfig::new(key)
+                .with_base_url(&args.base_url)
+                .connect(http)
+                .completion(&args.model);
+            if model.wire.default_max_tokens.is_none() {
+                model.wire = model.wire.with_default_max_tokens(ANTHROPIC_MAX_TOKENS);
+            }
+            model.into()
+        }
+    })
+}
+
+/// The HTTP client of the model requests: rustls with the `ring` provider, like the library's.
+fn http_client() -> Result<reqwest::Client, Failure> {
+    // Installs `ring` as the process default only if no provider was chosen yet.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Code::Failed,
+                anyhow::Error::new(e).context("cannot build the HTTP client"),
+            )
+        })
+}
+
+/// Sends `request`; streamed, each piece of text goes to `on_text` as it arrives.
+///
+/// # Errors
+/// The endpoint is unreachable, answers an error status, or a reply rig cannot read.
+pub async fn ask(
+    model: &DynModel<Completion>,
+    request: CompletionRequest,
+    stream: bool,
+    mut on_text: impl FnMut(&str),
+) -> Result<CompletionResponse, ProviderError> {
+    if !stream {
+        let response = model.call(request).await?;
+        on_text(&response.text());
+        return Ok(response);
+    }
+    let mut events = model.stream(request)?;
+    while let Some(item) = events.next().await {
+        if let Item::Event(StreamEvent::Text { text, .. }) = item? {
+            on_text(&text);
+        }
+    }
+    events.finish().await
+}
+
+/// A model failure as the command's failure: exit 6, naming the endpoint.
+pub fn failed(error: impl Into<anyhow::Error>, base_url: &str) -> Failure {
+    Failure::new(
+        Code::Model,
+        error
+            .into()
+            .context(format!("the model at {base_url} failed")),
+    )
+}
