@@ -304,7 +304,12 @@ fn parallel_turn(test: &str, n: usize, args: &[&str]) {
             "{}",
             r.body
         );
-        assert_eq!(r.authorization, None, "no key, no Authorization header");
+        assert_eq!(
+            r.header("authorization"),
+            None,
+            "no key, no Authorization header"
+        );
+        assert_eq!(r.header("x-api-key"), None, "no key, no x-api-key header");
     }
 }
 
@@ -441,7 +446,7 @@ fn the_prompt_is_read_from_stdin_and_an_api_key_is_sent_as_a_bearer_token() {
     assert_eq!(stdout, "Hello from the model.\n");
     let requests = setup.requests();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].authorization.as_deref(), Some("Bearer sekrit"));
+    assert_eq!(requests[0].header("authorization"), Some("Bearer sekrit"));
     let messages = requests[0].body["messages"]
         .as_array()
         .cloned()
@@ -611,4 +616,119 @@ fn a_base_url_that_is_not_http_is_a_usage_error() {
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--base-url"), "{stderr}");
+}
+
+/// README's walk-through without a model: `mcpmux test-server --model SCRIPT --http ADDR` as the
+/// model server, a configured test server as the tools.
+#[test]
+fn the_test_server_serves_a_scripted_model_for_the_cli() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let script = dir.path().join("script.json");
+    std::fs::write(
+        &script,
+        json!({"turns": [
+            {"tool_calls": [
+                {"name": "t_sleep", "arguments": {"ms": 1000}},
+                {"name": "t_sleep", "arguments": {"ms": 1000}}
+            ]},
+            {"text": "Two naps in one second."}
+        ]})
+        .to_string(),
+    )
+    .expect("write the script");
+    let mut model = Command::new(MCPMUX)
+        .arg("test-server")
+        .arg("--model")
+        .arg(&script)
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the model server starts");
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = model.stdout.take().expect("piped stdout");
+    let model = Reap(model);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the model server listens");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    assert!(url.ends_with("/v1"), "{url}");
+    let marker = format!("MCPMUX_AGENT_TEST=cli_model-{}", std::process::id());
+    let (key, value) = marker.split_once('=').expect("KEY=VALUE");
+    let config = dir.path().join("servers.json");
+    std::fs::write(
+        &config,
+        json!({"mcpServers": {"t": {"command": MCPMUX, "args": ["test-server"], "env": {key: value}}}})
+            .to_string(),
+    )
+    .expect("write the config");
+    let started = Instant::now();
+    let output = Command::new(MCPMUX)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "agent",
+            "--base-url",
+            &url,
+            "--model",
+            "scripted",
+            "Nap twice.",
+        ])
+        .env_remove("OPENAI_API_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .expect("mcpmux agent runs");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "Two naps in one second.\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(model);
+    assert_none_left(&(key.to_owned(), value.to_owned()));
+}
+
+#[test]
+fn anthropic_sends_the_key_as_x_api_key_and_no_header_without_one() {
+    let setup = Setup::new(
+        "anthropic_key",
+        &["files"],
+        false,
+        json!({"turns": [{"text": "Hi."}]}),
+    );
+    let mut command = setup.command(&["--provider", "anthropic", "Hello?"]);
+    command.env("ANTHROPIC_API_KEY", "sk-ant-test");
+    let output = command.output().expect("mcpmux runs");
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "Hi.\n");
+    let output = setup.run(&["--provider", "anthropic", "Hello again?"], None);
+    assert_eq!(output.status.code(), Some(0));
+    let requests = setup.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|r| r.path == "/v1/messages"));
+    assert_eq!(requests[0].header("x-api-key"), Some("sk-ant-test"));
+    assert_eq!(requests[1].header("x-api-key"), None);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("anthropic-version").is_some())
+    );
 }

@@ -7,10 +7,12 @@ use futures_util::StreamExt as _;
 use rig_core::DynModel;
 use rig_core::completion::{CompletionRequest, CompletionResponse};
 use rig_core::error::ProviderError;
+use rig_core::http_client::{DynHttpClient, HeaderMap, HttpMiddleware, Method, Uri};
 use rig_core::operation::Completion;
 use rig_core::providers::anthropic::wire::AnthropicConfig;
 use rig_core::providers::openai::{OpenAIConfig, wire::Auth};
 use rig_core::streaming::{Item, StreamEvent};
+use rig_core::wasm_compat::WasmBoxedFuture;
 
 use crate::args::{AgentArgs, ModelApi};
 use crate::exit::{Code, Failure};
@@ -20,10 +22,9 @@ const ANTHROPIC_MAX_TOKENS: u64 = 4096;
 
 /// The model `args` name, on the endpoint they give.
 ///
-/// The key comes from `--api-key-env` (or the provider's usual variable). OpenAI: an empty key
-/// sends no `Authorization` header at all (rig's `Auth::OptionalBearer`), as local model servers
-/// expect. Anthropic sends its `x-api-key` header regardless (rig always writes it; empty when
-/// there is no key).
+/// The key comes from `--api-key-env` (or the provider's usual variable). Without one no key
+/// header is sent: OpenAI through rig's `Auth::OptionalBearer` (no `Authorization` for an empty
+/// key), Anthropic through [`NoEmptyKey`] (rig writes `x-api-key` even when it is empty).
 ///
 /// # Errors
 /// Exit 1 if the HTTP client cannot be built.
@@ -36,7 +37,8 @@ pub fn connect(args: &AgentArgs) -> Result<DynModel<Completion>, Failure> {
             ModelApi::Anthropic => "ANTHROPIC_API_KEY".to_owned(),
         });
     let key = std::env::var(&variable).unwrap_or_default();
-    let http = rig_reqwest::ReqwestClient::from(http_client()?);
+    let http = DynHttpClient::new(rig_reqwest::ReqwestClient::from(http_client()?))
+        .with_middleware(NoEmptyKey);
     Ok(match args.provider {
         ModelApi::Openai => OpenAIConfig::new(key)
             .with_base_url(args.base_url.trim_end_matches('/'))
@@ -55,6 +57,27 @@ pub fn connect(args: &AgentArgs) -> Result<DynModel<Completion>, Failure> {
             model.into()
         }
     })
+}
+
+/// Drops a key header that is there but empty (`x-api-key`, `Authorization`): no key, no header.
+struct NoEmptyKey;
+
+impl HttpMiddleware for NoEmptyKey {
+    fn before_request_headers<'a>(
+        &'a self,
+        _method: &'a Method,
+        _uri: &'a Uri,
+        headers: &'a mut HeaderMap,
+    ) -> WasmBoxedFuture<'a, rig_core::http_client::Result<()>> {
+        for name in ["x-api-key", "authorization"] {
+            if headers.get(name).is_some_and(|value| {
+                value.is_empty() || value.as_bytes().eq_ignore_ascii_case(b"bearer ")
+            }) {
+                headers.remove(name);
+            }
+        }
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The HTTP client of the model requests: rustls with the `ring` provider, like the library's.

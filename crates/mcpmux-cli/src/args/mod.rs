@@ -675,6 +675,11 @@ pub struct TestServerArgs {
     /// `mcpmux-test-server` binary's.
     #[command(flatten)]
     pub http: mcpmux_test_server::HttpOptions,
+
+    /// Serve a scripted model instead (OpenAI chat completions on /v1/chat/completions,
+    /// Anthropic Messages on /v1/messages) replaying this JSON script; needs --http ADDR
+    #[arg(long, value_name = "SCRIPT", requires = "listen")]
+    pub model: Option<PathBuf>,
 }
 
 fn parse_protocol_version(s: &str) -> Result<mcpmux::ProtocolVersion, String> {

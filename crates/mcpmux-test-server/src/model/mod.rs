@@ -56,14 +56,24 @@ const CHUNK_GAP: Duration = Duration::from_millis(1);
 pub struct Recorded {
     /// The path (`/v1/chat/completions` or `/v1/messages`).
     pub path: String,
-    /// The `Authorization` header, if any.
-    pub authorization: Option<String>,
+    /// The request's headers (name in lower case, value), in order.
+    pub headers: Vec<(String, String)>,
     /// The body (`null` if it was not JSON).
     pub body: Value,
     /// The status answered.
     pub status: u16,
     /// When it arrived.
     pub received: Instant,
+}
+
+impl Recorded {
+    /// The value of header `name` (lower case), if the request had it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 struct App {
@@ -195,10 +205,15 @@ fn answer(app: &App, api: Api, path: &str, headers: &HeaderMap, body: &[u8]) -> 
     };
     lock(&app.requests).push(Recorded {
         path: path.to_owned(),
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        headers: headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
         body: parsed.unwrap_or(Value::Null),
         status: status.as_u16(),
         received,
