@@ -43,6 +43,41 @@
 //! println!("{}", answer.output());
 //! # Ok(()) }
 //! ```
+//! # Two agents, one server
+//!
+//! The scenario mcpmux exists for (also README's "Agents" example, kept identical by a test):
+//! two agents at once, sharing one server handle — one connection, one process — each with
+//! parallel tool calls; when both are done and the handles go, the connection closes.
+//!
+//! ```no_run
+//! use mcpmux::{Server, Toolset};
+//! use mcpmux_rig::McpTools;
+//! use rig_agent::AgentBuilder;
+//! use rig_core::providers::openai::{OpenAIConfig, wire::Auth};
+//!
+//! async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::stdio("uvx").arg("mcp-server-time").build()?;  // one handle, shared
+//! let http = rig_reqwest::ReqwestClient::from(reqwest::Client::new());
+//! let model = OpenAIConfig::new("")
+//!     .with_base_url("http://127.0.0.1:8080/v1")
+//!     .with_auth(Auth::OptionalBearer)                                // no key: no Authorization
+//!     .connect(http)
+//!     .chat("qwen3");
+//! let mut agents = Vec::new();
+//! for _ in 0..2 {
+//!     let toolset = Toolset::builder().server("time", server.clone()).build().await?;
+//!     let tools = McpTools::new(toolset).await?;
+//!     agents.push(AgentBuilder::new(model.clone()).dynamic_tools(tools.dynamic_tools()).build());
+//! }
+//! let (a, b) = tokio::join!(                                          // a turn's calls at once
+//!     async { agents[0].prompt("Time in Tokyo, Lima and Oslo?").max_turns(4).tool_concurrency(16).await },
+//!     async { agents[1].prompt("Time in Paris and Delhi?").max_turns(4).tool_concurrency(16).await },
+//! );
+//! println!("{}\n{}", a?.output(), b?.output());
+//! drop(agents);                                                       // the connection closes
+//! Ok(())
+//! }
+//! ```
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 

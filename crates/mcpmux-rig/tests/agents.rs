@@ -262,3 +262,44 @@ async fn two_agents_share_one_server_handle_and_its_connection_closes_when_both_
     })
     .await;
 }
+
+/// README's rig example is the crate's doctest (which compiles it), word for word.
+#[test]
+fn the_readme_example_is_the_crates_doctest() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../../README.md")).expect("README.md");
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("lib.rs");
+    let section = readme
+        .find("### rig: `mcpmux-rig`")
+        .expect("README has the rig section");
+    let open = section
+        + readme[section..]
+            .find("```rust,no_run\n")
+            .expect("a rust block")
+        + 15;
+    let close = open + readme[open..].find("```").expect("a closed block");
+    let from_readme: Vec<&str> = readme[open..close].lines().map(str::trim_end).collect();
+    let doc: Vec<String> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_owned())
+        .collect();
+    let start = doc
+        .iter()
+        .position(|l| l == "# Two agents, one server")
+        .expect("the crate docs have the example");
+    let open = start
+        + doc[start..]
+            .iter()
+            .position(|l| l == "```no_run")
+            .expect("its block")
+        + 1;
+    let close = open + doc[open..].iter().position(|l| l == "```").expect("closed");
+    assert_eq!(
+        doc[open..close]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        from_readme
+    );
+}
