@@ -732,3 +732,143 @@ fn anthropic_sends_the_key_as_x_api_key_and_no_header_without_one() {
             .all(|r| r.header("anthropic-version").is_some())
     );
 }
+
+/// Runs `mcpmux --config CONFIG ARGS...` on a pseudo-terminal (util-linux `script`), `input`
+/// typed ahead on it; returns everything the terminal showed (stdout and stderr, `\r\n` lines).
+fn in_terminal(setup: &Setup, args: &[&str], input: &str) -> (Option<i32>, String) {
+    let quote = |s: &str| {
+        assert!(!s.contains('\''), "no quotes in {s:?}");
+        format!("'{s}'")
+    };
+    let mut line = vec![
+        quote(MCPMUX),
+        "--config".to_owned(),
+        quote(&setup.config.to_string_lossy()),
+    ];
+    line.extend(args.iter().map(|a| quote(a)));
+    let mut child = Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env_remove("RUST_LOG")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs (it gives the command a terminal)");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).expect("type ahead");
+    }
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(output) => {
+            let output = output.expect("script ran");
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+            )
+        }
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("mcpmux agent on a terminal did not finish within {LIMIT:?}");
+        }
+    }
+}
+
+/// The JSON Lines of a terminal's output (each line from its `{"type"` on).
+fn json_lines(shown: &str) -> Vec<Value> {
+    shown
+        .split('\n')
+        .filter_map(|l| l.find("{\"type\"").map(|i| l[i..].trim_end()))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+#[test]
+fn approve_asks_on_the_terminal_before_each_call_and_a_no_denies_it() {
+    let script = json!({"turns": [
+        {"tool_calls": [
+            {"name": "files_echo", "arguments": {"text": "one"}},
+            {"name": "files_echo", "arguments": {"text": "two"}}
+        ]},
+        {"text": "Done asking."}
+    ]});
+    let setup = Setup::new("approve_tty", &["files"], false, script);
+    let url = setup.model_url();
+    let args = [
+        "--json",
+        "agent",
+        "--base-url",
+        &url,
+        "--model",
+        "m",
+        "--approve",
+        "Echo twice.",
+    ];
+    let (code, shown) = in_terminal(&setup, &args, "y\nn\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(shown.matches("? [y/N]").count(), 2, "{shown}");
+    let lines = json_lines(&shown);
+    let tools: Vec<&Value> = lines.iter().filter(|l| l["type"] == "tool").collect();
+    assert_eq!(tools.len(), 2, "{shown}");
+    let allowed: Vec<&Value> = tools.iter().copied().filter(|t| t["ok"] == true).collect();
+    assert_eq!(allowed.len(), 1, "one yes, one no: {shown}");
+    let denied = tools
+        .iter()
+        .find(|t| t["ok"] == false)
+        .expect("a denied call");
+    assert!(
+        denied["error"].as_str().unwrap_or("").contains("declined"),
+        "{denied}"
+    );
+    let results = tool_results(&setup.requests()[1]);
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|(_, t)| t.contains("declined"))
+            .count(),
+        1,
+        "{results:?}"
+    );
+}
+
+#[test]
+fn on_a_terminal_without_a_prompt_the_session_is_interactive() {
+    let script = json!({"turns": [{"text": "First answer."}, {"text": "Second answer."}]});
+    let setup = Setup::new("interactive", &["files"], false, script);
+    let url = setup.model_url();
+    let args = ["agent", "--base-url", &url, "--model", "m"];
+    let (code, shown) = in_terminal(&setup, &args, "Question one\nQuestion two\n\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("First answer."), "{shown}");
+    assert!(shown.contains("Second answer."), "{shown}");
+    let requests = setup.requests();
+    assert_eq!(requests.len(), 2);
+    // The conversation is kept: the second request carries the first exchange.
+    let second: Vec<String> = requests[1].body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m["role"].as_str().unwrap_or(""),
+                content_text(&m["content"])
+            )
+        })
+        .collect();
+    assert_eq!(
+        second,
+        [
+            "user: Question one",
+            "assistant: First answer.",
+            "user: Question two"
+        ]
+    );
+}

@@ -65,7 +65,8 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
         }
     };
     let model = model::connect(&args)?;
-    let tools = connect_tools(&args, global).await?;
+    let progress = transcript::progress(global.quiet);
+    let tools = connect_tools(&args, global, progress.clone()).await?;
     if args.provider == ModelApi::Openai && tools.len() > OPENAI_TOOL_LIMIT {
         let counts: Vec<String> = tools
             .toolset()
@@ -97,7 +98,7 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
         max_turns: args.max_turns,
         system: args.system.clone(),
         history: Vec::new(),
-        transcript: Transcript::new(global.json, crate::progress::visible(global.quiet)),
+        transcript: Transcript::new(global.json, progress),
     };
     let outcome = match prompts {
         Prompts::One(prompt) => conversation.ask(prompt).await.map(|_| Code::Success),
@@ -110,7 +111,11 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
 }
 
 /// The configured servers (only those `--server` names), connected, with their tools.
-async fn connect_tools(args: &AgentArgs, global: &GlobalArgs) -> Result<McpTools, Failure> {
+async fn connect_tools(
+    args: &AgentArgs,
+    global: &GlobalArgs,
+    progress: Option<indicatif::MultiProgress>,
+) -> Result<McpTools, Failure> {
     let mut targets = Targets::select(global, &ServerArgs::default(), None)?;
     if !args.servers.is_empty() {
         for name in &args.servers {
@@ -128,7 +133,7 @@ async fn connect_tools(args: &AgentArgs, global: &GlobalArgs) -> Result<McpTools
     }
     let approval: Option<Arc<dyn ApprovalHook>> = args
         .approve
-        .then(|| Arc::new(approve::AskUser::default()) as Arc<dyn ApprovalHook>);
+        .then(|| Arc::new(approve::AskUser::new(progress)) as Arc<dyn ApprovalHook>);
     let (toolset, broken) = targets.connect_with(global, approval).await?;
     // Servers that failed to start are reported; the others serve.
     let _ = target::report(&toolset, &broken);

@@ -10,6 +10,12 @@ use serde_json::{Value, json};
 
 use crate::exit::Failure;
 
+/// Where the spinners are drawn: stderr when it is a terminal and `-q` was not given.
+pub fn progress(quiet: bool) -> Option<MultiProgress> {
+    crate::progress::visible(quiet)
+        .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+}
+
 /// One tool call as it ended, for the transcript.
 #[derive(Debug, Clone)]
 pub struct ToolLine {
@@ -38,13 +44,12 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// JSON Lines with `json`; spinners when `progress` (stderr a terminal, no `-q`).
-    pub fn new(json: bool, progress: bool) -> Transcript {
+    /// JSON Lines with `json`; a spinner line per running call on `progress`, if any.
+    pub fn new(json: bool, progress: Option<MultiProgress>) -> Transcript {
         Transcript {
             json,
             open_line: false,
-            progress: progress
-                .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            progress,
         }
     }
 
