@@ -303,3 +303,74 @@ fn the_readme_example_is_the_crates_doctest() {
         from_readme
     );
 }
+
+/// The `mcpmux-test-server` binary next to this test's (built first if a plain `cargo test -p
+/// mcpmux-rig` did not build it).
+fn test_server_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the target profile dir");
+    let bin = dir.join("mcpmux-test-server");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "mcpmux-test-server",
+                "--bin",
+                "mcpmux-test-server",
+            ])
+            .status()
+            .expect("cargo build runs");
+        assert!(status.success(), "cargo build -p mcpmux-test-server failed");
+    }
+    bin
+}
+
+/// Whether process `pid` still exists (running, or a zombie not yet reaped).
+fn exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The README's scenario as written: a stdio server, one handle, two agents at once; when both
+/// are done and everything is dropped, the server process is shut down and reaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_share_one_stdio_server_whose_process_is_reaped_when_both_are_done() {
+    let model = model_server(sleeps(5, 500, "Five naps taken.")).await;
+    let server = Server::stdio(test_server_bin())
+        .build()
+        .expect("a server handle");
+    let first = tools(server.clone()).await;
+    let second = tools(server.clone()).await;
+    let pid: u32 = first
+        .call("web_pid", json!({}))
+        .await
+        .expect("the pid tool")
+        .render()
+        .trim()
+        .parse()
+        .expect("a pid");
+    let again = second
+        .call("web_pid", json!({}))
+        .await
+        .expect("the pid tool");
+    assert_eq!(
+        again.render().trim(),
+        pid.to_string(),
+        "one process for both"
+    );
+    let (a, b) = (agent(&model, &first), agent(&model, &second));
+    let started = Instant::now();
+    let (answer_a, answer_b) = tokio::join!(ask(&a, "Nap, A."), ask(&b, "Nap, B."));
+    assert_eq!(
+        (answer_a.as_str(), answer_b.as_str()),
+        ("Five naps taken.", "Five naps taken.")
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert!(exists(pid));
+    drop((a, b, first, second, server));
+    eventually("the server's exit", || !exists(pid)).await;
+}

@@ -45,9 +45,8 @@ impl Conversation {
     pub async fn ask(&mut self, prompt: String) -> Result<String, Failure> {
         self.history.push(Message::user(prompt));
         for turn in 1..=self.max_turns {
-            let mut request = CompletionRequest::new(Message::user(String::new()));
-            request.chat_history = self.history.clone();
-            request.tools = self.tools.definitions().to_vec();
+            let mut request = CompletionRequest::from(self.history.clone())
+                .tools(self.tools.definitions().to_vec());
             if let Some(system) = &self.system {
                 request = request.preamble(system.clone());
             }

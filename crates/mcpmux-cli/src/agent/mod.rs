@@ -72,8 +72,9 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
             .toolset()
             .server_names()
             .map(|server| {
-                let n = (0..tools.len())
-                    .filter_map(|i| tools.definitions().get(i))
+                let n = tools
+                    .definitions()
+                    .iter()
                     .filter(|d| {
                         tools
                             .resolve(d.name.as_str())
