@@ -872,3 +872,37 @@ fn on_a_terminal_without_a_prompt_the_session_is_interactive() {
         ]
     );
 }
+
+#[test]
+fn sigint_while_waiting_for_the_prompt_on_stdin_exits_130() {
+    let setup = Setup::new(
+        "sigint_stdin",
+        &["files"],
+        false,
+        json!({"turns": [{"text": "x"}]}),
+    );
+    let mut command = setup.command(&[]);
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().expect("mcpmux starts");
+    let _stdin = child.stdin.take(); // held open: no prompt ever comes
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mcpmux agent did not exit within 10 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(setup.requests().is_empty());
+}

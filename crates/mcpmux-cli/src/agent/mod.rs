@@ -51,8 +51,14 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
         Some(prompt) => Prompts::One(prompt.clone()),
         None if stdin_terminal => Prompts::Interactive,
         None => {
-            let mut text = String::new();
-            io::stdin().read_to_string(&mut text).map_err(|e| {
+            // On a blocking thread: a signal must still stop a run whose stdin stays open.
+            let text = tokio::task::spawn_blocking(|| {
+                let mut text = String::new();
+                io::stdin().read_to_string(&mut text).map(|_| text)
+            })
+            .await
+            .map_err(|e| Failure::new(Code::Failed, anyhow::Error::new(e)))?
+            .map_err(|e| {
                 Failure::new(
                     Code::Failed,
                     anyhow::Error::new(e).context("cannot read stdin"),
@@ -67,6 +73,26 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
     let model = model::connect(&args)?;
     let progress = transcript::progress(global.quiet);
     let tools = connect_tools(&args, global, progress.clone()).await?;
+    let conversation = Conversation {
+        model,
+        base_url: args.base_url.clone(),
+        tools,
+        stream: !args.no_stream,
+        max_turns: args.max_turns,
+        system: args.system.clone(),
+        history: Vec::new(),
+        transcript: Transcript::new(global.json, progress),
+    };
+    let outcome = converse(conversation, &args, prompts).await;
+    // The toolset is gone with the conversation, and every server is closing in its own task:
+    // wait for the processes to go, however the run ended.
+    crate::signals::wait_for_children(crate::signals::SHUTDOWN_LIMIT).await;
+    outcome
+}
+
+/// Checks the tool count against the provider's limit, then runs the prompts.
+async fn converse(mut conversation: Conversation, args: &AgentArgs, prompts: Prompts) -> Outcome {
+    let tools = &conversation.tools;
     if args.provider == ModelApi::Openai && tools.len() > OPENAI_TOOL_LIMIT {
         let counts: Vec<String> = tools
             .toolset()
@@ -91,24 +117,10 @@ pub async fn run(args: AgentArgs, global: &GlobalArgs) -> Outcome {
             counts.join(", ")
         )));
     }
-    let mut conversation = Conversation {
-        model,
-        base_url: args.base_url.clone(),
-        tools,
-        stream: !args.no_stream,
-        max_turns: args.max_turns,
-        system: args.system.clone(),
-        history: Vec::new(),
-        transcript: Transcript::new(global.json, progress),
-    };
-    let outcome = match prompts {
+    match prompts {
         Prompts::One(prompt) => conversation.ask(prompt).await.map(|_| Code::Success),
         Prompts::Interactive => interactive(&mut conversation).await,
-    };
-    drop(conversation);
-    // Every server is closing in its own task: wait for the processes to go.
-    crate::signals::wait_for_children(crate::signals::SHUTDOWN_LIMIT).await;
-    outcome
+    }
 }
 
 /// The configured servers (only those `--server` names), connected, with their tools.
