@@ -47,8 +47,9 @@ llama.cpp, vLLM and Ollama speak), --model its name; --provider anthropic speaks
 The prompt is the argument, else stdin when stdin is not a terminal; with neither, an \
 interactive session reads one prompt per line (the conversation is kept; an empty line or EOF \
 ends it). --server NAME (repeatable) offers only those servers' tools; OpenAI accepts at most \
-128 tools. --max-turns bounds the model requests of one prompt (default 10). --approve asks on \
-the terminal before each tool call (it needs one: without a terminal it is a usage error, exit 2).
+128 tools. --max-turns bounds the model requests of one prompt (default 10; a model still \
+calling tools then ends the run with exit 6). --approve asks on the terminal before each tool \
+call (it needs one: without a terminal it is a usage error, exit 2).
 
 A failing tool, a server that crashed, a timeout, a denied call or a tool the model made up go \
 back to the model as tool errors and the run goes on. The model endpoint down, answering an error \
