@@ -19,6 +19,9 @@ pub enum Code {
     /// 5: authorization failed (an OAuth login that is needed and could not be done, or was
     /// refused).
     Auth = 5,
+    /// 6: the model endpoint of `mcpmux agent` failed (unreachable, an error status, a reply
+    /// that is not the API's), or the model took more turns than allowed.
+    Model = 6,
     /// 130: interrupted by SIGINT (Ctrl-C); the servers were shut down.
     Interrupted = 130,
     /// 143: terminated by SIGTERM; the servers were shut down.
@@ -223,6 +226,7 @@ impl Failure {
             Code::Config => "config",
             Code::Connect => "connect",
             Code::Auth => "auth",
+            Code::Model => "model",
             Code::Interrupted | Code::Terminated => "cancelled",
             Code::Success | Code::Failed => "failed",
         }
@@ -303,6 +307,7 @@ mod tests {
         assert_eq!(kind(Code::Config), "config");
         assert_eq!(kind(Code::Connect), "connect");
         assert_eq!(kind(Code::Auth), "auth");
+        assert_eq!(kind(Code::Model), "model");
         assert_eq!(kind(Code::Failed), "failed");
     }
 
@@ -316,11 +321,12 @@ mod tests {
                 Code::Config,
                 Code::Connect,
                 Code::Auth,
+                Code::Model,
                 Code::Interrupted,
                 Code::Terminated
             ]
             .map(|c| c as u8),
-            [0, 1, 2, 3, 4, 5, 130, 143]
+            [0, 1, 2, 3, 4, 5, 6, 130, 143]
         );
     }
 }

@@ -1,6 +1,7 @@
 //! `mcpmux`: the command-line tool over the mcpmux library. This file only parses the command
 //! line and dispatches; each subcommand lives in its own module.
 
+mod agent;
 mod args;
 mod auth;
 mod batch;
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => completions::run(&args),
         Command::Auth(args) => block_on(interruptible(auth::run(args, &global))),
         Command::Call(args) => block_on(call::run(args, &global)),
+        Command::Agent(args) => block_on(interruptible(agent::run(args, &global))),
         Command::Serve(args) => block_on(interruptible(serve::run(args, &global))),
         Command::Servers(args) => block_on(interruptible(servers::run(args, &global))),
         Command::Tools(args) => block_on(interruptible(tools::run(args, &global))),

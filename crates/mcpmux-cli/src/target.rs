@@ -3,8 +3,9 @@
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use mcpmux::{HttpMode, Server, ServerBuilder, ToolFilter, Toolset};
+use mcpmux::{ApprovalHook, HttpMode, Server, ServerBuilder, ToolFilter, Toolset};
 use mcpmux_config::{Config, ConfigError, Env, Host, Inputs, ServerSpec, TerminalPrompter};
 
 use crate::args::{GlobalArgs, ServerArgs, Transport};
@@ -140,7 +141,7 @@ impl Targets {
         self,
         global: &GlobalArgs,
     ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
-        self.connect_within(global, None).await
+        self.connect_full(global, None, None).await
     }
 
     /// [`connect`](Self::connect), waiting at most `startup_wait` for the servers: one still
@@ -153,6 +154,27 @@ impl Targets {
         global: &GlobalArgs,
         startup_wait: Option<std::time::Duration>,
     ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
+        self.connect_full(global, None, startup_wait).await
+    }
+
+    /// [`connect`](Self::connect), with `approval` asked before each call of the toolset.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with(
+        self,
+        global: &GlobalArgs,
+        approval: Option<Arc<dyn ApprovalHook>>,
+    ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
+        self.connect_full(global, approval, None).await
+    }
+
+    async fn connect_full(
+        self,
+        global: &GlobalArgs,
+        approval: Option<Arc<dyn ApprovalHook>>,
+        startup_wait: Option<std::time::Duration>,
+    ) -> Result<(Toolset, Vec<(String, String)>), Failure> {
         let n = self.servers.len();
         let spinner = crate::progress::spinner(
             format!("connecting to {n} server{}", if n == 1 { "" } else { "s" }),
@@ -161,6 +183,9 @@ impl Targets {
         let mut builder = Toolset::builder().strict(global.strict);
         if let Some(wait) = startup_wait {
             builder = builder.startup_wait(wait);
+        }
+        if let Some(hook) = approval {
+            builder = builder.approval(move |request| hook.check(request));
         }
         for t in self.servers {
             builder = builder.server_filtered(t.name, t.server, t.filter);

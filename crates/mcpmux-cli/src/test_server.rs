@@ -18,7 +18,15 @@ pub fn run(args: TestServerArgs) -> ! {
             std::process::exit(1);
         }
     };
-    let code = if args.http.listen.is_some() {
+    let code = if let (Some(script), Some(addr)) = (&args.model, args.http.listen) {
+        match runtime.block_on(model(script, addr, args.http.allow_remote)) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("mcpmux test-server: {err}");
+                1
+            }
+        }
+    } else if args.http.listen.is_some() {
         let http = mcpmux_test_server::HttpOptions {
             server: args.options,
             ..args.http
@@ -40,4 +48,31 @@ pub fn run(args: TestServerArgs) -> ! {
         }
     };
     std::process::exit(code);
+}
+
+/// Serves the scripted model of the JSON file `script` on `addr` until killed; prints
+/// `listening on http://ADDR/v1` (the base URL) once bound.
+async fn model(
+    script: &std::path::Path,
+    addr: std::net::SocketAddr,
+    allow_remote: bool,
+) -> Result<(), String> {
+    use mcpmux_test_server::model::{Script, start_model_on};
+    if !addr.ip().is_loopback() && !allow_remote {
+        return Err(format!(
+            "{addr} is not a loopback address (--allow-remote to serve on it)"
+        ));
+    }
+    let text = std::fs::read_to_string(script)
+        .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", script.display()))?;
+    let script = Script::from_json(&value).map_err(|e| format!("{}: {e}", script.display()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let server = start_model_on(listener, script).map_err(|e| e.to_string())?;
+    println!("listening on {}", server.url);
+    std::future::pending::<()>().await;
+    Ok(())
 }

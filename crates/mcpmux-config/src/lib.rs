@@ -214,6 +214,10 @@ impl Config {
                 }
             }
         }
+        // By name, whatever order the file's JSON object iterates in (serde_json keeps the
+        // document's order when its `preserve_order` feature is on, as rig turns it on for the
+        // whole of the `mcpmux` binary).
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
         Config {
             entries,
             files: paths,

@@ -11,6 +11,9 @@
 //!   stateless, session expiry, event ids and resumption, priming, 503s,
 //!   legacy-only), and count what clients do in [`Stats`].
 //!
+//! - model: [`model`] is a scripted OpenAI- and Anthropic-compatible model server, for testing
+//!   agents end to end.
+//!
 //! Both offer the same deterministic tools (`echo`, `add`, `sleep`, ...) and
 //! fault-injection tools (`crash`, `hang`, `garbage`, ...); HTTP adds
 //! `drop_stream`. Startup flags (`--ignore-sigterm`, ...) exercise a
@@ -43,6 +46,7 @@ mod faults;
 mod handler;
 mod http;
 mod jsonrpc;
+pub mod model;
 mod options;
 mod output;
 mod stats;

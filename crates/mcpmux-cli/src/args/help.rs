@@ -24,11 +24,40 @@ Exit status:
     4  could not connect to a server (spawn failure, initialize failure or timeout)
     5  authorization failed: a server needs an OAuth login that this run could not do (no \
 terminal: run `mcpmux auth login SERVER` first), or the authorization server refused
+    6  the model endpoint of `mcpmux agent` failed: unreachable, an error status, a reply that \
+is not the API's, or more turns than --max-turns
   130  interrupted by SIGINT (Ctrl-C): calls cancelled, servers shut down (<= 5 s)
   143  terminated by SIGTERM (as for SIGINT); a second signal exits at once
 
 Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only. \
 RUST_LOG (e.g. RUST_LOG=mcpmux=debug) takes precedence over -v and -q.";
+
+/// `mcpmux agent --help`.
+pub const AGENT: &str = "\
+Run a model with the tools of every configured server: the model's tool calls go to the servers \
+through mcpmux's shared connections, every tool call of one model turn at once, and the results \
+go back to the model until it answers. The answer is streamed to stdout.
+
+The model: --base-url is the API root as OpenAI SDKs take it (http://127.0.0.1:8080/v1: \
+/chat/completions is appended; the Chat Completions API, which local model servers such as \
+llama.cpp, vLLM and Ollama speak), --model its name; --provider anthropic speaks the Messages API \
+(POST /v1/messages) instead. The API key is read from the variable --api-key-env names \
+(default OPENAI_API_KEY, or ANTHROPIC_API_KEY); unset or empty, no key is sent.
+
+The prompt is the argument, else stdin when stdin is not a terminal; with neither, an \
+interactive session reads one prompt per line (the conversation is kept; an empty line or EOF \
+ends it). --server NAME (repeatable) offers only those servers' tools; OpenAI accepts at most \
+128 tools. --max-turns bounds the model requests of one prompt (default 10; a model still \
+calling tools then ends the run with exit 6). --approve asks on the terminal before each tool \
+call (it needs one: without a terminal it is a usage error, exit 2).
+
+A failing tool, a server that crashed, a timeout, a denied call or a tool the model made up go \
+back to the model as tool errors and the run goes on. The model endpoint down, answering an error \
+or something that is not the API's reply ends the run with exit 6. Tool activity is shown on \
+stderr while calls run (on a terminal). With --json stdout is the transcript as JSON Lines: \
+{\"type\": \"model\", ...} per model reply, {\"type\": \"tool\", \"id\", \"server\", \"tool\", \"ms\", \
+\"ok\", \"error\", ...} per tool call, {\"type\": \"final\", \"text\": ...} at the end. SIGINT (Ctrl-C) \
+or SIGTERM cancels the calls, shuts the servers down (within 5 s) and exits 130 or 143.";
 
 /// `mcpmux serve --help`.
 pub const SERVE: &str = "\

@@ -171,6 +171,10 @@ pub enum Command {
     #[cfg(not(feature = "bench"))]
     Bench(NotBuilt),
 
+    /// Run a model with the tools of every configured server (parallel tool calls)
+    #[command(long_about = help::AGENT)]
+    Agent(AgentArgs),
+
     /// Serve every configured server as one MCP server on stdio or HTTP (a gateway)
     #[command(long_about = help::SERVE)]
     Serve(ServeArgs),
@@ -505,6 +509,69 @@ pub struct ServeArgs {
     pub startup_wait: std::time::Duration,
 }
 
+/// The model API `mcpmux agent` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelApi {
+    /// OpenAI Chat Completions (and every compatible server)
+    Openai,
+    /// Anthropic Messages
+    Anthropic,
+}
+
+/// Arguments of `mcpmux agent`.
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// The prompt (default: stdin; an interactive session when stdin is a terminal)
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Option<String>,
+
+    /// The model API's root, as OpenAI SDKs take it (e.g. http://127.0.0.1:8080/v1)
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+
+    /// The model's name
+    #[arg(long, value_name = "NAME")]
+    pub model: String,
+
+    /// The model API
+    #[arg(long, value_enum, value_name = "API", default_value_t = ModelApi::Openai)]
+    pub provider: ModelApi,
+
+    /// The variable holding the API key (default OPENAI_API_KEY, or ANTHROPIC_API_KEY); unset
+    /// or empty: no key is sent
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+
+    /// Offer only this configured server's tools (repeatable)
+    #[arg(
+        long = "server",
+        value_name = "NAME",
+        add = ArgValueCompleter::new(crate::complete::servers)
+    )]
+    pub servers: Vec<String>,
+
+    /// At most N model requests per prompt
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=10_000)
+    )]
+    pub max_turns: u64,
+
+    /// Ask on the terminal before each tool call
+    #[arg(long)]
+    pub approve: bool,
+
+    /// Ask for whole replies instead of streamed ones
+    #[arg(long)]
+    pub no_stream: bool,
+
+    /// A system prompt
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+}
+
 /// Arguments of `mcpmux demo`.
 #[cfg(feature = "test-server")]
 #[derive(Debug, Clone, Args)]
@@ -631,6 +698,11 @@ pub struct TestServerArgs {
     /// `mcpmux-test-server` binary's.
     #[command(flatten)]
     pub http: mcpmux_test_server::HttpOptions,
+
+    /// Serve a scripted model instead (OpenAI chat completions on /v1/chat/completions,
+    /// Anthropic Messages on /v1/messages) replaying this JSON script; needs --http ADDR
+    #[arg(long, value_name = "SCRIPT", requires = "listen")]
+    pub model: Option<PathBuf>,
 }
 
 fn parse_protocol_version(s: &str) -> Result<mcpmux::ProtocolVersion, String> {
