@@ -91,6 +91,9 @@ package() {
     cargo package --workspace --locked --allow-dirty
 }
 conformance() { bash scripts/conformance.sh --self-test && bash scripts/conformance.sh; }
+gateway_conformance() {
+    bash scripts/conformance-gateway.sh --self-test && bash scripts/conformance-gateway.sh --jobs 2
+}
 docs() { RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude mcpmux-cli --no-deps --locked; }
 
 run "cargo fmt --check" cargo fmt --all -- --check
@@ -108,6 +111,8 @@ run "tests (cargo-nextest: one process per test, so process checks see only thei
     cargo nextest run --workspace --locked --no-fail-fast
 run "MCP conformance suite: the script's self-test, then every client scenario, auth included (strict)" \
     conformance
+run "MCP conformance server suites against the gateway (mcpmux serve --http over the Python SDK): self-test, then every scenario" \
+    gateway_conformance
 run "fuzz: bounded run of the decoder, framer and SSE parser targets (FUZZ_SECONDS each, default 20)" \
     bash scripts/fuzz.sh
 run "doctests" cargo test --workspace --locked --doc

@@ -46,6 +46,7 @@ mod names;
 mod relay;
 mod serve;
 mod session;
+mod skills;
 mod state;
 mod tasks;
 mod tools;

@@ -115,6 +115,9 @@ pub(crate) async fn request(
         "tasks/get" | "tasks/update" | "tasks/cancel" => {
             crate::tasks::forward(gateway, ctx, method, params).await?
         }
+        "skills/list" | "skills/get" | "resources/directory/read" => {
+            crate::skills::forward(gateway, ctx, method, params).await?
+        }
         "subscriptions/listen" => return listen(gateway, ctx, params).await,
         "ping" => json!({}),
         other => {

@@ -55,24 +55,13 @@ pub(crate) fn note_result(gateway: &Gateway, server: &str, result: &Value) {
     }
 }
 
-/// Whether upstream `guard` offers the tasks extension.
-fn offers_tasks(guard: &mcpmux::Guard) -> bool {
-    guard
-        .initialize_result()
-        .capabilities
-        .extra
-        .get("extensions")
-        .and_then(|e| e.get(EXTENSION))
-        .is_some()
-}
-
 /// Forwards `tasks/get`, `tasks/update` or `tasks/cancel` to the task's upstream (an unknown id
 /// goes to the one upstream offering tasks, which answers for it; with several it is unknown).
 pub(crate) async fn forward(
     gateway: &Gateway,
     ctx: &Ctx,
     method: &str,
-    mut params: Value,
+    params: Value,
 ) -> Result<Value, ErrorObject> {
     let Some(id) = params
         .get("taskId")
@@ -86,24 +75,29 @@ pub(crate) async fn forward(
     };
     let server = match gateway.inner.tasks.owner(&id) {
         Some(server) => server,
-        None => {
-            let offering: Vec<String> = catalog::live_upstreams(gateway)
-                .await
-                .into_iter()
-                .filter(|(_, g)| offers_tasks(g))
-                .map(|(name, _)| name)
-                .collect();
-            match offering.as_slice() {
-                [one] => one.clone(),
-                _ => {
-                    let mut e = ErrorObject::new(INVALID_PARAMS, format!("unknown task: `{id}`"));
-                    e.data = Some(json!({ "taskId": id }));
-                    return Err(e);
-                }
+        None => match offering(gateway, EXTENSION).await.as_slice() {
+            [one] => one.clone(),
+            _ => {
+                let mut e = ErrorObject::new(INVALID_PARAMS, format!("unknown task: `{id}`"));
+                e.data = Some(json!({ "taskId": id }));
+                return Err(e);
             }
-        }
+        },
     };
-    let guard = catalog::upstream(gateway, &server)
+    send_to(gateway, ctx, &server, method, params).await
+}
+
+/// Sends a modern client's request to upstream `server` as it came (minus the per-request
+/// `_meta` the connection sets itself, plus the client's capabilities): the raw result, or the
+/// upstream's own error.
+pub(crate) async fn send_to(
+    gateway: &Gateway,
+    ctx: &Ctx,
+    server: &str,
+    method: &str,
+    mut params: Value,
+) -> Result<Value, ErrorObject> {
+    let guard = catalog::upstream(gateway, server)
         .await
         .map_err(|why| ErrorObject::new(INTERNAL_ERROR, why))?;
     if let Some(Value::Object(meta)) = params.get_mut("_meta") {
@@ -128,6 +122,23 @@ pub(crate) async fn forward(
             None => ErrorObject::new(INTERNAL_ERROR, format!("server `{server}`: {}", chain(&e))),
         }),
     }
+}
+
+/// The live upstreams that offer extension `id`.
+pub(crate) async fn offering(gateway: &Gateway, id: &str) -> Vec<String> {
+    catalog::live_upstreams(gateway)
+        .await
+        .into_iter()
+        .filter(|(_, g)| {
+            g.initialize_result()
+                .capabilities
+                .extra
+                .get("extensions")
+                .and_then(|e| e.get(id))
+                .is_some()
+        })
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The extensions the upstreams offer (each identifier once), for the gateway's capabilities.
