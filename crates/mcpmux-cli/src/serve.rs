@@ -13,6 +13,18 @@ use crate::target::{self, Targets};
 /// Runs `mcpmux serve` until stdin closes (stdio) or a signal stops it (HTTP); then every
 /// server is shut down before it returns.
 pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Outcome {
+    let state_secret = match &args.state_key_env {
+        None => None,
+        Some(var) => match std::env::var(var) {
+            Ok(secret) if secret.len() >= 32 => Some(secret),
+            _ => {
+                return Err(usage(format!(
+                    "--state-key-env {var}: the variable {var} must hold a secret of at least \
+                     32 characters"
+                )));
+            }
+        },
+    };
     // HTTP: every check on the arguments, and the bind, before any server starts.
     let http = match &args.http {
         Some(addr) => Some(listen(addr, &args).await?),
@@ -43,7 +55,12 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Outcome {
     // Servers that failed to start are left out; the others serve.
     let _ = target::report(&toolset, &broken);
     let gateway = match Gateway::with_relay(toolset, prefix(args.prefix), relay.clone()).await {
-        Ok(gateway) => gateway,
+        Ok(gateway) => {
+            if let Some(secret) = &state_secret {
+                gateway.state_secret(secret.as_bytes());
+            }
+            gateway
+        }
         Err(e) => {
             // The toolset is gone with the error: let its servers shut down first.
             crate::signals::wait_for_children(crate::signals::SHUTDOWN_LIMIT).await;

@@ -113,7 +113,7 @@ struct Inner {
     sessions: Mutex<Vec<Weak<Downstream>>>,
     subscriptions: events::Subscriptions,
     /// Seals the `requestState` of multi-round-trip requests.
-    sealer: state::Sealer,
+    sealer: std::sync::RwLock<state::Sealer>,
     /// Calls waiting for a modern client's input.
     parked: mrtr::ParkedCalls,
     /// Which upstream owns each task id handed out.
@@ -156,7 +156,7 @@ impl Gateway {
                 relay,
                 sessions: Mutex::new(Vec::new()),
                 subscriptions: events::Subscriptions::default(),
-                sealer: state::Sealer::random(),
+                sealer: std::sync::RwLock::new(state::Sealer::random()),
                 parked: mrtr::ParkedCalls::default(),
                 tasks: tasks::Owners::default(),
                 _alive: alive,
@@ -164,6 +164,27 @@ impl Gateway {
         };
         events::start(&gateway, &watching);
         Ok(gateway)
+    }
+
+    /// Seals the `requestState` of 2026-07-28 multi-round-trip requests with a key derived
+    /// from `secret` instead of a random one of this process's, so that several gateways behind
+    /// one load balancer open each other's states (give them all the same secret, of at least
+    /// 32 random bytes). Call it before serving: states sealed before are no longer accepted.
+    pub fn state_secret(&self, secret: &[u8]) {
+        *self
+            .inner
+            .sealer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = state::Sealer::from_secret(secret);
+    }
+
+    /// The sealer of `requestState`s.
+    pub(crate) fn sealer(&self) -> state::Sealer {
+        self.inner
+            .sealer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The toolset served.

@@ -193,7 +193,7 @@ pub(crate) async fn forward(
     let sealed = match params.get("requestState") {
         None => None,
         Some(Value::String(s)) => {
-            let sealed = gateway.inner.sealer.open(s).map_err(invalid)?;
+            let sealed = gateway.sealer().open(s).map_err(invalid)?;
             if sealed.method != method || sealed.target != target {
                 return Err(invalid("requestState belongs to another request"));
             }
@@ -274,7 +274,7 @@ pub(crate) async fn forward(
         crate::tasks::note_result(gateway, &server, &result);
         if result.get("resultType").and_then(Value::as_str) == Some("input_required") {
             let inner = result.get("requestState").cloned();
-            let state = gateway.inner.sealer.seal(&Sealed {
+            let state = gateway.sealer().seal(&Sealed {
                 server: server.clone(),
                 method: method.to_owned(),
                 target: target.clone(),
@@ -423,7 +423,7 @@ async fn drive(
     parked.expires = now_secs() + STATE_TTL_SECS;
     let expires = parked.expires;
     let id = gateway.inner.parked.put(parked);
-    let state = gateway.inner.sealer.seal(&Sealed {
+    let state = gateway.sealer().seal(&Sealed {
         server: server.to_owned(),
         method: method.to_owned(),
         target: target.to_owned(),

@@ -62,6 +62,15 @@ impl Sealer {
         }
     }
 
+    /// A sealer whose key is derived from `secret` (SHA-256): replicas given the same secret
+    /// open each other's states.
+    pub(crate) fn from_secret(secret: &[u8]) -> Sealer {
+        use sha2::Digest as _;
+        Sealer {
+            key: Sha256::digest(secret).into(),
+        }
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC takes keys of any length: a 32-byte key never fails.
         Hmac::<Sha256>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!())
@@ -136,8 +145,15 @@ mod tests {
         assert!(sealer.open(&altered).is_err());
         assert!(sealer.open(&format!("{text}x")).is_err());
         assert!(sealer.open("plain").is_err());
-        // Another gateway's key does not open it.
+        // Another gateway's key does not open it; one with the same secret does.
         assert!(Sealer::random().open(&text).is_err());
+        let shared = Sealer::from_secret(b"a secret the replicas share");
+        let text = shared.seal(&sample());
+        assert_eq!(
+            Sealer::from_secret(b"a secret the replicas share").open(&text),
+            Ok(sample())
+        );
+        assert!(Sealer::from_secret(b"another secret").open(&text).is_err());
         // Nor does an expired one.
         let old = Sealed {
             expires: now_secs().saturating_sub(1),

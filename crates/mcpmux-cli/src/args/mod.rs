@@ -503,6 +503,11 @@ pub struct ServeArgs {
     #[arg(long, requires = "http")]
     pub json_response: bool,
 
+    /// Seal multi-round-trip request states with a key derived from $VAR (the same secret on
+    /// every replica behind one load balancer; at least 32 characters)
+    #[arg(long, value_name = "VAR")]
+    pub state_key_env: Option<String>,
+
     /// Start serving after waiting at most SECS for the servers (0: at once): one still
     /// starting then joins later, announced to clients with list_changed
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse::seconds)]
