@@ -15,6 +15,7 @@
 // Load call i goes to tools[i % len] with arguments {KEY: "T-i"}; its result is correct when
 // its text is P + "T-i" and it is not an error. Prints one JSON object on stdout:
 // {"protocol", "server", "tools": [names], "calls": [{"name", "is_error", "text"}],
+//  "tools_list_changed": [epoch ms of each notifications/tools/list_changed],
 //  "load": {"ok", "wrong", "tool_errors", "exceptions", "records": [[tool, start_ms, end_ms,
 //  "ok"|"wrong"|"tool_error"|"exception", text]]}}. Any failure outside the load exits non-zero.
 
@@ -76,7 +77,13 @@ async function load(client, spec) {
 async function main() {
   const spec = JSON.parse(process.argv[2]);
   const { Client } = await sdk('client/index.js');
+  const { ToolListChangedNotificationSchema } = await sdk('types.js');
   const client = new Client({ name: 'mcpmux-interop-ts', version: '0' });
+  const out = { calls: [], tools_list_changed: [] };
+  // Every notifications/tools/list_changed, with its wall-clock time.
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    out.tools_list_changed.push(Date.now());
+  });
   let transport;
   if (spec.stdio) {
     const { StdioClientTransport } = await sdk('client/stdio.js');
@@ -90,7 +97,6 @@ async function main() {
     transport = new StreamableHTTPClientTransport(new URL(spec.http));
   }
   await client.connect(transport);
-  const out = { calls: [] };
   try {
     out.protocol = transport.protocolVersion ?? null;
     out.server = client.getServerVersion()?.name ?? null;

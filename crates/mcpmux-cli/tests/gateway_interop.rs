@@ -526,7 +526,8 @@ fn upstream_killed_mid_run_fails_only_its_calls_and_is_back_within_10_s() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(before.len(), 1, "one py upstream: {before:?}");
-    // Two clients call both upstreams without a break for 16 s; py is killed 3 s in.
+    // A TS and a Python SDK client call both upstreams without a break for 16 s; py is killed
+    // 3 s in.
     let until = epoch_ms() + 16_000;
     let runs: Vec<ClientRun> = (0..2)
         .map(|k| {
@@ -535,7 +536,16 @@ fn upstream_killed_mid_run_fails_only_its_calls_and_is_back_within_10_s() {
                 "load": {"tag": format!("k{k}"), "until_ms": until, "concurrency": 8,
                          "tools": echo_tools()},
             });
-            ts_client(&format!("TS client {k}"), &spec)
+            if k == 0 {
+                ts_client(&format!("TS client {k}"), &spec)
+            } else {
+                let spec = spec.to_string();
+                py_client(
+                    &format!("Python client {k}"),
+                    "tests/peers/py_gateway_load.py",
+                    &[spec.as_ref()],
+                )
+            }
         })
         .collect();
     std::thread::sleep(Duration::from_secs(3));
@@ -607,6 +617,17 @@ fn upstream_killed_mid_run_fails_only_its_calls_and_is_back_within_10_s() {
         recs.len(),
         failed.len(),
         back - killed_at
+    );
+    // The TS client was told that the tool list changed (py went and came back).
+    let changed: Vec<u64> = results[0]["tools_list_changed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(
+        changed.iter().any(|t| *t >= killed_at),
+        "no tools/list_changed after the kill: {changed:?}"
     );
     let after = marked_running(&m, "py_server.py");
     assert_eq!(after.len(), 1, "one py upstream again: {after:?}");
