@@ -63,7 +63,11 @@ or SIGTERM cancels the calls, shuts the servers down (within 5 s) and exits 130 
 pub const SERVE: &str = "\
 Serve every configured server as one MCP server (a gateway), speaking MCP on stdin/stdout: \
 point any MCP client (an IDE, an agent framework) at `mcpmux serve` as a stdio server and it \
-gets the tools of all the servers of your config through mcpmux's shared connections.
+gets the tools, resources, resource templates and prompts of all the servers of your config \
+through mcpmux's shared connections, with completion, logging, subscriptions and progress \
+forwarded, and the servers' sampling and elicitation requests relayed to the client whose call \
+runs there. Session clients (initialize, 2024-11-05 ... 2025-11-25) and stateless 2026-07-28 \
+clients (server/discover, multi-round-trip requests, subscriptions/listen) are served at once.
 
 The servers are read as for the other subcommands (--config FILE, --from HOST, or the default \
 config). Each tool is offered under the name --prefix says: always (default) SERVER_TOOL, the \
@@ -73,8 +77,10 @@ stop the gateway (the error names both). Names are made valid under MCP's tool-n
 (1-128 characters of A-Z a-z 0-9 _ - .: others become _).
 
 A server that fails to start is reported on stderr and left out; the others serve (--strict: \
-exit 4 instead). A call to a server that is down, or whose call fails, answers a tool result \
-with isError naming the server and the reason. A client's notifications/cancelled cancels the \
+exit 4 instead). Serving starts after at most --startup-wait SECS (default 10): a server still \
+starting joins later, a server that dies is reconnected, and clients are told with \
+list_changed when either is up. A call to a server that is down, or whose call fails, answers a \
+tool result with isError naming the server and the reason. A client's notifications/cancelled cancels the \
 call upstream. stdout carries only MCP messages; logs go to stderr. When stdin closes, the \
 gateway answers the calls in flight, shuts its servers down and exits 0.
 
@@ -86,7 +92,8 @@ On a loopback address only requests naming localhost, 127.0.0.1 or [::1] in Host
 (DNS rebinding), and a foreign Origin gets 403. --token-env VAR: clients must send \
 `Authorization: Bearer <$VAR>` (/metrics too); a non-loopback address needs it (exit 2 \
 without). Bodies over 4 MiB get 413; each session runs 256 requests at once (more wait). \
-SIGINT/SIGTERM stop it (exit 130/143).
+SIGINT/SIGTERM stop it (exit 130/143). --state-key-env VAR: replicas behind one load balancer \
+share the key that seals multi-round-trip request states.
 
 In a host's config (name the servers' file, so that the gateway never reads the host's own \
 config and starts itself):
