@@ -1,6 +1,8 @@
 //! Resources, resource templates, prompts, completion, logging and subscriptions, forwarded to
 //! the upstream that owns each.
 
+use std::future::IntoFuture as _;
+
 use mcpmux_protocol::jsonrpc::INVALID_PARAMS;
 use mcpmux_protocol::{ErrorObject, LoggingLevel};
 use serde_json::{Value, json};
@@ -59,7 +61,8 @@ async fn send(
         .await
         .map_err(|why| ErrorObject::new(mcpmux_protocol::jsonrpc::INTERNAL_ERROR, why))?;
     let _running = gateway.inner.relay.running.enter(server, ctx);
-    match guard.request_raw(method, Some(params)).await {
+    let request = guard.request_raw(method, Some(params)).into_future();
+    match crate::relay::scoped(server, ctx, request).await {
         Ok(raw) => serde_json::from_str(raw.get()).map_err(|e| {
             ErrorObject::new(
                 mcpmux_protocol::jsonrpc::INTERNAL_ERROR,

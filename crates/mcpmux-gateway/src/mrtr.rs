@@ -10,6 +10,7 @@
 //!   calls expire with their state.
 
 use std::collections::HashMap;
+use std::future::IntoFuture as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -313,7 +314,7 @@ pub(crate) async fn forward(
                     );
                 });
             }
-            match request.await {
+            match crate::relay::scoped(&server, &ctx, request.into_future()).await {
                 Ok(raw) => serde_json::from_str::<Value>(raw.get()).map_err(|e| {
                     ErrorObject::new(
                         INTERNAL_ERROR,

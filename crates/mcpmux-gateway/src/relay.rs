@@ -73,7 +73,13 @@ impl Relay {
         method: &str,
         params: Value,
     ) -> Result<Value, ErrorObject> {
-        let call = self.running.client_of(server)?;
+        // Inside the call's own task (a modern upstream's input requests, answered by the
+        // library's round-trip loop) the call is known exactly; else it is the one client with
+        // calls running there.
+        let call = match CURRENT.try_with(|c| (c.server == server).then(|| c.call.clone())) {
+            Ok(Some(call)) => call,
+            _ => self.running.client_of(server)?,
+        };
         let caps = match &call.modern {
             Some(m) => m.capabilities.clone(),
             None => call.session.negotiated().capabilities,
@@ -168,6 +174,32 @@ struct Call {
     session: Weak<Downstream>,
     related: Outbox,
     modern: Option<Arc<Modern>>,
+}
+
+tokio::task_local! {
+    /// The downstream call whose upstream request this task is running.
+    static CURRENT: Current;
+}
+
+/// The call a task runs, and on which upstream.
+#[derive(Debug, Clone)]
+struct Current {
+    server: String,
+    call: CallView,
+}
+
+/// Runs `fut` (an upstream request of the call `ctx` on `server`) knowing its call: requests
+/// for input the upstream makes from inside it go to that call's client.
+pub(crate) async fn scoped<F: std::future::Future>(server: &str, ctx: &Ctx, fut: F) -> F::Output {
+    let current = Current {
+        server: server.to_owned(),
+        call: CallView {
+            session: ctx.session.clone(),
+            related: ctx.related.clone(),
+            modern: ctx.modern.clone(),
+        },
+    };
+    CURRENT.scope(current, fut).await
 }
 
 /// A call running on an upstream, as the relay and log routing see it.

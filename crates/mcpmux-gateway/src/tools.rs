@@ -82,7 +82,7 @@ pub(crate) async fn call(
     let _running = gateway.inner.relay.running.enter(server, ctx);
     // Counted in /metrics, in a `tools/call` span.
     let forwarded = gateway.metrics().forwarded(server, &exposed.upstream, call);
-    let result = match forwarded.await {
+    let result = match crate::relay::scoped(server, ctx, forwarded).await {
         Ok(result) => result,
         Err(e) if e.kind() == ErrorKind::UnknownTool => {
             return Err(ErrorObject::new(
