@@ -112,7 +112,11 @@ async function main() {
   } finally {
     await client.close();
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
+  // On a pipe, stdout is written asynchronously: exiting before the write's callback would cut
+  // the result at the pipe's buffer size (64 KiB).
+  await new Promise((resolve, reject) =>
+    process.stdout.write(JSON.stringify(out) + '\n', (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 const watchdog = setTimeout(() => {
