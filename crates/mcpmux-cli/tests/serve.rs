@@ -3,6 +3,8 @@
 //! official Python SDK client connecting to the gateway. Every wait is bounded; each test checks
 //! that no process it started is left.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -200,29 +202,7 @@ impl Drop for Gateway {
 
 /// Live (not zombie) processes whose environment holds `NAME=VALUE`.
 fn processes_with(marker: &(String, String)) -> Vec<u32> {
-    let needle = format!("{}={}", marker.0, marker.1);
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if !zombie
-            && let Ok(env) = std::fs::read(format!("/proc/{pid}/environ"))
-            && env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
-        {
-            out.push(pid);
-        }
-    }
-    out
+    common::processes_with(&marker.0, &marker.1)
 }
 
 /// Asserts that no upstream of this test is left (killing any, first).

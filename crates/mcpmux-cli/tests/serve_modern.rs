@@ -5,6 +5,8 @@
 //! session upstream's server requests (the gateway parks the call). Every wait is bounded; no
 //! process is left.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,23 +51,7 @@ fn config(marker: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Live processes whose environment holds `MCPMUX_SERVE_TEST=marker`.
 fn processes_with(marker: &str) -> Vec<u32> {
-    let needle = format!("MCPMUX_SERVE_TEST={marker}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|r| r.trim_start().starts_with('Z'))
-        });
-        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if !zombie && env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
-            found.push(pid);
-        }
-    }
-    found
+    common::processes_with("MCPMUX_SERVE_TEST", marker)
 }
 
 async fn assert_none_left(marker: &str) {
