@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::MemberOrder;
+
 /// Startup options of the test server.
 ///
 /// Derives [`clap::Args`], so another binary can embed these flags with
@@ -49,4 +51,10 @@ pub struct Options {
     /// they are unknown tools.
     #[arg(long)]
     pub fault_tools: bool,
+
+    /// The order of the members of every JSON object written on stdio: `sorted` (serde_json's
+    /// order) or `unusual` (`{"id":…,"result":…,"jsonrpc":"2.0"}`, and reverse key order with
+    /// `type` last inside; see [`MemberOrder`]). Streamable HTTP refuses `unusual`.
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = MemberOrder::Sorted)]
+    pub member_order: MemberOrder,
 }

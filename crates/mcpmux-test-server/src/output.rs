@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 
 use crate::faults;
 use crate::handler::Emit;
+use crate::order::MemberOrder;
 
 /// An item for the writer task.
 #[derive(Debug)]
@@ -32,18 +33,19 @@ pub(crate) enum Out {
 
 /// The sending side of the output channel; cheap to clone.
 #[derive(Debug, Clone)]
-pub(crate) struct Outbox(mpsc::UnboundedSender<Out>);
+pub(crate) struct Outbox(mpsc::UnboundedSender<Out>, MemberOrder);
 
 impl Outbox {
-    /// Creates the channel; the receiver goes to [`run_writer`].
-    pub(crate) fn channel() -> (Self, mpsc::UnboundedReceiver<Out>) {
+    /// Creates the channel (messages written with their members in `order`); the receiver
+    /// goes to [`run_writer`].
+    pub(crate) fn channel(order: MemberOrder) -> (Self, mpsc::UnboundedReceiver<Out>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self(tx), rx)
+        (Self(tx, order), rx)
     }
 
     /// Serializes `msg` as one line and queues it.
     pub(crate) fn send(&self, msg: &Value) {
-        if let Ok(mut bytes) = serde_json::to_vec(msg) {
+        if let Ok(mut bytes) = self.1.to_vec(msg) {
             bytes.push(b'\n');
             self.send_bytes(bytes);
         }

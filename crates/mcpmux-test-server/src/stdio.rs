@@ -65,7 +65,7 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (out, rx) = Outbox::channel();
+    let (out, rx) = Outbox::channel(opts.member_order);
     serve_on(reader, out, tokio::spawn(run_writer(rx, writer)), opts).await
 }
 
@@ -138,7 +138,7 @@ fn writer_outcome(
 /// end the process (e.g. `std::process::exit`) rather than waiting for the
 /// runtime to shut down.
 pub async fn serve_stdio(opts: Options) -> std::io::Result<()> {
-    let (out, rx) = Outbox::channel();
+    let (out, rx) = Outbox::channel(opts.member_order);
     // The real stdout: `close_stdout` points fd 1 at /dev/null.
     let writer = tokio::spawn(run_stdout_writer(rx));
     serve_on(tokio::io::stdin(), out, writer, opts).await
@@ -187,5 +187,50 @@ mod tests {
         let by_id = |id: i64| out.iter().find(|m| m["id"] == id).unwrap().clone();
         assert_eq!(by_id(1)["result"], json!({}));
         assert_eq!(by_id(2)["result"]["content"][0]["text"], "hi");
+    }
+
+    /// The raw output lines of `serve` for `input`.
+    async fn raw_lines(input: &str, opts: Options) -> Vec<String> {
+        let (mut client_w, server_r) = tokio::io::duplex(1 << 20);
+        let (server_w, client_r) = tokio::io::duplex(1 << 20);
+        let server = tokio::spawn(serve(server_r, server_w, opts));
+        client_w.write_all(input.as_bytes()).await.unwrap();
+        drop(client_w);
+        let mut lines = BufReader::new(client_r).lines();
+        let mut out = Vec::new();
+        while let Some(line) = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            out.push(line);
+        }
+        server.await.unwrap().unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn member_order_changes_the_written_order_only() {
+        let input = concat!(
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#,
+            "\n",
+        );
+        let sorted = raw_lines(input, Options::default()).await;
+        let unusual = raw_lines(
+            input,
+            Options {
+                member_order: crate::MemberOrder::Unusual,
+                ..Options::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            sorted,
+            [r#"{"id":2,"jsonrpc":"2.0","result":{"content":[{"text":"hi","type":"text"}]}}"#]
+        );
+        assert_eq!(
+            unusual,
+            [r#"{"id":2,"result":{"content":[{"text":"hi","type":"text"}]},"jsonrpc":"2.0"}"#]
+        );
     }
 }

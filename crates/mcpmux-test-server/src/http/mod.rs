@@ -359,6 +359,12 @@ pub async fn start_http_on(
     opts: HttpOptions,
 ) -> std::io::Result<HttpServer> {
     let addr = listener.local_addr()?;
+    if opts.server.member_order != crate::MemberOrder::Sorted {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "--member-order applies to stdio only (Streamable HTTP writes sorted members)",
+        ));
+    }
     if opts.server.ignore_sigterm {
         faults::ignore_sigterm()?;
     }
