@@ -6,6 +6,10 @@
 #   bench/instructions.sh WORKLOAD [MCPMUX_BENCH_BINARY] [CLIENT]
 #   e.g. bench/instructions.sh c10k target/release/mcpmux-bench mcpmux
 #
+# SERVER_ARGS (environment, space-separated) are appended to the stdio test server's arguments,
+# e.g. SERVER_ARGS="--member-order unusual" counts the client against responses whose members
+# come in an order its fast paths do not recognise (the fallback path).
+#
 # Runs the worker twice under callgrind, with 1 and with 3 timed runs of WORKLOAD, and divides
 # the difference in instructions by the extra calls: start-up, connecting and warming up cancel
 # out. Only the worker (the client) is counted; the server it spawns runs natively. Both workers
@@ -17,7 +21,9 @@ workload="${1:?workload: seq, c1k, c10k, sleep10k, p10k or p1m}"
 bin="${2:-target/release/mcpmux-bench}"
 client="${3:-mcpmux}"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
-spec="$("$bin" spec --client "$client" --workload "$workload" --run-timeout-s 600)"
+server_args=()
+for arg in ${SERVER_ARGS:-}; do server_args+=("--server-arg=$arg"); done
+spec="$("$bin" spec --client "$client" --workload "$workload" --run-timeout-s 600 ${server_args[@]+"${server_args[@]}"})"
 calls="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["calls"])' "$spec")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -59,7 +59,8 @@ pub mod spec;
 mod worker;
 
 pub use plan::{
-    Cancel, ClientKind, Paths, Plan, STANDARD_WORKLOADS, ServerUnderTest, TransportKind, Workload,
+    Cancel, ClientKind, ExtraServer, Paths, Plan, REORDERED_LABEL, STANDARD_WORKLOADS,
+    ServerUnderTest, TransportKind, Workload,
 };
 pub use report::{Cell, Report, TargetCheck};
 pub use runner::{run_cell, run_plan};

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use mcpmux_bench::{
-    ClientKind, Paths, Plan, STANDARD_WORKLOADS, ServerUnderTest, TransportKind, Workload,
+    ClientKind, ExtraServer, Paths, Plan, STANDARD_WORKLOADS, ServerUnderTest, TransportKind,
+    Workload,
 };
 
 /// MCP clients side by side: the raw JSON-RPC limit, mcpmux, rmcp, the Python and TypeScript
@@ -52,7 +53,7 @@ enum Sub {
 
 #[derive(Debug, clap::Args)]
 struct SpecArgs {
-    /// The client: raw, mcpmux, rmcp (python and ts take the same spec).
+    /// The client: raw, mcpmux, rmcp, rmcp-pooled (python and ts take the same spec).
     #[arg(long)]
     client: String,
     /// The workload: seq, c1k, c10k, sleep10k, p10k, p1m.
@@ -64,15 +65,20 @@ struct SpecArgs {
     /// A run longer than this many seconds fails.
     #[arg(long, default_value_t = 120)]
     run_timeout_s: u64,
+    /// An argument appended to the stdio test server's command line (repeat it for more), e.g.
+    /// `--server-arg=--member-order --server-arg=unusual`.
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    server_args: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
 struct AllArgs {
-    /// Clients, comma-separated: raw, mcpmux, rmcp, python, ts.
+    /// Clients, comma-separated: raw, mcpmux, rmcp, rmcp-pooled (Streamable HTTP only: rmcp
+    /// with a keep-alive `reqwest` client), python, ts.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "raw,mcpmux,rmcp,python,ts"
+        default_value = "raw,mcpmux,rmcp,rmcp-pooled,python,ts"
     )]
     clients: Vec<String>,
     /// Transports, comma-separated: stdio, http.
@@ -94,9 +100,23 @@ struct AllArgs {
     /// A run longer than this many seconds fails its cell.
     #[arg(long, default_value_t = 120)]
     run_timeout_s: u64,
+    /// Before its runs, a cell waits up to this many seconds for other processes to use less
+    /// than 0.3 cores (0: no wait, for smoke runs on a busy machine).
+    #[arg(long, default_value_t = 30)]
+    quiet_wait_s: u64,
+    /// A cell during which other processes used more than 0.3 cores is measured again up to
+    /// this many times (the quietest attempt is kept).
+    #[arg(long, default_value_t = 2)]
+    noisy_retries: usize,
     /// Use this test-server binary instead of this binary's built-in copy of the same server.
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Servers, comma-separated: `test` (the test server, every transport), and on stdio only,
+    /// each in tables of its own and with the echo workloads only: `reordered` (the test server
+    /// with `--member-order unusual`: the client's fallback paths), `everything` (the npm
+    /// everything server), `python-sdk` (`tests/peers/py_server.py` on the Python SDK).
+    #[arg(long, value_delimiter = ',', default_value = "test")]
+    servers: Vec<String>,
     /// The repository root (peers in `.peers`, scripts in `bench`, output in `target`).
     #[arg(long)]
     repo: Option<PathBuf>,
@@ -131,7 +151,9 @@ fn spec(args: SpecArgs) -> Result<String, String> {
                 .map_err(|e| format!("own executable: {e}"))?
                 .to_string_lossy()
                 .into_owned(),
-            args: vec!["test-server".into()],
+            args: std::iter::once("test-server".to_owned())
+                .chain(args.server_args)
+                .collect(),
         },
     };
     let spec = mcpmux_bench::spec::WorkerSpec {
@@ -197,6 +219,51 @@ fn parse_list<T>(
         .collect()
 }
 
+/// The extra (stdio) server named `name`, its files checked.
+fn extra_server(
+    name: &str,
+    server: &ServerUnderTest,
+    paths: &Paths,
+    root: &std::path::Path,
+) -> Result<ExtraServer, String> {
+    let need = |path: &std::path::Path| {
+        if path.exists() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is missing: run scripts/install-peers.sh (or leave out --servers {name})",
+                path.display()
+            ))
+        }
+    };
+    match name {
+        "reordered" => {
+            ExtraServer::reordered(server).ok_or_else(|| "no test server command".into())
+        }
+        "everything" => {
+            let package =
+                root.join(".peers/npm/node_modules/@modelcontextprotocol/server-everything");
+            let entry = package.join("dist/index.js");
+            need(&entry)?;
+            let version = std::fs::read(package.join("package.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["version"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "(version unknown)".into());
+            Ok(ExtraServer::everything(&paths.node, &entry, &version))
+        }
+        "python-sdk" => {
+            let script = root.join("tests/peers/py_server.py");
+            need(&paths.python)?;
+            need(&script)?;
+            Ok(ExtraServer::python_sdk(&paths.python, &script))
+        }
+        other => Err(format!(
+            "unknown server {other:?} (servers: test, reordered, everything, python-sdk)"
+        )),
+    }
+}
+
 fn all(args: AllArgs) -> ExitCode {
     match try_all(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -247,7 +314,17 @@ fn try_all(args: AllArgs) -> Result<(), String> {
             paths.ts_sdk.display()
         ));
     }
+    let mut main_server = false;
+    let mut extra_servers = Vec::new();
+    for name in &args.servers {
+        match name.trim() {
+            "test" => main_server = true,
+            other => extra_servers.push(extra_server(other, &server, &paths, &root)?),
+        }
+    }
     let mut plan = Plan::standard(server, paths);
+    plan.main_server = main_server;
+    plan.extra_servers = extra_servers;
     plan.clients = clients;
     plan.transports = transports;
     plan.workloads = workloads;
@@ -255,12 +332,18 @@ fn try_all(args: AllArgs) -> Result<(), String> {
     plan.min_runs = plan.min_runs.min(plan.runs);
     plan.cell_budget = Duration::from_secs(args.cell_budget_s);
     plan.run_timeout = Duration::from_secs(args.run_timeout_s.max(1));
+    plan.quiet_wait = Duration::from_secs(args.quiet_wait_s);
+    plan.noisy_retries = args.noisy_retries;
 
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     let command = format!("cargo run --release -p mcpmux-bench -- {command}");
     let report = mcpmux_bench::run_plan(&plan, &command, &mut |cell| {
+        let on = cell
+            .server
+            .as_deref()
+            .map_or_else(String::new, |s| format!("[{s}] "));
         eprintln!(
-            "{:5} {:9} {}",
+            "{:5} {on}{:9} {}",
             cell.transport.name(),
             cell.workload,
             cell.progress_line()

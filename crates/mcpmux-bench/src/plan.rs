@@ -22,8 +22,12 @@ pub enum ClientKind {
     Raw,
     /// mcpmux.
     Mcpmux,
-    /// rmcp 3.11.0, the official Rust SDK.
+    /// rmcp 3.11.0, the official Rust SDK, with its defaults.
     Rmcp,
+    /// rmcp 3.11.0 given a `reqwest` client that keeps connections alive (pooled), as a careful
+    /// user would configure it: rmcp's default client disables keep-alive. Streamable HTTP only
+    /// (on stdio it is [`Rmcp`](Self::Rmcp): its cells are skipped there).
+    RmcpPooled,
     /// The official Python SDK (`mcp` 2.3.0), `bench/py_client.py`.
     Python,
     /// The official TypeScript SDK (`@modelcontextprotocol/sdk` 1.32.2), `bench/ts_client.mjs`.
@@ -32,10 +36,11 @@ pub enum ClientKind {
 
 impl ClientKind {
     /// Every client, in table order.
-    pub const ALL: [ClientKind; 5] = [
+    pub const ALL: [ClientKind; 6] = [
         ClientKind::Raw,
         ClientKind::Mcpmux,
         ClientKind::Rmcp,
+        ClientKind::RmcpPooled,
         ClientKind::Python,
         ClientKind::Ts,
     ];
@@ -46,6 +51,7 @@ impl ClientKind {
             ClientKind::Raw => "raw",
             ClientKind::Mcpmux => "mcpmux",
             ClientKind::Rmcp => "rmcp",
+            ClientKind::RmcpPooled => "rmcp-pooled",
             ClientKind::Python => "python",
             ClientKind::Ts => "ts",
         }
@@ -57,6 +63,7 @@ impl ClientKind {
             ClientKind::Raw => "raw limit",
             ClientKind::Mcpmux => "mcpmux",
             ClientKind::Rmcp => "rmcp 3.11.0",
+            ClientKind::RmcpPooled => "rmcp 3.11.0, pooled",
             ClientKind::Python => "Python SDK 2.3.0",
             ClientKind::Ts => "TS SDK 1.32.2",
         }
@@ -65,6 +72,12 @@ impl ClientKind {
     /// Parses a [`name`](Self::name).
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether this client has cells on `transport` (the pooled rmcp row is HTTP only: on stdio
+    /// it would be the same client as rmcp).
+    pub fn runs_on(self, transport: TransportKind) -> bool {
+        !(self == ClientKind::RmcpPooled && transport == TransportKind::Stdio)
     }
 }
 
@@ -253,6 +266,110 @@ pub enum ServerUnderTest {
     Url(String),
 }
 
+/// The table label of the test server writing its members in an unusual order
+/// ([`ExtraServer::reordered`]).
+pub const REORDERED_LABEL: &str = "test server, members in an unusual order";
+
+/// A stdio server measured beside the plan's own [`ServerUnderTest`], in tables of its own: the
+/// test server writing its members in another order (what the client's fallback paths cost), or
+/// a third-party server (whose own costs dominate wall time: its table leads with the client's
+/// CPU per call). Only workloads that call `echo` run against it, mapped to its echo tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraServer {
+    /// A short name (command line, log files): `reordered`, `everything`, `python-sdk`.
+    pub name: String,
+    /// Its title in tables.
+    pub label: String,
+    /// The program, spawned by each client (newline-delimited JSON-RPC on stdin/stdout).
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// Its echo tool's name.
+    pub echo_tool: String,
+    /// The echo tool's argument carrying the text (the workloads' `text`).
+    pub echo_key: String,
+}
+
+impl ExtraServer {
+    /// The plan's test server (a command) with `--member-order unusual`: each response as
+    /// `{"id":N,"result":…,"jsonrpc":"2.0"}`, which the client's shape routing does not
+    /// recognise, so every response takes the full decoder. `None` for a URL.
+    pub fn reordered(server: &ServerUnderTest) -> Option<Self> {
+        let ServerUnderTest::Command { program, args } = server else {
+            return None;
+        };
+        let mut args = args.clone();
+        args.extend(["--member-order", "unusual"].map(OsString::from));
+        Some(ExtraServer {
+            name: "reordered".into(),
+            label: REORDERED_LABEL.into(),
+            program: program.clone(),
+            args,
+            echo_tool: "echo".into(),
+            echo_key: "text".into(),
+        })
+    }
+
+    /// The npm everything server (`@modelcontextprotocol/server-everything`, the TypeScript
+    /// SDK's reference server) on stdio: `node ENTRY stdio`; its `echo` takes `{message}`.
+    pub fn everything(node: &Path, entry: &Path, version: &str) -> Self {
+        ExtraServer {
+            name: "everything".into(),
+            label: format!("npm everything server {version}"),
+            program: node.into(),
+            args: vec![entry.into(), "stdio".into()],
+            echo_tool: "echo".into(),
+            echo_key: "message".into(),
+        }
+    }
+
+    /// A Python SDK server (`tests/peers/py_server.py`, FastMCP of `mcp` 2.3.0) on stdio; its
+    /// `echo` takes `{text}`.
+    pub fn python_sdk(python: &Path, script: &Path) -> Self {
+        ExtraServer {
+            name: "python-sdk".into(),
+            label: "Python SDK server (mcp 2.3.0)".into(),
+            program: python.into(),
+            args: vec![script.into(), "stdio".into()],
+            echo_tool: "echo".into(),
+            echo_key: "text".into(),
+        }
+    }
+
+    /// `call` for this server: an `echo` call with its tool name and text argument mapped;
+    /// `None` for any other tool (this server is not asked to run it).
+    pub fn call(&self, call: &CallSpec) -> Option<CallSpec> {
+        if call.tool != "echo" {
+            return None;
+        }
+        let mut arguments = call.arguments.clone();
+        if let Some(text) = arguments.remove("text") {
+            arguments.insert(self.echo_key.clone(), text);
+        }
+        let fill = call.fill.as_ref().map(|f| Fill {
+            key: if f.key == "text" {
+                self.echo_key.clone()
+            } else {
+                f.key.clone()
+            },
+            bytes: f.bytes,
+        });
+        Some(CallSpec {
+            tool: self.echo_tool.clone(),
+            arguments,
+            fill,
+        })
+    }
+
+    /// `workload` against this server (see [`call`](Self::call)).
+    pub fn workload(&self, workload: &Workload) -> Option<Workload> {
+        Some(Workload {
+            call: self.call(&workload.call)?,
+            ..workload.clone()
+        })
+    }
+}
+
 /// Where the workers and the peers are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
@@ -292,6 +409,11 @@ impl Paths {
 pub struct Plan {
     /// The server.
     pub server: ServerUnderTest,
+    /// Whether the cells run against [`server`](Self::server) (false: only the extra servers).
+    pub main_server: bool,
+    /// Stdio servers measured after the main server's cells, each in tables of its own (HTTP
+    /// cells never run against them).
+    pub extra_servers: Vec<ExtraServer>,
     /// Clients, in table order (put [`ClientKind::Raw`] first: ratios are against it).
     pub clients: Vec<ClientKind>,
     /// Transports.
@@ -378,6 +500,8 @@ impl Plan {
     pub fn standard(server: ServerUnderTest, paths: Paths) -> Self {
         Plan {
             server,
+            main_server: true,
+            extra_servers: Vec::new(),
             clients: ClientKind::ALL.to_vec(),
             transports: TransportKind::ALL.to_vec(),
             workloads: Workload::all_standard(),
@@ -392,5 +516,60 @@ impl Plan {
             paths,
             cancel: Cancel::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extra_server_gets_echo_calls_mapped_and_nothing_else() {
+        let everything =
+            ExtraServer::everything(Path::new("node"), Path::new("/x/index.js"), "2026.8.31");
+        let c1k = Workload::standard("c1k").unwrap();
+        let mapped = everything.workload(&c1k).unwrap();
+        assert_eq!(mapped.call.tool, "echo");
+        assert_eq!(
+            mapped.call.fill.as_ref().map(|f| (f.key.as_str(), f.bytes)),
+            Some(("message", 100))
+        );
+        assert_eq!(
+            mapped.call.arguments()["message"].as_str().map(str::len),
+            Some(100)
+        );
+        assert!(!mapped.call.arguments().contains_key("text"));
+        assert_eq!((mapped.calls, mapped.mode), (c1k.calls, c1k.mode));
+        // `sleep` is not the echo tool: not run against it.
+        assert!(
+            everything
+                .workload(&Workload::standard("sleep10k").unwrap())
+                .is_none()
+        );
+        // A literal `text` argument is renamed too.
+        let custom = Workload::custom("x", Mode::Sequential, 3, "echo", json!({"text": "a"}));
+        let mapped = everything.call(&custom.call).unwrap();
+        assert_eq!(
+            mapped.arguments,
+            serde_json::from_value(json!({"message": "a"})).unwrap()
+        );
+        let py = ExtraServer::python_sdk(Path::new("py"), Path::new("s.py"));
+        assert_eq!(py.call(&c1k.call), Some(c1k.call.clone()));
+    }
+
+    #[test]
+    fn the_reordered_server_is_the_test_server_with_another_member_order() {
+        let server = ServerUnderTest::Command {
+            program: "bench".into(),
+            args: vec!["test-server".into()],
+        };
+        let r = ExtraServer::reordered(&server).unwrap();
+        assert_eq!(r.program, OsString::from("bench"));
+        assert_eq!(
+            r.args,
+            ["test-server", "--member-order", "unusual"].map(OsString::from)
+        );
+        assert_eq!(r.label, REORDERED_LABEL);
+        assert!(ExtraServer::reordered(&ServerUnderTest::Url("http://x".into())).is_none());
     }
 }

@@ -17,7 +17,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::machine::{ForeignLoad, Machine, load_average};
-use crate::plan::{Cancel, ClientKind, Plan, ServerUnderTest, TransportKind, Workload};
+use crate::plan::{
+    Cancel, ClientKind, ExtraServer, Plan, ServerUnderTest, TransportKind, Workload,
+};
 use crate::report::{Cell, Report};
 use crate::spec::{LINE_PREFIX, RunSample, Target, WorkerSpec};
 
@@ -291,7 +293,7 @@ fn lossy(s: &OsString) -> String {
 fn worker_command(plan: &Plan, client: ClientKind, spec_json: String) -> Result<Command, String> {
     let p = &plan.paths;
     let cmd = match client {
-        ClientKind::Raw | ClientKind::Mcpmux | ClientKind::Rmcp => {
+        ClientKind::Raw | ClientKind::Mcpmux | ClientKind::Rmcp | ClientKind::RmcpPooled => {
             let (program, args) = p
                 .rust_worker
                 .split_first()
@@ -327,12 +329,24 @@ pub fn run_cell(
     workload: &Workload,
     client: ClientKind,
 ) -> Cell {
-    let mut best = run_cell_once(plan, transport, workload, client);
+    run_cell_on(plan, None, transport, workload, client)
+}
+
+/// [`run_cell`] against `extra` (a stdio server of its own) instead of the plan's server;
+/// `workload` already mapped to it ([`ExtraServer::workload`]).
+fn run_cell_on(
+    plan: &Plan,
+    extra: Option<&ExtraServer>,
+    transport: TransportKind,
+    workload: &Workload,
+    client: ClientKind,
+) -> Cell {
+    let mut best = run_cell_once(plan, extra, transport, workload, client);
     for _ in 0..plan.noisy_retries {
         if best.foreign() <= plan.quiet_below || !best.is_ok() || plan.cancel.is_cancelled() {
             break;
         }
-        let again = run_cell_once(plan, transport, workload, client);
+        let again = run_cell_once(plan, extra, transport, workload, client);
         if again.is_ok() && again.foreign() < best.foreign() {
             best = again;
         }
@@ -342,6 +356,7 @@ pub fn run_cell(
 
 fn run_cell_once(
     plan: &Plan,
+    extra: Option<&ExtraServer>,
     transport: TransportKind,
     workload: &Workload,
     client: ClientKind,
@@ -357,16 +372,31 @@ fn run_cell_once(
         peak_rss_kb: None,
         error: None,
         foreign_cores: None,
+        server: extra.map(|e| e.label.clone()),
     };
-    let stem = format!("{}-{}-{}", transport.name(), workload.name, client.name());
+    let on = extra.map_or_else(String::new, |e| format!("-{}", e.name));
+    let stem = format!(
+        "{}{on}-{}-{}",
+        transport.name(),
+        workload.name,
+        client.name()
+    );
     let log = |suffix: &str| plan.paths.logs.join(format!("{stem}{suffix}.log"));
     let mut server = None;
-    let target = match (&plan.server, transport) {
-        (ServerUnderTest::Command { program, args }, TransportKind::Stdio) => Target::Stdio {
+    let target = match (extra, &plan.server, transport) {
+        (Some(_), _, TransportKind::Http) => {
+            cell.error = Some("an extra server runs on stdio only".into());
+            return cell;
+        }
+        (Some(e), _, TransportKind::Stdio) => Target::Stdio {
+            command: lossy(&e.program),
+            args: e.args.iter().map(lossy).collect(),
+        },
+        (None, ServerUnderTest::Command { program, args }, TransportKind::Stdio) => Target::Stdio {
             command: lossy(program),
             args: args.iter().map(lossy).collect(),
         },
-        (ServerUnderTest::Command { program, args }, TransportKind::Http) => {
+        (None, ServerUnderTest::Command { program, args }, TransportKind::Http) => {
             match HttpServer::start(program, args, &log("-server"), &plan.cancel) {
                 Ok(s) => {
                     let url = s.url.clone();
@@ -379,8 +409,8 @@ fn run_cell_once(
                 }
             }
         }
-        (ServerUnderTest::Url(url), TransportKind::Http) => Target::Http { url: url.clone() },
-        (ServerUnderTest::Url(_), TransportKind::Stdio) => {
+        (None, ServerUnderTest::Url(url), TransportKind::Http) => Target::Http { url: url.clone() },
+        (None, ServerUnderTest::Url(_), TransportKind::Stdio) => {
             cell.error = Some("no stdio server (the server is a URL)".into());
             return cell;
         }
@@ -488,17 +518,36 @@ pub fn run_plan(plan: &Plan, command: &str, on_cell: &mut dyn FnMut(&Cell)) -> R
     let _ = std::fs::create_dir_all(&plan.paths.logs);
     let mut cells = Vec::new();
     for &transport in &plan.transports {
-        if transport == TransportKind::Stdio && matches!(plan.server, ServerUnderTest::Url(_)) {
-            continue;
-        }
-        for workload in &plan.workloads {
-            for &client in &plan.clients {
-                if plan.cancel.is_cancelled() {
-                    break;
+        // A URL has no stdio cells (the extra servers still do).
+        let main = plan.main_server
+            && !(transport == TransportKind::Stdio
+                && matches!(plan.server, ServerUnderTest::Url(_)));
+        let extras: &[ExtraServer] = match transport {
+            TransportKind::Stdio => &plan.extra_servers,
+            TransportKind::Http => &[],
+        };
+        let servers = main
+            .then_some(None)
+            .into_iter()
+            .chain(extras.iter().map(Some));
+        for extra in servers {
+            for workload in &plan.workloads {
+                let workload = match extra {
+                    None => Some(workload.clone()),
+                    Some(e) => e.workload(workload),
+                };
+                let Some(workload) = workload else { continue };
+                for &client in &plan.clients {
+                    if plan.cancel.is_cancelled() {
+                        break;
+                    }
+                    if !client.runs_on(transport) {
+                        continue;
+                    }
+                    let cell = run_cell_on(plan, extra, transport, &workload, client);
+                    on_cell(&cell);
+                    cells.push(cell);
                 }
-                let cell = run_cell(plan, transport, workload, client);
-                on_cell(&cell);
-                cells.push(cell);
             }
         }
     }

@@ -55,6 +55,8 @@ pub const RUST_CLIENTS: &[&str] = &[
     "mcpmux",
     #[cfg(feature = "rmcp")]
     "rmcp",
+    #[cfg(feature = "rmcp")]
+    "rmcp-pooled",
 ];
 
 fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
@@ -65,7 +67,9 @@ fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
         },
         "mcpmux" => mcpmux_client::connect(spec),
         #[cfg(feature = "rmcp")]
-        "rmcp" => rmcp_client::connect(spec),
+        "rmcp" => rmcp_client::connect(spec, rmcp_client::HttpClient::Default),
+        #[cfg(feature = "rmcp")]
+        "rmcp-pooled" => rmcp_client::connect(spec, rmcp_client::HttpClient::Pooled),
         other => Err(format!(
             "unknown client {other:?} (this worker runs: {})",
             RUST_CLIENTS.join(", ")

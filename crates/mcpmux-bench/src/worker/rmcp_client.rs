@@ -3,6 +3,11 @@
 //!
 //! Library defaults, except one: the Streamable HTTP transport's cap of 16 POSTs in flight is
 //! lifted (`max_concurrent_requests`), so every client is measured uncapped.
+//!
+//! Two HTTP rows: `rmcp` keeps rmcp's own `reqwest` client, which disables idle-connection
+//! pooling (`pool_max_idle_per_host(0)`: a new TCP connection per POST); `rmcp-pooled` passes
+//! `StreamableHttpClientTransport::with_client` a `reqwest` client with reqwest's defaults
+//! (keep-alive, pooled connections), as a careful user would configure it.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -42,7 +47,24 @@ impl Caller for RmcpCaller {
     }
 }
 
-pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
+/// Which `reqwest` client the Streamable HTTP transport gets (stdio ignores it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HttpClient {
+    /// rmcp's default client (`from_config`): no idle connections kept.
+    Default,
+    /// A client with reqwest's defaults: connections kept alive and reused.
+    Pooled,
+}
+
+/// reqwest's defaults (keep-alive, an idle pool per host), built with the same TLS setup as the
+/// other clients here (rustls, `ring`; plain `http://` never uses it).
+fn pooled_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+pub(crate) fn connect(spec: &WorkerSpec, http: HttpClient) -> Result<Box<dyn Driver>, String> {
     let rt = runtime()?;
     let service: RunningService<RoleClient, ()> = rt.block_on(async {
         match &spec.target {
@@ -58,7 +80,12 @@ pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
             Target::Http { url } => {
                 let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                     .max_concurrent_requests(HTTP_MAX_IN_FLIGHT);
-                let transport = StreamableHttpClientTransport::from_config(config);
+                let transport = match http {
+                    HttpClient::Default => StreamableHttpClientTransport::from_config(config),
+                    HttpClient::Pooled => {
+                        StreamableHttpClientTransport::with_client(pooled_client()?, config)
+                    }
+                };
                 ().serve(transport)
                     .await
                     .map_err(|e| format!("rmcp initialize: {e}"))
