@@ -128,6 +128,29 @@ mod tests {
     }
 
     #[test]
+    fn member_order_parses_and_http_refuses_the_unusual_one() {
+        let cli = Cli::try_parse_from(["x", "--member-order", "unusual"]).unwrap();
+        assert_eq!(cli.options.member_order, crate::MemberOrder::Unusual);
+        assert!(Cli::try_parse_from(["x", "--member-order", "shuffled"]).is_err());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let refused = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let opts = HttpOptions {
+                server: cli.options,
+                ..HttpOptions::default()
+            };
+            crate::start_http_on(listener, opts).await.err()
+        });
+        assert_eq!(
+            refused.map(|e| e.kind()),
+            Some(std::io::ErrorKind::InvalidInput)
+        );
+    }
+
+    #[test]
     fn no_flags_is_the_default() {
         let cli = Cli::try_parse_from(["x"]).unwrap();
         assert_eq!(cli.http, HttpOptions::default());
