@@ -1139,3 +1139,47 @@ async fn caching_session_lists_stay_until_list_changed() {
     })
     .await;
 }
+
+/// 2026-07-28 with the SDK's `ttlMs: 0`: checking a structured result against its tool's
+/// output schema does not cost a `tools/list` per call. One list is fetched for the first
+/// checked call; later calls, one at a time or 20 at once, are checked against it (a stale list
+/// can only pass a result: anything it cannot pass is checked again against a fresh one).
+#[tokio::test]
+async fn caching_stateless_output_checks_do_not_list_per_call() {
+    run(Negotiation::Discovered, |n| async move {
+        let server = counted(n, "sdk").build().unwrap();
+        let guard = enter(&server, n).await;
+        let base = list_calls(&guard).await;
+        let r = guard
+            .call_tool("add", json!({"a": 1, "b": 2}))
+            .await
+            .unwrap();
+        assert_eq!(r.structured_content, Some(json!({"result": 3.0})));
+        assert_eq!(
+            list_calls(&guard).await[0],
+            base[0] + 1,
+            "one tools/list for the first check"
+        );
+        for i in 0..5 {
+            let r = guard
+                .call_tool("add", json!({"a": i, "b": 1}))
+                .await
+                .unwrap();
+            assert!(r.structured_content.is_some());
+        }
+        let guard_ref = &guard;
+        let calls = (0..20)
+            .map(|i| async move { guard_ref.call_tool("add", json!({"a": i, "b": 2})).await });
+        for r in futures_util::future::join_all(calls).await {
+            assert!(r.unwrap().structured_content.is_some());
+        }
+        let after = list_calls(&guard).await;
+        assert_eq!(
+            after[0],
+            base[0] + 1,
+            "no tools/list after the first check: {after:?}"
+        );
+        finish(server, guard).await;
+    })
+    .await;
+}

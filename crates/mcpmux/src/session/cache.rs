@@ -30,11 +30,27 @@ impl<T> Entry<T> {
 
 /// One cached value with single-flight refresh, fresh until invalidated or until its `ttlMs`
 /// runs out (2026-07-28 caching hints: `ttlMs: 0` means re-fetch every time).
+///
+/// Callers that arrive while a fetch is in flight share its result even when it is stale at
+/// once (`ttlMs: 0`): without that, N concurrent callers of a server that forbids caching
+/// would send N list requests one after another, each waiting for the previous.
 #[derive(Debug)]
 pub(crate) struct ListCache<T> {
     value: Mutex<Option<Entry<T>>>,
     refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// The last completed fetch, for the callers that waited for it.
+    fetched: Mutex<Option<Fetched<T>>>,
+    /// How many fetches have completed.
+    completed: AtomicU64,
+}
+
+/// A completed fetch: its number, the invalidation generation it started in, and its value.
+#[derive(Debug)]
+struct Fetched<T> {
+    seq: u64,
+    generation: u64,
+    value: Arc<T>,
 }
 
 impl<T> Default for ListCache<T> {
@@ -43,6 +59,8 @@ impl<T> Default for ListCache<T> {
             value: Mutex::new(None),
             refresh: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
+            fetched: Mutex::new(None),
+            completed: AtomicU64::new(0),
         }
     }
 }
@@ -84,7 +102,8 @@ impl<T> ListCache<T> {
     }
 
     /// As [`get_or_fetch`](Self::get_or_fetch), with a freshness lifetime from the fetch
-    /// (`Some(ZERO)`: not stored at all).
+    /// (`Some(ZERO)`: stale at once, kept only for [`last`](Self::last) and for the callers
+    /// that waited for this fetch).
     pub(crate) async fn get_or_fetch_ttl<F, Fut>(&self, fetch: F) -> Result<Arc<T>>
     where
         F: FnOnce() -> Fut,
@@ -93,13 +112,27 @@ impl<T> ListCache<T> {
         if let Some(v) = self.current() {
             return Ok(v);
         }
+        let arrived = (
+            self.completed.load(Ordering::Acquire),
+            self.generation.load(Ordering::Acquire),
+        );
         let _flight = self.refresh.lock().await;
         if let Some(v) = self.current() {
+            return Ok(v);
+        }
+        if let Some(v) = self.fetched_since(arrived) {
             return Ok(v);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let (value, ttl) = fetch().await?;
         let fresh = Arc::new(value);
+        let seq = self.completed.load(Ordering::Acquire) + 1;
+        *self.fetched.lock().unwrap_or_else(PoisonError::into_inner) = Some(Fetched {
+            seq,
+            generation,
+            value: fresh.clone(),
+        });
+        self.completed.store(seq, Ordering::Release);
         if self.generation.load(Ordering::Acquire) == generation {
             let fresh_until = ttl.map(|d| Instant::now() + d);
             *self.value.lock().unwrap_or_else(PoisonError::into_inner) = Some(Entry {
@@ -108,6 +141,18 @@ impl<T> ListCache<T> {
             });
         }
         Ok(fresh)
+    }
+
+    /// The value of a fetch that completed after a caller arrived (`arrived`: the completed
+    /// count and the invalidation generation then), unless it started before an invalidation
+    /// that the caller had already seen. Only called under the refresh lock, so no fetch is in
+    /// flight.
+    fn fetched_since(&self, arrived: (u64, u64)) -> Option<Arc<T>> {
+        let fetched = self.fetched.lock().unwrap_or_else(PoisonError::into_inner);
+        fetched
+            .as_ref()
+            .filter(|f| f.seq > arrived.0 && f.generation >= arrived.1)
+            .map(|f| f.value.clone())
     }
 
     /// Drops the cached value (a `list_changed` arrived).
@@ -137,6 +182,35 @@ impl ToolIndex {
             by_name,
             validators: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A fresh list that keeps the compiled validators of `previous` for every tool whose
+    /// output schema did not change (a server that forbids caching sends the same list again
+    /// and again; compiling its schemas each time would cost more than the call).
+    pub(crate) fn refreshed(tools: Vec<Tool>, previous: Option<&ToolIndex>) -> Self {
+        let index = ToolIndex::new(tools);
+        let Some(previous) = previous else {
+            return index;
+        };
+        let old = previous
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let kept: HashMap<String, Arc<jsonschema::Validator>> = old
+            .iter()
+            .filter(|(name, _)| {
+                let now = index.get(name).and_then(|t| t.output_schema.as_ref());
+                let then = previous.get(name).and_then(|t| t.output_schema.as_ref());
+                now.is_some() && now == then
+            })
+            .map(|(name, v)| (name.clone(), v.clone()))
+            .collect();
+        drop(old);
+        *index
+            .validators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = kept;
+        index
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Tool> {
@@ -204,6 +278,72 @@ mod tests {
         cache.invalidate();
         let v = cache.get_or_fetch(|| async { Ok(8) }).await.unwrap();
         assert_eq!(*v, 8);
+    }
+
+    /// Concurrent callers of a list that is stale at once (`ttlMs: 0`) share the fetch in
+    /// flight when they arrived, instead of each fetching after the other; a caller that
+    /// arrives after it has completed fetches again.
+    #[tokio::test]
+    async fn ttl_zero_concurrent_callers_share_one_fetch() {
+        let cache: Arc<ListCache<usize>> = Arc::new(ListCache::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        // Fetches wait here until every caller has arrived (a current-thread runtime: each
+        // spawned caller runs until it waits, on the gate or on the refresh lock).
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (cache, fetches, gate) = (cache.clone(), fetches.clone(), gate.clone());
+            set.spawn(async move {
+                cache
+                    .get_or_fetch_ttl(|| async {
+                        let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                        let _pass = gate.acquire().await;
+                        Ok((n, Some(Duration::ZERO)))
+                    })
+                    .await
+                    .unwrap()
+            });
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(1_000);
+        while let Some(v) = set.join_next().await {
+            assert_eq!(*v.unwrap(), 1, "every caller got the first fetch");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let later = cache
+            .get_or_fetch_ttl(|| async { Ok((2, Some(Duration::ZERO))) })
+            .await
+            .unwrap();
+        assert_eq!(
+            *later, 2,
+            "a caller after the fetch completed fetches again"
+        );
+    }
+
+    /// A fetch that started before an invalidation is not handed to a caller that arrived
+    /// after it.
+    #[tokio::test]
+    async fn a_fetch_overtaken_by_an_invalidation_is_not_shared_with_later_callers() {
+        let cache: ListCache<u32> = ListCache::default();
+        let old = cache.fetched_since((0, 0));
+        assert!(old.is_none());
+        cache
+            .get_or_fetch_ttl(|| async { Ok((1, Some(Duration::ZERO))) })
+            .await
+            .unwrap();
+        assert_eq!(cache.fetched_since((0, 0)).as_deref(), Some(&1));
+        cache.invalidate();
+        assert!(
+            cache.fetched_since((0, 1)).is_none(),
+            "fetched in generation 0, the caller saw generation 1"
+        );
+        assert!(
+            cache.fetched_since((1, 0)).is_none(),
+            "no fetch completed since the caller arrived"
+        );
     }
 
     #[tokio::test]

@@ -89,7 +89,8 @@ impl Guard {
             .tools
             .get_or_fetch_ttl(|| async {
                 let (tools, ttl) = self.list_tools_ttl().await?;
-                Ok((ToolIndex::new(tools), ttl))
+                let previous = self.session().caches().tools.last();
+                Ok((ToolIndex::refreshed(tools, previous.as_deref()), ttl))
             })
             .await?;
         Ok(ToolList(index))
@@ -136,15 +137,20 @@ impl Guard {
         let Some(structured) = &result.structured_content else {
             return self.check_missing_structured_output(name, result);
         };
-        let tools = self.tools().await?;
-        let Some(validator) = tools.0.output_validator(name)? else {
+        // The fresh list if there is one; else the last one, stale (a server that forbids
+        // caching with `ttlMs: 0` would otherwise cost a `tools/list` per call). A stale list
+        // only ever passes a result: one it does not know the tool of, or rejects, is checked
+        // again against a list fetched now, so a schema that changed never fails a good result.
+        let caches = self.session().caches();
+        if caches.tools.peek().is_none()
+            && let Some(stale) = caches.tools.last()
+            && stale.get(name).is_some()
+            && Self::output_problems(&stale, name, structured).is_ok_and(|p| p.is_empty())
+        {
             return Ok(());
-        };
-        let problems: Vec<String> = validator
-            .iter_errors(structured)
-            .take(5)
-            .map(|e| format!("{} (at {})", e, e.instance_path()))
-            .collect();
+        }
+        let tools = self.tools().await?;
+        let problems = Self::output_problems(&tools.0, name, structured)?;
         if problems.is_empty() {
             Ok(())
         } else {
@@ -153,5 +159,22 @@ impl Guard {
                 problems.join("; ")
             )))
         }
+    }
+
+    /// What is wrong with `structured` by `name`'s output schema in `tools` (nothing when the
+    /// tool has none).
+    fn output_problems(
+        tools: &ToolIndex,
+        name: &str,
+        structured: &serde_json::Value,
+    ) -> Result<Vec<String>> {
+        let Some(validator) = tools.output_validator(name)? else {
+            return Ok(Vec::new());
+        };
+        Ok(validator
+            .iter_errors(structured)
+            .take(5)
+            .map(|e| format!("{} (at {})", e, e.instance_path()))
+            .collect())
     }
 }
