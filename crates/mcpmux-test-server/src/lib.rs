@@ -51,6 +51,7 @@ mod options;
 mod output;
 mod stats;
 mod stdio;
+pub mod test_certs;
 mod tools;
 
 pub use fault_tools::FAULT_TOOL_NAMES;
