@@ -364,6 +364,31 @@ impl ServerBuilder {
         self
     }
 
+    /// [`ca_cert_pem`](Self::ca_cert_pem) with the contents of the file at `path`, read now.
+    ///
+    /// `build()` fails with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), naming
+    /// the file, when it cannot be read or holds no certificate.
+    pub fn ca_cert_file(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        let parsed = match std::fs::read(path) {
+            Ok(pem) => crate::http_client::parse_ca_pem(&pem)
+                .map_err(|e| crate::Error::invalid(format!("{}: {e}", path.display()))),
+            Err(e) => Err(crate::Error::invalid(format!(
+                "cannot read the CA certificate {}: {e}",
+                path.display()
+            ))),
+        };
+        match parsed {
+            Ok(certs) => {
+                if let Some(h) = self.http_mut("ca_cert_file") {
+                    h.client_options.extra_roots.extend(certs);
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
     /// HTTP/2 with prior knowledge: on `http://` URLs, h2c (cleartext HTTP/2) from the first
     /// byte, for servers known to accept it (no HTTP/1.1 upgrade); on `https://`, only `h2` is
     /// offered in ALPN. Off by default: over TLS HTTP/2 is negotiated anyway when the server
