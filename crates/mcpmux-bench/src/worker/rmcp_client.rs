@@ -55,10 +55,24 @@ pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
                     .await
                     .map_err(|e| format!("rmcp initialize: {e}"))
             }
-            Target::Http { url } => {
+            Target::Http {
+                url,
+                ca_cert,
+                http2_prior_knowledge,
+            } => {
                 let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                     .max_concurrent_requests(HTTP_MAX_IN_FLIGHT);
-                let transport = StreamableHttpClientTransport::from_config(config);
+                let transport = if ca_cert.is_none() && !http2_prior_knowledge {
+                    StreamableHttpClientTransport::from_config(config)
+                } else {
+                    // A reqwest client trusting the cell's CA / speaking h2c, otherwise like
+                    // rmcp's default one (no idle pooling).
+                    let client = super::http_client_builder(&spec.target)?
+                        .pool_max_idle_per_host(0)
+                        .build()
+                        .map_err(|e| format!("HTTP client: {e}"))?;
+                    StreamableHttpClientTransport::with_client(client, config)
+                };
                 ().serve(transport)
                     .await
                     .map_err(|e| format!("rmcp initialize: {e}"))
