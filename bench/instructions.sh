@@ -3,8 +3,14 @@
 # 2-core VM, so two builds can be compared exactly (BENCHMARKS.md, "What each optimisation
 # gained").
 #
-#   bench/instructions.sh WORKLOAD [MCPMUX_BENCH_BINARY] [CLIENT]
+#   bench/instructions.sh WORKLOAD [MCPMUX_BENCH_BINARY] [CLIENT] [TRANSPORT]
 #   e.g. bench/instructions.sh c10k target/release/mcpmux-bench mcpmux
+#        bench/instructions.sh seq target/release/mcpmux-bench mcpmux http
+#
+# TRANSPORT is stdio (the default: the worker spawns the stdio test server) or http: the
+# binary's test server is started natively on 127.0.0.1 (`test-server --http`), the worker
+# speaks Streamable HTTP to it (each counted run is a fresh session), and it is stopped at the
+# end.
 #
 # SERVER_ARGS (environment, space-separated) are appended to the stdio test server's arguments,
 # e.g. SERVER_ARGS="--member-order unusual" counts the client against responses whose members
@@ -20,13 +26,32 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 workload="${1:?workload: seq, c1k, c10k, sleep10k, p10k or p1m}"
 bin="${2:-target/release/mcpmux-bench}"
 client="${3:-mcpmux}"
+transport="${4:-stdio}"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 server_args=()
 for arg in ${SERVER_ARGS:-}; do server_args+=("--server-arg=$arg"); done
-spec="$("$bin" spec --client "$client" --workload "$workload" --run-timeout-s 600 ${server_args[@]+"${server_args[@]}"})"
-calls="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["calls"])' "$spec")"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+url_args=()
+case "$transport" in
+    stdio) ;;
+    http)
+        mkfifo "$work/listen"
+        "$bin" test-server --http 127.0.0.1:0 >"$work/listen" 2>"$work/server.err" &
+        server_pid=$!
+        exec 3<"$work/listen"
+        read -r -t 30 line <&3 || { echo "the test server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
+        url_args=(--url "${line#listening on }/mcp")
+        ;;
+    *) echo "transport: stdio or http" >&2; exit 2 ;;
+esac
+spec="$("$bin" spec --client "$client" --workload "$workload" --run-timeout-s 600 ${url_args[@]+"${url_args[@]}"} ${server_args[@]+"${server_args[@]}"})"
+calls="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["calls"])' "$spec")"
 
 count() {
     local runs="$1"

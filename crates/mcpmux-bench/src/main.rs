@@ -81,7 +81,8 @@ struct AllArgs {
         default_value = "raw,mcpmux,rmcp,rmcp-pooled,python,ts"
     )]
     clients: Vec<String>,
-    /// Transports, comma-separated: stdio, http.
+    /// Transports, comma-separated: stdio, http, https (TLS with a test CA, HTTP/2 by ALPN), h2c
+    /// (cleartext HTTP/2, prior knowledge).
     #[arg(long, value_delimiter = ',', default_value = "stdio,http")]
     transports: Vec<String>,
     /// Workloads, comma-separated: seq, c1k, c10k, sleep10k, p10k, p1m.
@@ -145,7 +146,11 @@ fn spec(args: SpecArgs) -> Result<String, String> {
     let workload = Workload::standard(&args.workload)
         .ok_or_else(|| format!("unknown workload {:?}", args.workload))?;
     let target = match args.url {
-        Some(url) => mcpmux_bench::spec::Target::Http { url },
+        Some(url) => mcpmux_bench::spec::Target::Http {
+            url,
+            ca_cert: None,
+            http2_prior_knowledge: false,
+        },
         None => mcpmux_bench::spec::Target::Stdio {
             command: std::env::current_exe()
                 .map_err(|e| format!("own executable: {e}"))?

@@ -87,20 +87,40 @@ impl ClientKind {
 pub enum TransportKind {
     /// Newline-delimited JSON-RPC on a child process's stdin/stdout.
     Stdio,
-    /// Streamable HTTP on 127.0.0.1.
+    /// Streamable HTTP on 127.0.0.1 (HTTP/1.1).
     Http,
+    /// Streamable HTTP over TLS on 127.0.0.1, HTTP/2 by ALPN: the server is started with
+    /// `--tls-cert`/`--tls-key` (a test CA made for the cell), the clients trust that CA.
+    Https,
+    /// Streamable HTTP on 127.0.0.1 as cleartext HTTP/2 with prior knowledge (h2c).
+    H2c,
 }
 
 impl TransportKind {
-    /// Both, in table order.
-    pub const ALL: [TransportKind; 2] = [TransportKind::Stdio, TransportKind::Http];
+    /// Every transport, in table order.
+    pub const ALL: [TransportKind; 4] = [
+        TransportKind::Stdio,
+        TransportKind::Http,
+        TransportKind::Https,
+        TransportKind::H2c,
+    ];
+
+    /// The transports of the standard plan (`--transports` picks others).
+    pub const STANDARD: [TransportKind; 2] = [TransportKind::Stdio, TransportKind::Http];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
             TransportKind::Stdio => "stdio",
             TransportKind::Http => "http",
+            TransportKind::Https => "https",
+            TransportKind::H2c => "h2c",
         }
+    }
+
+    /// Whether the server is reached over HTTP (any version).
+    pub fn is_http(self) -> bool {
+        self != TransportKind::Stdio
     }
 
     /// Parses a [`name`](Self::name).
@@ -503,7 +523,7 @@ impl Plan {
             main_server: true,
             extra_servers: Vec::new(),
             clients: ClientKind::ALL.to_vec(),
-            transports: TransportKind::ALL.to_vec(),
+            transports: TransportKind::STANDARD.to_vec(),
             workloads: Workload::all_standard(),
             runs: 5,
             cell_budget: Duration::from_secs(45),

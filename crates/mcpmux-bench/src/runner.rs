@@ -22,6 +22,7 @@ use crate::plan::{
 };
 use crate::report::{Cell, Report};
 use crate::spec::{LINE_PREFIX, RunSample, Target, WorkerSpec};
+use mcpmux_test_server::test_certs::TestCerts;
 
 /// The longest line read from a worker or server.
 const MAX_LINE: u64 = 1024 * 1024;
@@ -263,11 +264,12 @@ impl HttpServer {
     fn start(
         program: &OsString,
         args: &[OsString],
+        extra: &[OsString],
         log: &Path,
         cancel: &Cancel,
     ) -> Result<HttpServer, String> {
         let mut cmd = Command::new(program);
-        cmd.args(args).args(["--http", "127.0.0.1:0"]);
+        cmd.args(args).args(["--http", "127.0.0.1:0"]).args(extra);
         let mut proc = Proc::spawn(cmd, log, cancel)?;
         let deadline = Instant::now() + LISTEN_TIMEOUT;
         for _ in 0..1000 {
@@ -275,7 +277,8 @@ impl HttpServer {
                 .line(deadline)
                 .map_err(|e| format!("HTTP server: {e}"))?;
             if let Some(base) = line.trim().strip_prefix("listening on ") {
-                if !base.starts_with("http://127.0.0.1:") {
+                if !base.starts_with("http://127.0.0.1:") && !base.starts_with("https://127.0.0.1:")
+                {
                     return Err(format!("the server listens on {base}, not 127.0.0.1"));
                 }
                 let url = format!("{}/mcp", base.trim_end_matches('/'));
@@ -374,6 +377,17 @@ fn run_cell_once(
         foreign_cores: None,
         server: extra.map(|e| e.label.clone()),
     };
+    if matches!(transport, TransportKind::Https | TransportKind::H2c)
+        && matches!(client, ClientKind::Python | ClientKind::Ts)
+    {
+        // Their workers would not trust the cell's CA, or would speak HTTP/1.1 to an h2c cell.
+        cell.error = Some(format!(
+            "the {} worker does not support the {} transport",
+            client.label(),
+            transport.name()
+        ));
+        return cell;
+    }
     let on = extra.map_or_else(String::new, |e| format!("-{}", e.name));
     let stem = format!(
         "{}{on}-{}-{}",
@@ -384,11 +398,11 @@ fn run_cell_once(
     let log = |suffix: &str| plan.paths.logs.join(format!("{stem}{suffix}.log"));
     let mut server = None;
     let target = match (extra, &plan.server, transport) {
-        (Some(_), _, TransportKind::Http) => {
+        (Some(_), _, t) if t != TransportKind::Stdio => {
             cell.error = Some("an extra server runs on stdio only".into());
             return cell;
         }
-        (Some(e), _, TransportKind::Stdio) => Target::Stdio {
+        (Some(e), _, _) => Target::Stdio {
             command: lossy(&e.program),
             args: e.args.iter().map(lossy).collect(),
         },
@@ -396,12 +410,42 @@ fn run_cell_once(
             command: lossy(program),
             args: args.iter().map(lossy).collect(),
         },
-        (None, ServerUnderTest::Command { program, args }, TransportKind::Http) => {
-            match HttpServer::start(program, args, &log("-server"), &plan.cancel) {
+        (None, ServerUnderTest::Command { program, args }, _) => {
+            // HTTPS: a fresh test CA and server certificate for this cell, next to its logs.
+            let certs = if transport == TransportKind::Https {
+                let dir = plan.paths.logs.join(format!("{stem}-tls"));
+                match TestCerts::generate().and_then(|c| {
+                    c.write_to(&dir).map_err(|e| {
+                        format!("writing test certificates into {}: {e}", dir.display())
+                    })
+                }) {
+                    Ok(files) => Some(files),
+                    Err(e) => {
+                        cell.error = Some(e);
+                        return cell;
+                    }
+                }
+            } else {
+                None
+            };
+            let mut tls_args: Vec<OsString> = Vec::new();
+            if let Some(files) = &certs {
+                tls_args.extend([
+                    "--tls-cert".into(),
+                    files.cert.clone().into_os_string(),
+                    "--tls-key".into(),
+                    files.key.clone().into_os_string(),
+                ]);
+            }
+            match HttpServer::start(program, args, &tls_args, &log("-server"), &plan.cancel) {
                 Ok(s) => {
                     let url = s.url.clone();
                     server = Some(s);
-                    Target::Http { url }
+                    Target::Http {
+                        url,
+                        ca_cert: certs.map(|f| f.ca.to_string_lossy().into_owned()),
+                        http2_prior_knowledge: transport == TransportKind::H2c,
+                    }
                 }
                 Err(e) => {
                     cell.error = Some(e);
@@ -409,11 +453,20 @@ fn run_cell_once(
                 }
             }
         }
-        (None, ServerUnderTest::Url(url), TransportKind::Http) => Target::Http { url: url.clone() },
         (None, ServerUnderTest::Url(_), TransportKind::Stdio) => {
             cell.error = Some("no stdio server (the server is a URL)".into());
             return cell;
         }
+        (None, ServerUnderTest::Url(url), TransportKind::Https) if !url.starts_with("https://") => {
+            cell.error = Some("the https transport needs an https:// server URL".into());
+            return cell;
+        }
+        (None, ServerUnderTest::Url(url), _) => Target::Http {
+            url: url.clone(),
+            // An https:// URL is trusted through the system's roots (or SSL_CERT_FILE).
+            ca_cert: None,
+            http2_prior_knowledge: transport == TransportKind::H2c,
+        },
     };
     let spec = WorkerSpec {
         client: client.name().into(),
@@ -524,7 +577,7 @@ pub fn run_plan(plan: &Plan, command: &str, on_cell: &mut dyn FnMut(&Cell)) -> R
                 && matches!(plan.server, ServerUnderTest::Url(_)));
         let extras: &[ExtraServer] = match transport {
             TransportKind::Stdio => &plan.extra_servers,
-            TransportKind::Http => &[],
+            TransportKind::Http | TransportKind::Https | TransportKind::H2c => &[],
         };
         let servers = main
             .then_some(None)

@@ -38,6 +38,13 @@ pub enum Target {
     Http {
         /// The MCP endpoint.
         url: String,
+        /// A PEM file with the CA certificate to trust besides the system's roots (an
+        /// `https://` test server's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ca_cert: Option<String>,
+        /// HTTP/2 with prior knowledge (h2c on `http://`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        http2_prior_knowledge: bool,
     },
 }
 
@@ -176,7 +183,9 @@ mod tests {
         let spec = WorkerSpec {
             client: "mcpmux".into(),
             target: Target::Http {
-                url: "http://127.0.0.1:1/mcp".into(),
+                url: "https://127.0.0.1:1/mcp".into(),
+                ca_cert: Some("/tmp/ca.pem".into()),
+                http2_prior_knowledge: true,
             },
             call: CallSpec {
                 tool: "echo".into(),

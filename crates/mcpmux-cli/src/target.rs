@@ -304,6 +304,9 @@ fn target(global: &GlobalArgs, spec: &ServerSpec, shape: &Shape<'_>) -> Result<T
     if let Some(customize) = shape.customize {
         builder = customize(&spec.name, builder);
     }
+    if matches!(spec.transport, mcpmux_config::Transport::Http(_)) {
+        builder = with_http_globals(builder, global);
+    }
     let server = with_timeout(builder, global).build().map_err(|e| {
         let origin = spec
             .origin
@@ -340,6 +343,18 @@ fn with_timeout(builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
         Some(v) => builder.protocol_version(v),
         None => builder,
     }
+}
+
+/// Applies the global options of HTTP servers: `--ca-cert` (each file read now; `build()`
+/// reports a file that cannot be read or holds no certificate), `--http2-prior-knowledge`.
+fn with_http_globals(mut builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
+    for file in &global.ca_cert {
+        builder = builder.ca_cert_file(file);
+    }
+    if global.http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge(true);
+    }
+    builder
 }
 
 /// The ad-hoc server of `--url` or `-- COMMAND`.
@@ -387,7 +402,7 @@ fn ad_hoc(global: &GlobalArgs, args: &ServerArgs) -> Result<Target, Failure> {
                     "--env applies to stdio servers (`-- COMMAND`) only".to_owned(),
                 ));
             }
-            let mut b = Server::http(url).http_mode(mode);
+            let mut b = with_http_globals(Server::http(url).http_mode(mode), global);
             for (k, v) in &args.headers {
                 b = b.header(k, v);
             }

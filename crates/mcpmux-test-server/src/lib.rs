@@ -9,7 +9,10 @@
 //!   HTTP on `/mcp` and the legacy HTTP+SSE transport on `/sse` +
 //!   `/messages`, configured by [`HttpOptions`] (JSON or SSE answers,
 //!   stateless, session expiry, event ids and resumption, priming, 503s,
-//!   legacy-only), and count what clients do in [`Stats`].
+//!   legacy-only), and count what clients do in [`Stats`]. HTTP/1.1 and
+//!   prior-knowledge h2c on one listener, or HTTPS with ALPN `h2` and
+//!   `http/1.1` ([`HttpOptions::tls_cert`]; [`test_certs`] makes a throw-away
+//!   CA and certificate).
 //!
 //! - model: [`model`] is a scripted OpenAI- and Anthropic-compatible model server, for testing
 //!   agents end to end.
@@ -52,6 +55,7 @@ mod order;
 mod output;
 mod stats;
 mod stdio;
+pub mod test_certs;
 mod tools;
 
 pub use fault_tools::FAULT_TOOL_NAMES;

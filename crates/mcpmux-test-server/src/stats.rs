@@ -59,6 +59,12 @@ pub struct Stats {
     /// The same, dropped because the session had no GET stream open: a fault a test meant to
     /// inject that never reached the client.
     pub standalone_dropped: AtomicU64,
+    /// Requests on the MCP routes (`/mcp`, `/sse`, `/messages`) over
+    /// HTTP/1.x. Counted without waking [`Stats::wait_for`].
+    pub http1_requests: AtomicU64,
+    /// Requests on the MCP routes over HTTP/2 (ALPN `h2` or prior-knowledge
+    /// h2c). Counted without waking [`Stats::wait_for`].
+    pub http2_requests: AtomicU64,
     /// Ids of the sessions ended by DELETE, in order.
     deleted: Mutex<Vec<String>>,
     /// `requestId`s of every `notifications/cancelled`, in order.

@@ -137,7 +137,7 @@ impl ServerBuilder {
                 mode: HttpMode::Auto,
                 headers: reqwest::header::HeaderMap::new(),
                 client: None,
-                accept_invalid_certs: false,
+                client_options: crate::http_client::ClientOptions::default(),
                 max_concurrency: None,
                 max_reconnects: 5,
                 default_retry: Duration::from_secs(1),
@@ -329,7 +329,74 @@ impl ServerBuilder {
     /// when [`http_client`](Self::http_client) supplies the client.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         if let Some(h) = self.http_mut("danger_accept_invalid_certs") {
-            h.accept_invalid_certs = accept;
+            h.client_options.accept_invalid_certs = accept;
+        }
+        self
+    }
+
+    /// Also trusts the CA certificates in `pem` (one or more PEM `CERTIFICATE` blocks) for this
+    /// server's TLS connections, besides the platform's roots: for a server whose certificate a
+    /// private or test CA signed. Certificates are still verified (name, validity, chain). Calls
+    /// add up. Ignored when [`http_client`](Self::http_client) supplies the client.
+    ///
+    /// The platform's roots are the system store (on Linux read through rustls-native-certs);
+    /// when the `SSL_CERT_FILE` (or `SSL_CERT_DIR`) environment variable is set, its
+    /// certificates replace the system store.
+    ///
+    /// `build()` fails with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when
+    /// `pem` holds no certificate.
+    ///
+    /// ```
+    /// let pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+    /// let built = mcpmux::Server::http("https://127.0.0.1:8443/mcp").ca_cert_pem(pem).build();
+    /// assert!(built.is_err());
+    /// ```
+    pub fn ca_cert_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let parsed = crate::http_client::parse_ca_pem(pem.as_ref());
+        match parsed {
+            Ok(certs) => {
+                if let Some(h) = self.http_mut("ca_cert_pem") {
+                    h.client_options.extra_roots.extend(certs);
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// [`ca_cert_pem`](Self::ca_cert_pem) with the contents of the file at `path`, read now.
+    ///
+    /// `build()` fails with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), naming
+    /// the file, when it cannot be read or holds no certificate.
+    pub fn ca_cert_file(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        let parsed = match std::fs::read(path) {
+            Ok(pem) => crate::http_client::parse_ca_pem(&pem)
+                .map_err(|e| crate::Error::invalid(format!("{}: {e}", path.display()))),
+            Err(e) => Err(crate::Error::invalid(format!(
+                "cannot read the CA certificate {}: {e}",
+                path.display()
+            ))),
+        };
+        match parsed {
+            Ok(certs) => {
+                if let Some(h) = self.http_mut("ca_cert_file") {
+                    h.client_options.extra_roots.extend(certs);
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// HTTP/2 with prior knowledge: on `http://` URLs, h2c (cleartext HTTP/2) from the first
+    /// byte, for servers known to accept it (no HTTP/1.1 upgrade); on `https://`, only `h2` is
+    /// offered in ALPN. Off by default: over TLS HTTP/2 is negotiated anyway when the server
+    /// offers it; plain `http://` stays HTTP/1.1. Ignored when
+    /// [`http_client`](Self::http_client) supplies the client.
+    pub fn http2_prior_knowledge(mut self, on: bool) -> Self {
+        if let Some(h) = self.http_mut("http2_prior_knowledge") {
+            h.client_options.http2_prior_knowledge = on;
         }
         self
     }
@@ -483,13 +550,13 @@ impl ServerBuilder {
             && h.client.is_none()
         {
             // One pooled client per handle, shared by all its connections.
-            if h.accept_invalid_certs {
+            if h.client_options.accept_invalid_certs {
                 tracing::warn!(
                     server = %self.config.name,
                     "TLS certificate verification is DISABLED for this server (danger_accept_invalid_certs)"
                 );
             }
-            h.client = Some(crate::http_client::default_client(h.accept_invalid_certs)?);
+            h.client = Some(crate::http_client::default_client(&h.client_options)?);
         }
         if let Some(oauth) = self.config.oauth.take()
             && let TransportKind::Http(h) = &mut self.config.transport
@@ -499,7 +566,7 @@ impl ServerBuilder {
             }
             let client = match &h.client {
                 Some(c) => c.clone(),
-                None => crate::http_client::default_client(false)?,
+                None => crate::http_client::default_client(&h.client_options)?,
             };
             h.auth = Some(Arc::new(crate::auth::Authorizer::new(
                 oauth,

@@ -6,18 +6,57 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+/// What a server's settings change in the default client.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClientOptions {
+    /// `danger_accept_invalid_certs`.
+    pub(crate) accept_invalid_certs: bool,
+    /// CA certificates trusted besides the platform's roots (`ca_cert_pem`).
+    pub(crate) extra_roots: Vec<reqwest::Certificate>,
+    /// HTTP/2 without negotiation: h2c on `http://`, only `h2` offered in ALPN on `https://`.
+    pub(crate) http2_prior_knowledge: bool,
+}
+
 /// Builds the default client: rustls with the `ring` provider (no C toolchain needed), no
 /// `Referer`, and redirects followed only within the configured origin ([`redirect_policy`]).
-pub(crate) fn default_client(accept_invalid_certs: bool) -> Result<reqwest::Client> {
+///
+/// Certificates are checked against the platform's roots (rustls-platform-verifier; on Linux
+/// and the BSDs that is rustls-native-certs, which reads `SSL_CERT_FILE` and `SSL_CERT_DIR`
+/// instead of the system store when they are set) plus `options.extra_roots`. HTTP/2 is used
+/// when the server offers `h2` in ALPN; plain `http://` stays HTTP/1.1 unless
+/// `options.http2_prior_knowledge`.
+pub(crate) fn default_client(options: &ClientOptions) -> Result<reqwest::Client> {
     // Installs `ring` as the process default only if no provider was chosen yet.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .danger_accept_invalid_certs(accept_invalid_certs)
+        .danger_accept_invalid_certs(options.accept_invalid_certs)
         .redirect(redirect_policy())
-        .referer(false)
+        .referer(false);
+    if !options.extra_roots.is_empty() {
+        builder = builder.tls_certs_merge(options.extra_roots.iter().cloned());
+    }
+    if options.http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
+    builder
         .build()
         .map_err(|e| Error::invalid_input("could not build the HTTP client", e))
+}
+
+/// The CA certificates in a PEM bundle, for [`ClientOptions::extra_roots`].
+///
+/// # Errors
+/// A bundle with no `CERTIFICATE` block, or one that does not parse.
+pub(crate) fn parse_ca_pem(pem: &[u8]) -> Result<Vec<reqwest::Certificate>> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::invalid_input("the CA certificate is not valid PEM", e))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(
+            "no CA certificate found (expected PEM `BEGIN CERTIFICATE` blocks)",
+        ));
+    }
+    Ok(certs)
 }
 
 /// Most redirects one request follows.

@@ -34,7 +34,17 @@ pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
     let rt = runtime()?;
     let builder = match &spec.target {
         Target::Stdio { command, args } => mcpmux::Server::stdio(command).args(args),
-        Target::Http { url } => mcpmux::Server::http(url),
+        Target::Http {
+            url,
+            ca_cert,
+            http2_prior_knowledge,
+        } => {
+            let mut b = mcpmux::Server::http(url).http2_prior_knowledge(*http2_prior_knowledge);
+            if let Some(ca) = ca_cert {
+                b = b.ca_cert_file(ca);
+            }
+            b
+        }
     };
     let server = builder.build().map_err(|e| e.to_string())?;
     let guard = rt

@@ -77,6 +77,49 @@ fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
     }
 }
 
+/// A reqwest client builder for an HTTP target: its `ca_cert` trusted besides the system's
+/// roots, HTTP/2 with prior knowledge when asked for (otherwise HTTP/2 only where TLS's ALPN
+/// offers it). A plain builder for any other target.
+///
+/// # Errors
+/// A CA file that cannot be read or holds no certificate.
+pub(crate) fn http_client_builder(
+    target: &crate::spec::Target,
+) -> Result<reqwest::ClientBuilder, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder();
+    if let crate::spec::Target::Http {
+        ca_cert,
+        http2_prior_knowledge,
+        ..
+    } = target
+    {
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path).map_err(|e| format!("CA certificate {path}: {e}"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("CA certificate {path}: {e}"))?;
+            if certs.is_empty() {
+                return Err(format!("CA certificate {path}: no certificate"));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        if *http2_prior_knowledge {
+            builder = builder.http2_prior_knowledge();
+        }
+    }
+    Ok(builder)
+}
+
+/// [`http_client_builder`], built.
+///
+/// # Errors
+/// See [`http_client_builder`]; reqwest's build error.
+pub(crate) fn http_client(target: &crate::spec::Target) -> Result<reqwest::Client, String> {
+    http_client_builder(target)?
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
 /// This process's CPU time (user + system, every thread) in nanoseconds.
 pub fn cpu_time_ns() -> u64 {
     use nix::sys::resource::{UsageWho, getrusage};

@@ -51,14 +51,12 @@ impl Caller for RawHttpCaller {
 }
 
 pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
-    let Target::Http { url } = &spec.target else {
+    let Target::Http { url, .. } = &spec.target else {
         return Err("raw HTTP driver needs an HTTP target".into());
     };
     let url = reqwest::Url::parse(url).map_err(|e| format!("bad URL {url}: {e}"))?;
     let rt = runtime()?;
-    let client = reqwest::Client::builder()
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
+    let client = super::http_client(&spec.target)?;
     let mut headers = HeaderMap::new();
     headers.insert(
         ACCEPT,

@@ -56,14 +56,6 @@ pub(crate) enum HttpClient {
     Pooled,
 }
 
-/// reqwest's defaults (keep-alive, an idle pool per host), built with the same TLS setup as the
-/// other clients here (rustls, `ring`; plain `http://` never uses it).
-fn pooled_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))
-}
-
 pub(crate) fn connect(spec: &WorkerSpec, http: HttpClient) -> Result<Box<dyn Driver>, String> {
     let rt = runtime()?;
     let service: RunningService<RoleClient, ()> = rt.block_on(async {
@@ -77,13 +69,32 @@ pub(crate) fn connect(spec: &WorkerSpec, http: HttpClient) -> Result<Box<dyn Dri
                     .await
                     .map_err(|e| format!("rmcp initialize: {e}"))
             }
-            Target::Http { url } => {
+            Target::Http {
+                url,
+                ca_cert,
+                http2_prior_knowledge,
+            } => {
                 let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                     .max_concurrent_requests(HTTP_MAX_IN_FLIGHT);
                 let transport = match http {
-                    HttpClient::Default => StreamableHttpClientTransport::from_config(config),
+                    HttpClient::Default if ca_cert.is_none() && !http2_prior_knowledge => {
+                        StreamableHttpClientTransport::from_config(config)
+                    }
+                    HttpClient::Default => {
+                        // A reqwest client trusting the cell's CA / speaking h2c, otherwise like
+                        // rmcp's default one (no idle pooling).
+                        let client = super::http_client_builder(&spec.target)?
+                            .pool_max_idle_per_host(0)
+                            .build()
+                            .map_err(|e| format!("HTTP client: {e}"))?;
+                        StreamableHttpClientTransport::with_client(client, config)
+                    }
                     HttpClient::Pooled => {
-                        StreamableHttpClientTransport::with_client(pooled_client()?, config)
+                        // rmcp given a reqwest client with its defaults (keep-alive pooling).
+                        let client = super::http_client_builder(&spec.target)?
+                            .build()
+                            .map_err(|e| format!("HTTP client: {e}"))?;
+                        StreamableHttpClientTransport::with_client(client, config)
                     }
                 };
                 ().serve(transport)

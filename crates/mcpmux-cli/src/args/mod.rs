@@ -104,6 +104,23 @@ pub struct GlobalArgs {
     /// Fail if any server fails to start (default: report it; the others serve)
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub strict: bool,
+
+    /// HTTPS servers: also trust the CA certificate(s) in this PEM file, besides the system's
+    /// roots (repeatable; SSL_CERT_FILE, when set, replaces the system's roots)
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        action = ArgAction::Append,
+        help_heading = GLOBAL
+    )]
+    pub ca_cert: Vec<PathBuf>,
+
+    /// HTTP servers on http:// URLs: speak HTTP/2 from the first byte (h2c with prior
+    /// knowledge) instead of HTTP/1.1; on https:// offer only h2 (HTTP/2 is negotiated there
+    /// anyway when the server offers it)
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub http2_prior_knowledge: bool,
 }
 
 fn parse_host(s: &str) -> Result<Host, String> {

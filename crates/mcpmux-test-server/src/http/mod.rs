@@ -15,6 +15,16 @@
 //! - `POST /messages?sessionId=<id>`: legacy client messages → 202.
 //! - `/moved` (any method): 307 to `/mcp`; `/moved-permanently`: 308 to
 //!   `/mcp` (an endpoint that moved, or a server mounted under a prefix).
+//! - `GET /http-versions`: `{"http1": N, "http2": N}`, the requests on the
+//!   MCP routes (`/mcp`, `/sse`, `/messages`) by HTTP version
+//!   ([`Stats::http1_requests`], [`Stats::http2_requests`]).
+//!
+//! # HTTP versions
+//!
+//! Every connection is served by hyper-util's auto builder: HTTP/1.1, or
+//! HTTP/2 when the client starts with the HTTP/2 preface (prior-knowledge
+//! h2c on the plain listener). With [`HttpOptions::tls_cert`] the listener
+//! speaks TLS only and offers ALPN `h2` and `http/1.1`.
 //!
 //! Other methods on these paths answer 405, other paths 404.
 
@@ -30,6 +40,7 @@ mod session;
 mod sse;
 mod stream;
 mod streamable;
+mod tls;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,7 +51,8 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{any, get, post};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -190,7 +202,11 @@ fn router(app: Arc<App>) -> Router {
                 .delete(streamable::delete),
         )
         .route("/sse", get(legacy::get))
-        .route(legacy::MESSAGES_PATH, post(legacy::post));
+        .route(legacy::MESSAGES_PATH, post(legacy::post))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            count_version,
+        ));
     let mcp = if app.opts.oauth_ttl.is_some() {
         mcp.route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
@@ -214,7 +230,38 @@ fn router(app: Arc<App>) -> Router {
     };
     mcp.route("/moved", any(moved_temporarily))
         .route("/moved-permanently", any(moved_permanently))
+        .route("/http-versions", get(http_versions))
         .with_state(app)
+}
+
+/// Counts each request on the MCP routes by its HTTP version.
+async fn count_version(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let counter = if request.version() == axum::http::Version::HTTP_2 {
+        &app.stats.http2_requests
+    } else {
+        &app.stats.http1_requests
+    };
+    // Nobody waits on these: no wake-up.
+    counter.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+/// `GET /http-versions`: the MCP routes' requests by HTTP version.
+async fn http_versions(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    let body = serde_json::json!({
+        "http1": app.stats.get(&app.stats.http1_requests),
+        "http2": app.stats.get(&app.stats.http2_requests),
+    });
+    let mut response = Response::new(axum::body::Body::from(body.to_string()));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// `/moved`: 307 to `/mcp` (method and body kept by the client).
@@ -238,9 +285,49 @@ fn moved(app: &App, status: StatusCode) -> Response {
     response
 }
 
+/// Most concurrent HTTP/2 streams per connection: a client multiplexes all
+/// its calls on one connection, and the benchmarks run 10 000 at once.
+const H2_MAX_STREAMS: u32 = 65_536;
+
+/// How long a TLS handshake may take.
+const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Serves one accepted connection, HTTP/1.1 or HTTP/2 (after the TLS
+/// handshake when `tls` is set), until it closes.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    service: TowerToHyperService<Router>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(H2_MAX_STREAMS);
+    match tls {
+        None => {
+            let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+        }
+        Some(acceptor) => {
+            // A failed or stalled handshake just drops the connection (the
+            // client reports it).
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(TLS_HANDSHAKE_LIMIT, acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        }
+    }
+}
+
 /// Accepts connections until the crash switch flips; dropping (aborting)
 /// this future closes every connection.
-async fn run(listener: TcpListener, app: Arc<App>, mut crashed: watch::Receiver<Option<i32>>) {
+async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut crashed: watch::Receiver<Option<i32>>,
+) {
     let mut connections = JoinSet::new();
     // Declared after `connections`, so dropped before it: the server is
     // marked stopping before the connections (and their bodies) go.
@@ -252,11 +339,7 @@ async fn run(listener: TcpListener, app: Arc<App>, mut crashed: watch::Receiver<
                 Ok((tcp, _)) => {
                     let _ = tcp.set_nodelay(true);
                     let service = TowerToHyperService::new(router.clone());
-                    connections.spawn(async move {
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(tcp), service)
-                            .await;
-                    });
+                    connections.spawn(serve_connection(tcp, tls.clone(), service));
                 }
                 // Out of file descriptors and the like: back off briefly.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -291,7 +374,7 @@ async fn run(listener: TcpListener, app: Arc<App>, mut crashed: watch::Receiver<
 pub struct HttpServer {
     /// The bound address.
     pub addr: SocketAddr,
-    /// `http://ADDR` (no trailing slash).
+    /// `http://ADDR` (no trailing slash; `https://` with TLS).
     pub url_base: String,
     /// The Streamable HTTP endpoint, `http://ADDR/mcp`.
     pub url_mcp: String,
@@ -345,11 +428,14 @@ impl Drop for HttpServer {
 
 /// Starts serving on `listener` in a task on the current runtime and
 /// returns its handle. Applies the startup faults of
-/// [`HttpOptions::server`] (`ignore_sigterm`, `grandchild`) first.
+/// [`HttpOptions::server`] (`ignore_sigterm`, `grandchild`) first. With
+/// [`HttpOptions::tls_cert`] and [`HttpOptions::tls_key`] it serves HTTPS.
 ///
 /// # Errors
 ///
-/// When the listener has no local address or a startup fault fails.
+/// When the listener has no local address, the TLS certificate or key
+/// cannot be read or used (`InvalidInput` or the read error, naming the
+/// file), or a startup fault fails.
 ///
 /// # Panics
 ///
@@ -365,6 +451,18 @@ pub async fn start_http_on(
             "--member-order applies to stdio only (Streamable HTTP writes sorted members)",
         ));
     }
+    let tls = match (&opts.tls_cert, &opts.tls_key) {
+        (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            cert, key,
+        )?)),
+        (None, None) => None,
+        _ => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "HTTPS needs both a TLS certificate and its key",
+            ));
+        }
+    };
     if opts.server.ignore_sigterm {
         faults::ignore_sigterm()?;
     }
@@ -376,8 +474,9 @@ pub async fn start_http_on(
     let (crash_tx, crash_rx) = watch::channel(None);
     let fail_next = Arc::new(AtomicU64::new(0));
     let app = App::new(opts, Arc::clone(&stats), crash_tx, Arc::clone(&fail_next));
-    let task = tokio::spawn(run(listener, app, crash_rx.clone()));
-    let url_base = format!("http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let task = tokio::spawn(run(listener, app, tls, crash_rx.clone()));
+    let url_base = format!("{scheme}://{addr}");
     Ok(HttpServer {
         addr,
         url_mcp: format!("{url_base}/mcp"),
@@ -412,7 +511,8 @@ pub async fn serve_http(listener: TcpListener, opts: HttpOptions) -> std::io::Re
 }
 
 /// What the binary does with `--http ADDR`: binds [`HttpOptions::listen`]
-/// (default `127.0.0.1:0`), prints `listening on http://ADDR` on stdout,
+/// (default `127.0.0.1:0`), prints `listening on http://ADDR` (with TLS
+/// `https://ADDR`) on stdout,
 /// serves until the `crash` tool stops it and returns the exit code.
 ///
 /// # Errors

@@ -1,6 +1,7 @@
 //! HTTP options (command-line flags `--http*`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::Options;
 
@@ -78,6 +79,28 @@ pub struct HttpOptions {
     )]
     pub oauth_ttl: Option<u64>,
 
+    /// HTTPS: the server's certificate chain (PEM, leaf first). With
+    /// [`HttpOptions::tls_key`], the server speaks TLS only, offering ALPN
+    /// `h2` and `http/1.1`.
+    #[arg(
+        long = "tls-cert",
+        value_name = "FILE",
+        requires_all = ["listen", "tls_key"],
+        help = "Serve HTTPS with this certificate chain (PEM, leaf first; needs --tls-key), \
+                offering ALPN h2 and http/1.1; prints `listening on https://ADDR`"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// HTTPS: the private key of [`HttpOptions::tls_cert`] (PEM: PKCS#8,
+    /// PKCS#1 or SEC1).
+    #[arg(
+        long = "tls-key",
+        value_name = "FILE",
+        requires = "tls_cert",
+        help = "The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)"
+    )]
+    pub tls_key: Option<PathBuf>,
+
     /// Answer the first N POSTs (any endpoint) with 503.
     #[arg(long = "http-fail-first-posts", value_name = "N", default_value_t = 0)]
     pub fail_first_posts: u64,
@@ -103,6 +126,8 @@ impl Default for HttpOptions {
             oauth_ttl: None,
             fail_first_posts: 0,
             legacy_only: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -186,5 +211,28 @@ mod tests {
         assert_eq!(h.fail_first_posts, 2);
         assert!(h.resumable());
         assert!(Cli::try_parse_from(["x", "--allow-remote"]).is_err());
+    }
+
+    #[test]
+    fn tls_flags_come_together() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--http",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert_eq!(cli.http.tls_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(cli.http.tls_key, Some(PathBuf::from("k.pem")));
+        for alone in [
+            &["x", "--http", "127.0.0.1:0", "--tls-cert", "c.pem"][..],
+            &["x", "--http", "127.0.0.1:0", "--tls-key", "k.pem"][..],
+            &["x", "--tls-cert", "c.pem", "--tls-key", "k.pem"][..],
+        ] {
+            assert!(Cli::try_parse_from(alone).is_err(), "{alone:?}");
+        }
     }
 }

@@ -52,7 +52,7 @@ fn parse(url: &str) -> Result<Url> {
 
 fn authorizer(url: &str, name: &str, config: OAuthConfig) -> Result<Authorizer> {
     let url = parse(url)?;
-    let client = crate::http_client::default_client(false)?;
+    let client = crate::http_client::default_client(&Default::default())?;
     Ok(Authorizer::new(config, url, Arc::from(name), client))
 }
 

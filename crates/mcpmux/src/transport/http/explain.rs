@@ -119,10 +119,7 @@ pub(super) fn send_error(what: &str, e: reqwest::Error) -> Error {
     {
         let mut plain = url.clone();
         let _ = plain.set_scheme("http");
-        let mut cause: &(dyn std::error::Error + 'static) = &e;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
+        let cause = innermost(&e);
         // No source: its chain would only repeat the TLS failure the message already names.
         return Error::http(
             format!(
@@ -133,7 +130,36 @@ pub(super) fn send_error(what: &str, e: reqwest::Error) -> Error {
             None,
         );
     }
+    if url.is_some() && is_untrusted_certificate(&detail) {
+        return Error::http(
+            format!(
+                "{what}: the server's TLS certificate was not accepted: {}; if a private or test \
+                 CA signed it, trust that CA (`ca_cert_pem`, mcpmux --ca-cert FILE, or \
+                 SSL_CERT_FILE)",
+                innermost(&e)
+            ),
+            status,
+            Some(Box::new(e)),
+        );
+    }
     Error::http(format!("{what}: {e}"), status, Some(Box::new(e)))
+}
+
+/// The last error of a source chain.
+fn innermost<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause
+}
+
+/// Whether a TLS failure is the certificate check (rustls: "invalid peer certificate: …",
+/// e.g. `UnknownIssuer`, a name mismatch, expiry).
+fn is_untrusted_certificate(detail: &str) -> bool {
+    detail.contains("invalid peer certificate")
 }
 
 /// Whether a TLS failure reads like the peer answered in plain HTTP.
@@ -150,6 +176,16 @@ fn is_plain_http_port(detail: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_failures_are_recognised() {
+        assert!(is_untrusted_certificate(
+            "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(!is_untrusted_certificate(
+            "received corrupt message of type InvalidContentType"
+        ));
+    }
 
     #[test]
     fn an_html_page_is_described_by_its_title() {

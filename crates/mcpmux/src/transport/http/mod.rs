@@ -54,7 +54,8 @@ pub(crate) struct HttpSettings {
     /// Extra headers on every request (the bearer token among them, marked sensitive).
     pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) client: Option<reqwest::Client>,
-    pub(crate) accept_invalid_certs: bool,
+    /// How the default client is built (when `client` is not given).
+    pub(crate) client_options: crate::http_client::ClientOptions,
     pub(crate) max_concurrency: Option<usize>,
     /// Reconnect attempts for a dropped SSE stream before its callers get an error.
     pub(crate) max_reconnects: u32,
@@ -311,7 +312,7 @@ impl HttpTransport {
     pub(crate) fn new(config: Arc<TransportSettings>, http: &HttpSettings) -> Result<Self> {
         let client = match &http.client {
             Some(c) => c.clone(),
-            None => crate::http_client::default_client(http.accept_invalid_certs)?,
+            None => crate::http_client::default_client(&http.client_options)?,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let mode = match http.mode {

@@ -1,0 +1,205 @@
+//! HTTPS and HTTP/2 from the command line, against `mcpmux test-server --http` on 127.0.0.1: a
+//! CA made at test time is trusted only when given (`--ca-cert FILE` or `SSL_CERT_FILE`),
+//! HTTP/2 is negotiated over TLS, and h2c is used on a plain URL only with
+//! `--http2-prior-knowledge`. The HTTP version of each request is what the server counted
+//! (`GET /http-versions`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use mcpmux_test_server::test_certs::{TestCertFiles, TestCerts};
+use serde_json::Value;
+
+const MCPMUX: &str = env!("CARGO_BIN_EXE_mcpmux");
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A test server process, killed and reaped on drop.
+struct TestServer {
+    child: Child,
+    base: String,
+}
+
+impl TestServer {
+    fn start(extra: &[&std::ffi::OsStr]) -> TestServer {
+        let mut child = Command::new(MCPMUX)
+            .args(["test-server", "--http", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn mcpmux test-server --http");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listening line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        TestServer { child, base }
+    }
+
+    fn https(files: &TestCertFiles) -> TestServer {
+        TestServer::start(&[
+            "--tls-cert".as_ref(),
+            files.cert.as_os_str(),
+            "--tls-key".as_ref(),
+            files.key.as_os_str(),
+        ])
+    }
+
+    fn url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// `(HTTP/1.x requests, HTTP/2 requests)` the server saw on its MCP routes.
+    fn versions(&self, ca: Option<&Path>) -> (u64, u64) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut builder = reqwest::Client::builder().timeout(LIMIT);
+        if let Some(ca) = ca {
+            let cert = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+            builder = builder.tls_certs_only([cert]);
+        }
+        let client = builder.build().unwrap();
+        let url = format!("{}/http-versions", self.base);
+        let v: Value = runtime
+            .block_on(async { client.get(&url).send().await.unwrap().json().await.unwrap() });
+        (v["http1"].as_u64().unwrap(), v["http2"].as_u64().unwrap())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn certs(tag: &str) -> (PathBuf, TestCertFiles) {
+    let dir = std::env::temp_dir().join(format!("mcpmux-cli-tls-{tag}-{}", std::process::id()));
+    let files = TestCerts::generate().unwrap().write_to(&dir).unwrap();
+    (dir, files)
+}
+
+/// `mcpmux ARGS` without inherited TLS or log variables (plus `env`), bounded by `timeout`.
+fn mcpmux(args: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-s", "KILL", &LIMIT.as_secs().to_string(), MCPMUX])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run mcpmux")
+}
+
+fn call_echo(url: &str, text: &str, extra: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["call".as_ref(), "echo".as_ref(), "--args".as_ref()];
+    let json = format!(r#"{{"text":"{text}"}}"#);
+    args.push(json.as_ref());
+    args.push("--url".as_ref());
+    args.push(url.as_ref());
+    args.extend_from_slice(extra);
+    mcpmux(&args, env)
+}
+
+fn ok_stdout(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn https_needs_the_ca_and_then_speaks_http2() {
+    let (dir, files) = certs("cli");
+    let server = TestServer::https(&files);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let url = server.url();
+
+    // (a) Not trusted: a certificate error, no request reached the server.
+    let out = call_echo(&url, "x", &[], &[]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TLS certificate was not accepted") && stderr.contains("--ca-cert"),
+        "{stderr}"
+    );
+    assert_eq!(server.versions(Some(&files.ca)), (0, 0));
+
+    // (b) --ca-cert FILE: tools and a call work, over HTTP/2.
+    let ca = ["--ca-cert".as_ref(), files.ca.as_os_str()];
+    let mut args: Vec<&std::ffi::OsStr> = vec!["tools".as_ref(), "--url".as_ref(), url.as_ref()];
+    args.extend_from_slice(&ca);
+    let tools = ok_stdout(&mcpmux(&args, &[]));
+    assert!(tools.contains("echo"), "{tools}");
+    assert_eq!(
+        ok_stdout(&call_echo(&url, "over h2", &ca, &[])),
+        "over h2\n"
+    );
+    let (h1, h2) = server.versions(Some(&files.ca));
+    assert!(h1 == 0 && h2 >= 8, "{h1} {h2}");
+
+    // (c) SSL_CERT_FILE pointing at the CA.
+    let out = call_echo(&url, "via env", &[], &[("SSL_CERT_FILE", &files.ca)]);
+    assert_eq!(ok_stdout(&out), "via env\n");
+    let (h1, _) = server.versions(Some(&files.ca));
+    assert_eq!(h1, 0);
+
+    // A --ca-cert file without a certificate: a usage error naming it.
+    let out = call_echo(
+        &url,
+        "x",
+        &["--ca-cert".as_ref(), files.key.as_os_str()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("key.pem") && stderr.contains("no CA certificate"),
+        "{stderr}"
+    );
+
+    drop(server);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn plain_http_is_http1_and_h2c_only_on_request() {
+    // (e) Without the opt-in: HTTP/1.1 only.
+    let server = TestServer::start(&[]);
+    assert_eq!(ok_stdout(&call_echo(&server.url(), "h1", &[], &[])), "h1\n");
+    let (h1, h2) = server.versions(None);
+    assert!(h1 >= 4 && h2 == 0, "{h1} {h2}");
+    drop(server);
+
+    // (d) --http2-prior-knowledge: h2c on the same kind of listener.
+    let server = TestServer::start(&[]);
+    let out = call_echo(
+        &server.url(),
+        "h2c",
+        &["--http2-prior-knowledge".as_ref()],
+        &[],
+    );
+    assert_eq!(ok_stdout(&out), "h2c\n");
+    let (h1, h2) = server.versions(None);
+    assert!(h1 == 0 && h2 >= 4, "{h1} {h2}");
+}

@@ -1,0 +1,130 @@
+//! TLS and HTTP/2 against the Rust test server (in-process, 127.0.0.1): a CA made at test time,
+//! trusted only when given (`ca_cert_pem`), ALPN h2 over TLS, prior-knowledge h2c on request;
+//! the HTTP version each request used is what the server counted.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use mcpmux::{HttpMode, ReconnectPolicy, Server};
+use mcpmux_test_server::test_certs::TestCerts;
+use mcpmux_test_server::{HttpOptions, HttpServer, Stats, start_http};
+use serde_json::json;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn temp_dir(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("mcpmux-tls-{tag}-{}", std::process::id()))
+}
+
+async fn https_server(tag: &str) -> (HttpServer, TestCerts, PathBuf) {
+    let certs = TestCerts::generate().unwrap();
+    let dir = temp_dir(tag);
+    let files = certs.write_to(&dir).unwrap();
+    let server = start_http(HttpOptions {
+        tls_cert: Some(files.cert),
+        tls_key: Some(files.key),
+        ..HttpOptions::default()
+    })
+    .await
+    .unwrap();
+    (server, certs, dir)
+}
+
+fn versions(stats: &Stats) -> (u64, u64) {
+    (
+        stats.get(&stats.http1_requests),
+        stats.get(&stats.http2_requests),
+    )
+}
+
+/// tools/list and tools/call, then close (DELETE); the server saw the GET stream and the DELETE.
+async fn use_and_close(server: Server, http: &HttpServer) {
+    let tools = bounded("tools/list", LIMIT, server.list_tools())
+        .await
+        .unwrap();
+    assert!(tools.iter().any(|t| t.name == "echo"));
+    let result = bounded(
+        "tools/call",
+        LIMIT,
+        server.call_tool("echo", json!({"text": "over tls"})),
+    )
+    .await
+    .unwrap();
+    assert!(format!("{result:?}").contains("over tls"), "{result:?}");
+    bounded("close", LIMIT, server.close()).await;
+    let s = &http.stats;
+    assert!(
+        s.wait_for(LIMIT, |s| s.get(&s.deletes) == 1).await,
+        "no DELETE: {s:?}"
+    );
+    assert!(s.get(&s.get_streams_opened) >= 1, "no GET stream: {s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_refused_with_a_clear_error() {
+    let (http, _certs, dir) = https_server("untrusted").await;
+    let server = Server::http(&http.url_mcp)
+        .reconnect(ReconnectPolicy::none())
+        .build()
+        .unwrap();
+    let err = bounded("connect", LIMIT, server.enter()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_http(), "{text}");
+    assert!(
+        text.contains("TLS certificate was not accepted") && text.contains("UnknownIssuer"),
+        "{text}"
+    );
+    assert_eq!(http.stats.get(&http.stats.posts), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_ca_gives_http2_over_alpn_for_every_request() {
+    let (http, certs, dir) = https_server("trusted").await;
+    let server = Server::http(&http.url_mcp)
+        .http_mode(HttpMode::Streamable)
+        .ca_cert_pem(&certs.ca_pem)
+        .build()
+        .unwrap();
+    use_and_close(server, &http).await;
+    let (h1, h2) = versions(&http.stats);
+    // initialize, initialized, tools/list, tools/call POSTs, the GET stream and the DELETE.
+    assert_eq!(h1, 0);
+    assert!(h2 >= 6, "{h2}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_is_http1_unless_prior_knowledge_is_asked_for() {
+    let http = start_http(HttpOptions::default()).await.unwrap();
+    let plain = Server::http(&http.url_mcp).build().unwrap();
+    use_and_close(plain, &http).await;
+    let (h1, h2) = versions(&http.stats);
+    assert!(h1 >= 6 && h2 == 0, "{h1} {h2}");
+
+    let http = start_http(HttpOptions::default()).await.unwrap();
+    let h2c = Server::http(&http.url_mcp)
+        .http2_prior_knowledge(true)
+        .build()
+        .unwrap();
+    use_and_close(h2c, &http).await;
+    let (h1, h2) = versions(&http.stats);
+    assert!(h1 == 0 && h2 >= 6, "{h1} {h2}");
+}
+
+#[test]
+fn ca_cert_pem_without_a_certificate_fails_the_build() {
+    let err = Server::http("https://127.0.0.1:1/mcp")
+        .ca_cert_pem("just text\n")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("no CA certificate found"), "{err}");
+    let err = Server::stdio("x")
+        .http2_prior_knowledge(true)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("HTTP servers only"), "{err}");
+}
