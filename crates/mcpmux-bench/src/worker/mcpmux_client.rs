@@ -34,7 +34,12 @@ pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
     let rt = runtime()?;
     let builder = match &spec.target {
         Target::Stdio { command, args } => mcpmux::Server::stdio(command).args(args),
-        Target::Http { url } => mcpmux::Server::http(url),
+        Target::Http { url } => spec
+            .headers
+            .iter()
+            .fold(mcpmux::Server::http(url), |b, (name, value)| {
+                b.header(name, value)
+            }),
     };
     let server = builder.build().map_err(|e| e.to_string())?;
     let guard = rt
