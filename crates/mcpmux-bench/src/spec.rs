@@ -121,6 +121,10 @@ pub struct WorkerSpec {
     pub warmup: usize,
     /// A run that takes longer than this is abandoned (the worker reports an error).
     pub run_timeout_ms: u64,
+    /// HTTP headers (name, value) on every request, e.g. a gateway's `authorization`; only the
+    /// mcpmux worker sends them (the other Rust workers refuse; the scripts ignore them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 /// What a worker reports for one run.
@@ -199,6 +203,7 @@ mod tests {
             calls: 10,
             warmup: 2,
             run_timeout_ms: 1000,
+            headers: vec![("authorization".into(), "Bearer t".into())],
         };
         let json = serde_json::to_string(&spec).unwrap_or_default();
         let back: WorkerSpec = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));

@@ -90,6 +90,7 @@ fn one_run(client: &str, server_args: &[&str], calls: usize) -> RunSample {
         calls,
         warmup: 10,
         run_timeout_ms: 30_000,
+        headers: Vec::new(),
     };
     let mut worker = Command::new(BIN)
         .arg("worker")

@@ -43,7 +43,9 @@ pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
             if let Some(ca) = ca_cert {
                 b = b.ca_cert_file(ca);
             }
-            b
+            spec.headers
+                .iter()
+                .fold(b, |b, (name, value)| b.header(name, value))
         }
     };
     let server = builder.build().map_err(|e| e.to_string())?;

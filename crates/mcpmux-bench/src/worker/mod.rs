@@ -60,6 +60,12 @@ pub const RUST_CLIENTS: &[&str] = &[
 ];
 
 fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
+    if !spec.headers.is_empty() && spec.client != "mcpmux" {
+        return Err(format!(
+            "the {} worker sends no extra HTTP headers (only mcpmux does)",
+            spec.client
+        ));
+    }
     match spec.client.as_str() {
         "raw" => match &spec.target {
             crate::spec::Target::Stdio { .. } => raw_stdio::connect(spec),
