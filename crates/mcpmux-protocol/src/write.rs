@@ -20,7 +20,7 @@ const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
 /// Whether any of the eight bytes in `w` is `"`, `\` or below 0x20. Exact for "any": the
 /// classic has-zero-byte / has-less-than tests, whose only imprecision is in which bit is set.
 #[inline]
-fn word_needs_escape(w: u64) -> bool {
+pub(crate) fn word_needs_escape(w: u64) -> bool {
     let quote = w ^ QUOTES;
     let backslash = w ^ BACKSLASHES;
     let zero_quote = quote.wrapping_sub(ONES) & !quote;

@@ -1,7 +1,7 @@
 //! A response's result as it travels from the connection task to its caller: the received
 //! frame and the result's place in it, parsed once by the caller.
 
-use mcpmux_protocol::{Decoded, Incoming, decode};
+use mcpmux_protocol::{CallToolResult, Decoded, Incoming, decode};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
@@ -44,6 +44,20 @@ impl RawResult {
             }
             RawResult::Owned(raw) => serde_json::from_str(raw.get()),
         }
+    }
+
+    /// Parses a `tools/call` result: the common shape without serde
+    /// ([`CallToolResult::parse_common`], which reads exactly what serde would), anything else
+    /// as [`parse`](Self::parse) does.
+    pub(crate) fn parse_tool_result(&self) -> serde_json::Result<CallToolResult> {
+        if let RawResult::Frame { frame, range, .. } = self
+            && let Some(result) = frame
+                .get(range.clone())
+                .and_then(CallToolResult::parse_common)
+        {
+            return Ok(result);
+        }
+        self.parse()
     }
 
     /// As an owned `RawValue` (one copy for a frame).

@@ -304,11 +304,13 @@ pub(crate) fn parse_result<R: serde::de::DeserializeOwned>(
         .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
 }
 
-/// Parses a result as received (no copy of a frame) into `R`, as a protocol error on mismatch.
-pub(crate) fn parse_raw_result<R: serde::de::DeserializeOwned>(
-    method: &str,
-    raw: &RawResult,
-) -> Result<R> {
-    raw.parse()
-        .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
+/// Parses a `tools/call` result as received (the common shape without serde), as a protocol
+/// error when malformed.
+pub(crate) fn parse_tool_result(raw: &RawResult) -> Result<mcpmux_protocol::CallToolResult> {
+    raw.parse_tool_result().map_err(|e| {
+        Error::protocol_from(
+            format!("malformed {} result", mcpmux_protocol::methods::TOOLS_CALL),
+            e,
+        )
+    })
 }
