@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcpmux_protocol::{CancelledParams, ProgressParams, RequestId, encode_notification, methods};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 
 use super::deadlines::Deadlines;
+use super::slots::ReplyTx;
 use super::{Command, ConnSettings, ConnShared, Observer, Outcome};
 use crate::error::{CloseReason, Error};
 use crate::notification::ServerNotification;
@@ -90,7 +91,7 @@ pub(super) fn spawn(parts: Parts, transport: Transport) {
 /// A request waiting for its response.
 #[derive(Debug)]
 pub(super) struct Pending {
-    pub(super) reply: oneshot::Sender<Outcome>,
+    pub(super) reply: ReplyTx,
     /// Whether a dropped caller sends `notifications/cancelled` (never for `initialize`).
     cancellable: bool,
     /// Its progress token, if progress is routed to the caller.
