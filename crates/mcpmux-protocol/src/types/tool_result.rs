@@ -194,12 +194,15 @@ impl<'a> Scan<'a> {
         }
         let start = self.i;
         let rest = self.s.get(start..)?;
-        // Eight bytes at a time while none is a quote, a backslash or a control character.
+        // Eight bytes at a time up to the first quote, backslash or control character.
         let mut n = 0;
-        while let Some(word) = rest.get(n..n + 8) {
-            let mut w = [0; 8];
-            w.copy_from_slice(word);
-            if crate::write::word_needs_escape(u64::from_le_bytes(w)) {
+        for chunk in rest.chunks_exact(8) {
+            let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let mask = crate::write::escape_mask(u64::from_le_bytes(word));
+            if mask != 0 {
+                n += mask.trailing_zeros() as usize / 8;
                 break;
             }
             n += 8;
