@@ -6,6 +6,11 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 
+/// Results up to this size are tried with [`CallToolResult::parse_common`] first; larger ones
+/// go to serde at once (the scan and the UTF-8 check are then the whole cost, and serde_json's
+/// scan is a little tighter: +2.4 % instructions at 10 KB texts without this bound).
+const FAST_PARSE_MAX: usize = 4 * 1024;
+
 /// A response's raw `result`: the received frame itself and where the result lies in it, so
 /// that routing a response to its caller copies nothing (a 1 MB result used to be copied once
 /// more here); or, from a batch, a copy.
@@ -46,11 +51,12 @@ impl RawResult {
         }
     }
 
-    /// Parses a `tools/call` result: the common shape without serde
+    /// Parses a `tools/call` result: a small one of the common shape without serde
     /// ([`CallToolResult::parse_common`], which reads exactly what serde would), anything else
     /// as [`parse`](Self::parse) does.
     pub(crate) fn parse_tool_result(&self) -> serde_json::Result<CallToolResult> {
         if let RawResult::Frame { frame, range, .. } = self
+            && range.len() <= FAST_PARSE_MAX
             && let Some(result) = frame
                 .get(range.clone())
                 .and_then(CallToolResult::parse_common)
