@@ -1,9 +1,10 @@
 //! The JSON-RPC decoder, the response fast path and the id scanner on arbitrary bytes: never a
-//! panic, and the fast path never disagrees with the decoder.
+//! panic, the fast path never disagrees with the decoder, and the common-shape `tools/call`
+//! result reader never disagrees with serde.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcpmux_protocol::{Decoded, Incoming, decode, scan_id};
+use mcpmux_protocol::{CallToolResult, Decoded, Incoming, decode, scan_id};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(decoded) = decode(data) {
@@ -25,5 +26,9 @@ fuzz_target!(|data: &[u8]| {
     {
         assert_eq!(full.as_u64(), Some(id));
         assert_eq!(&data[range], raw.get().as_bytes());
+    }
+    // What the common-shape result reader accepts, serde reads to the same value.
+    if let Some(fast) = CallToolResult::parse_common(data) {
+        assert_eq!(serde_json::from_slice::<CallToolResult>(data).ok(), Some(fast));
     }
 });

@@ -21,12 +21,20 @@ const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
 /// classic has-zero-byte / has-less-than tests, whose only imprecision is in which bit is set.
 #[inline]
 fn word_needs_escape(w: u64) -> bool {
+    escape_mask(w) != 0
+}
+
+/// The high bit of each byte of `w` (little-endian) that may be `"`, `\` or below 0x20: none
+/// set if no byte is, and the lowest set bit marks the first such byte exactly (the borrow
+/// behind a false positive only runs upward).
+#[inline]
+pub(crate) fn escape_mask(w: u64) -> u64 {
     let quote = w ^ QUOTES;
     let backslash = w ^ BACKSLASHES;
     let zero_quote = quote.wrapping_sub(ONES) & !quote;
     let zero_backslash = backslash.wrapping_sub(ONES) & !backslash;
     let control = w.wrapping_sub(CONTROL) & !w;
-    (zero_quote | zero_backslash | control) & HIGH != 0
+    (zero_quote | zero_backslash | control) & HIGH
 }
 
 /// The escape of byte `b`, if it needs one (serde_json's choices: short escapes for `\b \t \n

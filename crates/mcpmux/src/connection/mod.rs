@@ -15,6 +15,7 @@
 mod deadlines;
 mod inbound;
 pub(crate) mod raw_result;
+mod slots;
 mod task;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -22,13 +23,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mcpmux_protocol::{ErrorObject, ProgressParams, RequestId};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::error::{CloseReason, Error, Result};
 use crate::handler::Handlers;
 use crate::notification::ServerNotification;
 use crate::transport::Transport;
 pub(crate) use raw_result::RawResult;
+pub(crate) use slots::ReplyRx;
+use slots::{ReplyTx, Slots};
 
 /// Bit set in [`ConnShared::users`] once the connection accepts no new users.
 const CLOSED: usize = 1 << (usize::BITS - 1);
@@ -93,7 +96,7 @@ pub(crate) enum Command {
     Request {
         id: u64,
         frame: Vec<u8>,
-        reply: oneshot::Sender<Outcome>,
+        reply: ReplyTx,
         /// `initialize` is never cancelled (the spec forbids it) and opens HTTP sessions.
         initialize: bool,
         /// Where to route `notifications/progress` carrying this token.
@@ -168,6 +171,8 @@ impl ConnShared {
 pub(crate) struct ConnHandle {
     tx: mpsc::UnboundedSender<Command>,
     shared: Arc<ConnShared>,
+    /// Where requests' outcomes come back (one slab for the connection, no channel per call).
+    slots: Arc<Slots>,
     pid: Option<u32>,
 }
 
@@ -199,7 +204,12 @@ impl ConnHandle {
             },
             transport,
         );
-        ConnHandle { tx, shared, pid }
+        ConnHandle {
+            tx,
+            shared,
+            slots: Arc::new(Slots::default()),
+            pid,
+        }
     }
 
     /// Joins this connection as one more user, unless it is closing or closed.
@@ -257,6 +267,12 @@ impl ConnHandle {
             .cloned()
             .unwrap_or_else(|| Arc::new(CloseReason::new("the connection task has ended")));
         Error::closed(reason)
+    }
+
+    /// A completion slot for one request: the sender goes into [`Command::Request`], the
+    /// caller awaits the receiver.
+    pub(crate) fn reply_channel(&self) -> (ReplyTx, ReplyRx<'_>) {
+        self.slots.channel()
     }
 
     /// The next request id.

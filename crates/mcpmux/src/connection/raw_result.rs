@@ -1,10 +1,15 @@
 //! A response's result as it travels from the connection task to its caller: the received
 //! frame and the result's place in it, parsed once by the caller.
 
-use mcpmux_protocol::{Decoded, Incoming, decode};
+use mcpmux_protocol::{CallToolResult, Decoded, Incoming, decode};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
+
+/// Results up to this size are tried with [`CallToolResult::parse_common`] first; larger ones
+/// go to serde at once (the scan and the UTF-8 check are then the whole cost, and serde_json's
+/// scan is a little tighter: +2.4 % instructions at 10 KB texts without this bound).
+const FAST_PARSE_MAX: usize = 4 * 1024;
 
 /// A response's raw `result`: the received frame itself and where the result lies in it, so
 /// that routing a response to its caller copies nothing (a 1 MB result used to be copied once
@@ -44,6 +49,21 @@ impl RawResult {
             }
             RawResult::Owned(raw) => serde_json::from_str(raw.get()),
         }
+    }
+
+    /// Parses a `tools/call` result: a small one of the common shape without serde
+    /// ([`CallToolResult::parse_common`], which reads exactly what serde would), anything else
+    /// as [`parse`](Self::parse) does.
+    pub(crate) fn parse_tool_result(&self) -> serde_json::Result<CallToolResult> {
+        if let RawResult::Frame { frame, range, .. } = self
+            && range.len() <= FAST_PARSE_MAX
+            && let Some(result) = frame
+                .get(range.clone())
+                .and_then(CallToolResult::parse_common)
+        {
+            return Ok(result);
+        }
+        self.parse()
     }
 
     /// As an owned `RawValue` (one copy for a frame).

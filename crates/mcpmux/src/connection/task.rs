@@ -9,13 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcpmux_protocol::{CancelledParams, ProgressParams, RequestId, encode_notification, methods};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 
 use super::deadlines::Deadlines;
+use super::slots::ReplyTx;
 use super::{Command, ConnSettings, ConnShared, Observer, Outcome};
 use crate::error::{CloseReason, Error};
 use crate::notification::ServerNotification;
 use crate::transport::{Event, OutKind, Outgoing, StrayLog, Transport};
+
+/// At most this many already-read messages are handled in one turn of the task's loop, so that
+/// commands and timers are not kept waiting behind a long backlog.
+const MAX_EVENTS_PER_TURN: usize = 256;
 
 /// Above this many buffered outgoing bytes the task stops taking commands until it has written.
 const WRITE_HIGH_WATER: usize = 1 << 20;
@@ -86,7 +91,7 @@ pub(super) fn spawn(parts: Parts, transport: Transport) {
 /// A request waiting for its response.
 #[derive(Debug)]
 pub(super) struct Pending {
-    pub(super) reply: oneshot::Sender<Outcome>,
+    pub(super) reply: ReplyTx,
     /// Whether a dropped caller sends `notifications/cancelled` (never for `initialize`).
     cancellable: bool,
     /// Its progress token, if progress is routed to the caller.
@@ -151,17 +156,21 @@ impl Conn {
                 self.timer_at = first;
             }
             tokio::select! {
-                event = transport.next_event() => match event {
-                    Event::Message(bytes) => self.on_message_bytes(bytes, transport),
-                    Event::Oversized { prefix, len } => self.on_oversized(&prefix, len),
-                    Event::RequestFailed { id, error } => {
-                        if let Some(p) = self.take_pending(id) {
-                            let _ = p.reply.send(Outcome::Err(error));
+                event = transport.next_event() => {
+                    // Then whatever that read already brought (a read holds hundreds of
+                    // responses under load): one turn of this loop for all of them.
+                    let mut event = Some(event);
+                    let mut handled = 0;
+                    // Bounded by MAX_EVENTS_PER_TURN.
+                    while let Some(this) = event.take() {
+                        if let Some(exit) = self.on_event(this, transport) {
+                            return exit;
+                        }
+                        handled += 1;
+                        if handled < MAX_EVENTS_PER_TURN {
+                            event = transport.buffered_event();
                         }
                     }
-                    Event::Closed(reason) => return Exit::Server(reason),
-                    Event::SessionRestarted => self.restore_session(transport),
-                    Event::StrayLines { count, first } => self.observer.stray_lines(count, &first),
                 },
                 cmd = self.rx.recv(), if can_take_commands => {
                     let Some(cmd) = cmd else {
@@ -189,6 +198,23 @@ impl Conn {
                 },
             }
         }
+    }
+
+    /// Handles one transport event; `Some` when the loop must end.
+    fn on_event(&mut self, event: Event, transport: &mut Transport) -> Option<Exit> {
+        match event {
+            Event::Message(bytes) => self.on_message_bytes(bytes, transport),
+            Event::Oversized { prefix, len } => self.on_oversized(&prefix, len),
+            Event::RequestFailed { id, error } => {
+                if let Some(p) = self.take_pending(id) {
+                    let _ = p.reply.send(Outcome::Err(error));
+                }
+            }
+            Event::Closed(reason) => return Some(Exit::Server(reason)),
+            Event::SessionRestarted => self.restore_session(transport),
+            Event::StrayLines { count, first } => self.observer.stray_lines(count, &first),
+        }
+        None
     }
 
     /// Handles one command; `Some` when the loop must end.

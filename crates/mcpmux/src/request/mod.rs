@@ -12,9 +12,9 @@ use std::time::Duration;
 use mcpmux_protocol::{ProgressParams, RequestId, encode_request};
 use serde::Serialize;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::connection::{Command, ConnHandle, Outcome, RawResult};
+use crate::connection::{Command, ConnHandle, RawResult, ReplyRx};
 use crate::error::{Error, Result};
 pub use options::RequestOptions;
 pub(crate) use options::option_setters;
@@ -112,7 +112,7 @@ pub(crate) fn prepare_with<E>(
 /// Queues a prepared request and waits for its raw result.
 ///
 /// Requests without progress routing (nearly all) leave their timeout to the connection task,
-/// so the caller's future holds only the `oneshot` receiver and the cancel-on-drop guard: no
+/// so the caller's future holds only its completion slot and the cancel-on-drop guard: no
 /// timer per call, and a small future to spawn.
 pub(crate) async fn send_prepared(
     conn: &ConnHandle,
@@ -160,7 +160,7 @@ pub(crate) fn queue_plain(
     timeout: Duration,
     initialize: bool,
 ) -> Result<Waiting<'_>> {
-    let (reply, rx) = oneshot::channel();
+    let (reply, rx) = conn.reply_channel();
     let request = Command::Request {
         id,
         frame,
@@ -177,7 +177,7 @@ pub(crate) fn queue_plain(
 /// A queued request waiting for its outcome: all a caller holds per call (dropping it before
 /// the outcome cancels the request).
 pub(crate) struct Waiting<'a> {
-    rx: oneshot::Receiver<Outcome>,
+    rx: ReplyRx<'a>,
     guard: CancelOnDrop<'a>,
     timeout: Duration,
 }
@@ -193,8 +193,8 @@ impl Waiting<'_> {
         // Answered, timed out (the task already cancelled it) or the connection is gone.
         self.guard.reason = None;
         std::task::Poll::Ready(match outcome {
-            Ok(outcome) => outcome.into_result(method, self.timeout),
-            Err(_) => Err(self.guard.conn.closed_error()),
+            Some(outcome) => outcome.into_result(method, self.timeout),
+            None => Err(self.guard.conn.closed_error()),
         })
     }
 }
@@ -209,7 +209,7 @@ async fn send_with_progress(
     options: &RequestOptions,
     initialize: bool,
 ) -> Result<RawResult> {
-    let (reply, mut rx) = oneshot::channel();
+    let (reply, mut rx) = conn.reply_channel();
     // Progress routed to this caller (bounded: a slow callback loses old updates).
     let (progress, mut progress_rx) = match options.token().cloned() {
         Some(token) => {
@@ -237,7 +237,7 @@ async fn send_with_progress(
     let outcome = loop {
         tokio::select! {
             r = &mut rx => match r {
-                Ok(outcome) => {
+                Some(outcome) => {
                     guard.reason = None;
                     // Progress sent before the response may still be queued: deliver it first.
                     if let (Some(prx), Some(cb)) = (progress_rx.as_mut(), options.on_progress_callback()) {
@@ -247,7 +247,7 @@ async fn send_with_progress(
                     }
                     break outcome;
                 }
-                Err(_) => {
+                None => {
                     guard.reason = None;
                     return Err(conn.closed_error());
                 }
@@ -304,11 +304,13 @@ pub(crate) fn parse_result<R: serde::de::DeserializeOwned>(
         .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
 }
 
-/// Parses a result as received (no copy of a frame) into `R`, as a protocol error on mismatch.
-pub(crate) fn parse_raw_result<R: serde::de::DeserializeOwned>(
-    method: &str,
-    raw: &RawResult,
-) -> Result<R> {
-    raw.parse()
-        .map_err(|e| Error::protocol_from(format!("malformed {method} result"), e))
+/// Parses a `tools/call` result as received (the common shape without serde), as a protocol
+/// error when malformed.
+pub(crate) fn parse_tool_result(raw: &RawResult) -> Result<mcpmux_protocol::CallToolResult> {
+    raw.parse_tool_result().map_err(|e| {
+        Error::protocol_from(
+            format!("malformed {} result", mcpmux_protocol::methods::TOOLS_CALL),
+            e,
+        )
+    })
 }

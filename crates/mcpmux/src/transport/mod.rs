@@ -255,6 +255,15 @@ impl Transport {
         }
     }
 
+    /// An event that is already there (stdio: a message framed from an earlier read), without
+    /// I/O; `None` when the next one needs [`next_event`](Self::next_event).
+    pub(crate) fn buffered_event(&mut self) -> Option<Event> {
+        match self {
+            Transport::Stdio(t) => t.buffered_event(),
+            Transport::Http(_) => None,
+        }
+    }
+
     /// The next event. Cancel safe.
     pub(crate) async fn next_event(&mut self) -> Event {
         match self {

@@ -170,6 +170,18 @@ impl StdioTransport {
         })
     }
 
+    /// A message already read and framed, if any, without I/O: the connection task routes a
+    /// read's worth of responses in one turn of its loop.
+    pub(crate) fn buffered_event(&mut self) -> Option<Event> {
+        // Bounded by the buffer: each iteration consumes one frame.
+        while let Some(frame) = self.framer.next_frame() {
+            if let Some(event) = self.frame_event(frame) {
+                return Some(event);
+            }
+        }
+        None
+    }
+
     pub(crate) async fn next_event(&mut self) -> Event {
         loop {
             if let Some(frame) = self.framer.next_frame() {

@@ -319,7 +319,7 @@ impl Guard {
             let raw = Box::pin(session.request(method, Some(&params), &options)).await?;
             crate::connection::RawResult::Owned(raw)
         };
-        let result: CallToolResult = request::parse_raw_result(method, &raw)?;
+        let result = request::parse_tool_result(&raw)?;
         drop(raw);
         if self.needs_output_check(&result) {
             // May fetch and compile schemas: boxed, off the common path.
@@ -489,9 +489,7 @@ impl Future for CallToolFuture<'_> {
                     let raw = ready!(waiting.poll_result(cx, methods::TOOLS_CALL));
                     let (guard, name) = (*guard, *name);
                     this.state = State::Done;
-                    let result = raw.and_then(|raw| {
-                        request::parse_raw_result::<CallToolResult>(methods::TOOLS_CALL, &raw)
-                    });
+                    let result = raw.and_then(|raw| request::parse_tool_result(&raw));
                     match result {
                         Ok(result) if guard.needs_output_check(&result) => {
                             this.state = State::Boxed(Box::pin(async move {
