@@ -101,6 +101,11 @@ struct GatewaysArgs {
     /// The repository root (gateways in `.peers/gateways`, output in `target`).
     #[arg(long)]
     repo: Option<PathBuf>,
+    /// Pin the client to this protocol version at every front (e.g. 2025-11-25) instead of
+    /// negotiating: the direct test server speaks 2025-11-25 and `mcpmux serve` 2026-07-28,
+    /// so a negotiated comparison also compares protocol generations.
+    #[arg(long)]
+    protocol_version: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -209,6 +214,7 @@ fn spec(args: SpecArgs) -> Result<String, String> {
         warmup: workload.warmup,
         run_timeout_ms: args.run_timeout_s.saturating_mul(1000),
         headers: Vec::new(),
+        protocol_version: None,
     };
     serde_json::to_string(&spec).map_err(|e| e.to_string())
 }
@@ -386,6 +392,7 @@ fn gateways(args: GatewaysArgs) -> Result<(), String> {
     plan.invocations = args.invocations.max(1);
     plan.runs = args.runs.max(1);
     plan.base.run_timeout = Duration::from_secs(args.run_timeout_s.max(1));
+    plan.base.protocol_version = args.protocol_version;
     on_ctrl_c(plan.base.cancel.clone());
 
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");

@@ -464,6 +464,8 @@ pub struct Plan {
     /// `authorization`; only the mcpmux client sends them (the other Rust clients refuse to
     /// connect; the Python and TypeScript workers ignore them).
     pub headers: Vec<(String, String)>,
+    /// The protocol version the mcpmux client pins (`None`: negotiated).
+    pub protocol_version: Option<String>,
     /// Set it (from another thread) to stop the plan: the running cell's worker and server are
     /// stopped, and no other cell starts.
     pub cancel: Cancel,
@@ -539,6 +541,7 @@ impl Plan {
             noisy_retries: 2,
             paths,
             headers: Vec::new(),
+            protocol_version: None,
             cancel: Cancel::default(),
         }
     }

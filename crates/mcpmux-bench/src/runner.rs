@@ -546,6 +546,7 @@ pub(crate) fn run_cell_once(
         warmup: workload.warmup,
         run_timeout_ms: u64::try_from(plan.run_timeout.as_millis()).unwrap_or(u64::MAX),
         headers: plan.headers.clone(),
+        protocol_version: plan.protocol_version.clone(),
     };
     if let Err(e) = drive(plan, client, &spec, &log(""), &mut cell, marks) {
         cell.error = Some(e);

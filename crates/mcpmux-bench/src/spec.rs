@@ -125,6 +125,10 @@ pub struct WorkerSpec {
     /// mcpmux worker sends them (the other Rust workers refuse; the scripts ignore them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// Pin this MCP protocol version (e.g. `2025-11-25`) instead of negotiating the newest
+    /// both sides speak; only the mcpmux worker honours it (the other Rust workers refuse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
 }
 
 /// What a worker reports for one run.
@@ -204,6 +208,7 @@ mod tests {
             warmup: 2,
             run_timeout_ms: 1000,
             headers: vec![("authorization".into(), "Bearer t".into())],
+            protocol_version: None,
         };
         let json = serde_json::to_string(&spec).unwrap_or_default();
         let back: WorkerSpec = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));

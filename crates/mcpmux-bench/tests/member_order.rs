@@ -91,6 +91,7 @@ fn one_run(client: &str, server_args: &[&str], calls: usize) -> RunSample {
         warmup: 10,
         run_timeout_ms: 30_000,
         headers: Vec::new(),
+        protocol_version: None,
     };
     let mut worker = Command::new(BIN)
         .arg("worker")

@@ -48,6 +48,13 @@ pub(crate) fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
                 .fold(b, |b, (name, value)| b.header(name, value))
         }
     };
+    let builder = match &spec.protocol_version {
+        None => builder,
+        Some(v) => builder.protocol_version(
+            mcpmux::ProtocolVersion::parse(v)
+                .ok_or_else(|| format!("unknown protocol version {v:?}"))?,
+        ),
+    };
     let server = builder.build().map_err(|e| e.to_string())?;
     let guard = rt
         .block_on(server.enter())

@@ -60,6 +60,12 @@ pub const RUST_CLIENTS: &[&str] = &[
 ];
 
 fn connect(spec: &WorkerSpec) -> Result<Box<dyn Driver>, String> {
+    if spec.protocol_version.is_some() && spec.client != "mcpmux" {
+        return Err(format!(
+            "the {} worker cannot pin a protocol version (only mcpmux can)",
+            spec.client
+        ));
+    }
     if !spec.headers.is_empty() && spec.client != "mcpmux" {
         return Err(format!(
             "the {} worker sends no extra HTTP headers (only mcpmux does)",
