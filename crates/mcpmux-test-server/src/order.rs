@@ -1,7 +1,8 @@
 //! The member order of the JSON objects the server writes ([`MemberOrder`]).
 //!
-//! serde_json (without `preserve_order`, as built here) keeps an object's members sorted by key;
-//! [`MemberOrder::Unusual`] writes the same values with the members in another order, so a
+//! serde_json keeps an object's members sorted by key — unless its `preserve_order` feature is
+//! on in the build (a workspace build is: rig-core turns it on), and then in the order they
+//! were inserted. Either way SDKs write those orders too. [`MemberOrder::Unusual`] writes the same values with the members in another order, so a
 //! client's fast paths cannot depend on the key order of this server.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -10,8 +11,9 @@ use serde_json::Value;
 /// The order of the members of every JSON object the server writes on stdio.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum MemberOrder {
-    /// serde_json's order, sorted by key: `{"id":…,"jsonrpc":"2.0","result":…}`, a text
-    /// block as `{"text":…,"type":"text"}`.
+    /// serde_json's order: sorted by key (`{"id":…,"jsonrpc":"2.0","result":…}`, a text block
+    /// as `{"text":…,"type":"text"}`), or the insertion order in a build with serde_json's
+    /// `preserve_order` (`{"jsonrpc":"2.0","id":…,"result":…}`, `{"type":"text","text":…}`).
     #[default]
     Sorted,
     /// An order no SDK writes: a message's `id` first and `jsonrpc` last, its other members
@@ -101,10 +103,14 @@ mod tests {
     #[test]
     fn sorted_is_serde_json() {
         let v = json!({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "a"}]}});
+        // Sorted by key, or in insertion order where serde_json's `preserve_order` is on.
         assert_eq!(text(MemberOrder::Sorted, &v), v.to_string());
-        assert_eq!(
-            text(MemberOrder::Sorted, &v),
-            r#"{"id":1,"jsonrpc":"2.0","result":{"content":[{"text":"a","type":"text"}]}}"#
+        assert!(
+            [
+                r#"{"id":1,"jsonrpc":"2.0","result":{"content":[{"text":"a","type":"text"}]}}"#,
+                r#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"a"}]}}"#,
+            ]
+            .contains(&text(MemberOrder::Sorted, &v).as_str())
         );
     }
 
