@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::machine::{Machine, load_average, split_tree_ticks, ticks_to_ns};
 use crate::plan::{Cancel, ClientKind, Paths, Plan, ServerUnderTest, TransportKind, Workload};
-use crate::report::{Cell, fmt_rate};
+use crate::report::{Cell, fmt_rate, header};
 use crate::runner::{Mark, Proc, TERM_GRACE, run_cell_once};
 
 /// What serves the upstream's tools over Streamable HTTP.
@@ -285,14 +285,7 @@ impl GatewayReport {
     /// The table: per front the median calls/s of the invocations with min–max, the ratio to
     /// direct, gateway / upstream / client CPU per call, others' CPU, errors.
     pub fn markdown(&self) -> String {
-        let mut s = String::new();
-        let m = &self.machine;
-        let _ = writeln!(
-            s,
-            "Machine: {} ({} cores), {:.0} GiB RAM, Linux {}. Load average before {} / after {}.",
-            m.cpu_model, m.cores, m.mem_gib, m.kernel, m.load_before, m.load_after
-        );
-        let _ = writeln!(s, "Command: `{}`", self.command);
+        let mut s = header(&self.machine, &self.command);
         let _ = writeln!(
             s,
             "Workload: {}; {} invocation(s) per front (fresh gateway and client each), {} timed \

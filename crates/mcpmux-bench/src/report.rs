@@ -154,6 +154,19 @@ pub struct TargetCheck {
     pub met: Option<bool>,
 }
 
+/// The first lines of a Markdown report: the machine (CPU, cores, memory, kernel, load average
+/// before and after) and the command that produced it.
+pub(crate) fn header(m: &Machine, command: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Machine: {} ({} cores), {:.0} GiB RAM, Linux {}. Load average before {} / after {}.",
+        m.cpu_model, m.cores, m.mem_gib, m.kernel, m.load_before, m.load_after
+    );
+    let _ = writeln!(s, "Command: `{command}`");
+    s
+}
+
 pub(crate) fn fmt_rate(v: f64) -> String {
     if v >= 100.0 {
         group_thousands(v.round() as u64)
@@ -241,14 +254,7 @@ impl Report {
     /// The results as Markdown: the machine, then per transport one table with every cell and
     /// its ratios (throughput as % of the raw limit, and how many times faster mcpmux is).
     pub fn markdown(&self) -> String {
-        let mut s = String::new();
-        let m = &self.machine;
-        let _ = writeln!(
-            s,
-            "Machine: {} ({} cores), {:.0} GiB RAM, Linux {}. Load average before {} / after {}.",
-            m.cpu_model, m.cores, m.mem_gib, m.kernel, m.load_before, m.load_after
-        );
-        let _ = writeln!(s, "Command: `{}`", self.command);
+        let mut s = header(&self.machine, &self.command);
         let main = || self.cells.iter().filter(|c| c.server.is_none());
         let mut transports: Vec<TransportKind> = main().map(|c| c.transport).collect();
         transports.dedup();

@@ -107,16 +107,7 @@ impl Proc {
                 }
             }
         });
-        let proc = Proc {
-            child,
-            stdin,
-            lines: rx,
-            log: log.to_owned(),
-            reaped: false,
-            cancel: cancel.clone(),
-        };
-        cancel.started(proc.pid().as_raw());
-        Ok(proc)
+        Ok(Proc::started(child, stdin, rx, log, cancel))
     }
 
     /// Spawns a server whose stdout and stderr both go to `log` (its "ready" line is read from
@@ -139,16 +130,28 @@ impl Proc {
             .spawn()
             .map_err(|e| format!("spawn {:?}: {e}", cmd.get_program()))?;
         let (_, rx) = channel();
+        Ok(Proc::started(child, None, rx, log, cancel))
+    }
+
+    /// A spawned child as a [`Proc`], its process group registered with `cancel` (so that a
+    /// cancelled plan can end it).
+    fn started(
+        child: Child,
+        stdin: Option<ChildStdin>,
+        lines: Receiver<String>,
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Proc {
         let proc = Proc {
             child,
-            stdin: None,
-            lines: rx,
+            stdin,
+            lines,
             log: log.to_owned(),
             reaped: false,
             cancel: cancel.clone(),
         };
         cancel.started(proc.pid().as_raw());
-        Ok(proc)
+        proc
     }
 
     /// The process id (also its process group's).
