@@ -4,6 +4,8 @@
 //! or Anthropic Messages, streamed or not. Every wait is bounded; each test checks that no
 //! server process it started is left.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -170,26 +172,7 @@ fn assert_none_left(marker: &(String, String)) {
 
 /// Live (not zombie) processes whose environment contains `needle`.
 fn processes_with_env(needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
-            s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        });
-        if !zombie
-            && let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ"))
-            && String::from_utf8_lossy(&environ).contains(needle)
-        {
-            out.push(pid);
-        }
-    }
-    out
+    common::processes_whose("environ", needle)
 }
 
 fn text(output: &Output) -> (String, String) {

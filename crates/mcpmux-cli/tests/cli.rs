@@ -1,6 +1,8 @@
 //! End-to-end tests of the `mcpmux` binary: the real executable, its built-in test server, exit
 //! codes and output. Every command is bounded by a timeout.
 
+mod common;
+
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
@@ -376,34 +378,7 @@ fn an_unknown_tool_is_a_usage_error_with_a_suggestion() {
 
 /// Live (not zombie) processes whose command line contains `marker`.
 fn processes_with(marker: &str) -> Vec<u32> {
-    processes_whose("cmdline", marker)
-}
-
-/// Live (not zombie) processes whose `/proc/PID/<file>` (`cmdline`, `environ`) contains
-/// `marker` (to find what a test started, in another process tree).
-fn processes_whose(file: &str, marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if !zombie
-            && let Ok(content) = std::fs::read(format!("/proc/{pid}/{file}"))
-            && String::from_utf8_lossy(&content).contains(marker)
-        {
-            out.push(pid);
-        }
-    }
-    out
+    common::processes_whose("cmdline", marker)
 }
 
 #[test]
@@ -783,7 +758,7 @@ fn the_built_in_test_server_speaks_http_too() {
 
 /// Live processes whose environment holds `marker`.
 fn processes_with_env(marker: &str) -> Vec<u32> {
-    processes_whose("environ", marker)
+    common::processes_whose("environ", marker)
 }
 
 #[test]
@@ -1116,24 +1091,7 @@ fn no_subcommand_panics_on_a_closed_stdout() {
 
 /// `mcpmux test-server --http 127.0.0.1:0 EXTRA...` and its `/mcp` URL.
 fn http_test_server(extra: &[&str]) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut server = StdCommand::new(MCPMUX)
-        .args(["test-server", "--http", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mcpmux test-server --http");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the listening line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
+    let (server, base) = common::start_http_test_server(extra);
     (server, format!("{base}/mcp"))
 }
 

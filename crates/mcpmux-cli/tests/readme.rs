@@ -3,7 +3,8 @@
 //! command of the console session after it. Outputs that do not depend on timing are compared
 //! exactly; the `servers` and `tools` tables by their rows' names and fixed columns.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -102,23 +103,8 @@ fn the_readme_cli_session_runs_as_written() {
         .to_path_buf();
 
     // The HTTP server of the example, on an ephemeral port.
-    let mut server = Command::new(MCPMUX)
-        .args(["test-server", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mcpmux test-server --http");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("its listening line");
+    let (server, base) = common::start_http_test_server::<&str>(&[]);
     let _server = Killed(server);
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
 
     let config = block_after(
         &text,

@@ -4,7 +4,8 @@
 //! `--http2-prior-knowledge`. The HTTP version of each request is what the server counted
 //! (`GET /http-versions`).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -23,23 +24,7 @@ struct TestServer {
 
 impl TestServer {
     fn start(extra: &[&std::ffi::OsStr]) -> TestServer {
-        let mut child = Command::new(MCPMUX)
-            .args(["test-server", "--http", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn mcpmux test-server --http");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the listening line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
+        let (child, base) = common::start_http_test_server(extra);
         TestServer { child, base }
     }
 
