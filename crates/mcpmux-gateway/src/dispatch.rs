@@ -2,12 +2,32 @@
 
 use mcpmux_protocol::jsonrpc::{INTERNAL_ERROR, METHOD_NOT_FOUND};
 use mcpmux_protocol::{
-    ErrorObject, Implementation, InitializeResult, ServerCapabilities, ToolsCapability,
+    CallToolResult, ErrorObject, Implementation, InitializeResult, ServerCapabilities,
+    ToolsCapability,
 };
 use serde_json::{Map, Value, json};
 
 use crate::Gateway;
 use crate::session::{Ctx, Negotiated};
+
+/// A request's result: a JSON value, or a forwarded tool's result, which is written straight
+/// into the response (never turned into a [`Value`] first: the gateway's busiest path).
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// Any result.
+    Value(Value),
+    /// A `tools/call` result.
+    Tool(CallToolResult),
+}
+
+impl serde::Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Answer::Value(v) => v.serialize(serializer),
+            Answer::Tool(r) => r.serialize(serializer),
+        }
+    }
+}
 
 /// The answer to one request.
 pub(crate) async fn request(
@@ -15,7 +35,7 @@ pub(crate) async fn request(
     ctx: &Ctx,
     method: &str,
     params: Value,
-) -> Result<Value, ErrorObject> {
+) -> Result<Answer, ErrorObject> {
     // A request with modern `_meta` is served statelessly (2026-07-28).
     if method != "initialize"
         && let Some(modern) = crate::modern::classify(&params)
@@ -24,13 +44,31 @@ pub(crate) async fn request(
             modern: Some(std::sync::Arc::new(modern?)),
             ..ctx.clone()
         };
-        return crate::modern::request(gateway, &ctx, method, params).await;
+        return crate::modern::request(gateway, &ctx, method, params)
+            .await
+            .map(Answer::Value);
     }
+    if method == "tools/call" {
+        return crate::tools::call(gateway, ctx, params)
+            .await
+            .map(Answer::Tool);
+    }
+    value_request(gateway, ctx, method, params)
+        .await
+        .map(Answer::Value)
+}
+
+/// The answer to a request other than a (classic) `tools/call`.
+async fn value_request(
+    gateway: &Gateway,
+    ctx: &Ctx,
+    method: &str,
+    params: Value,
+) -> Result<Value, ErrorObject> {
     match method {
         "initialize" => Ok(initialize(ctx, &params)),
         "ping" => Ok(json!({})),
         "tools/list" => crate::tools::list(gateway).await,
-        "tools/call" => crate::tools::call(gateway, ctx, params).await,
         "resources/list" => crate::forward::resources_list(gateway).await,
         "resources/templates/list" => crate::forward::templates_list(gateway).await,
         "resources/read" => crate::forward::resources_read(gateway, ctx, params).await,

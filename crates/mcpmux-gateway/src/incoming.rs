@@ -86,7 +86,7 @@ impl Client {
         let (no, _) = self.inflight.spawn(Some(id.clone()), async move {
             let _permit = inflight.permit().await;
             let result = crate::dispatch::request(&gateway, &ctx, &method, params).await;
-            ctx.related.send(message::response(Some(&id), result));
+            ctx.related.send(message::answer(&id, &result));
         });
         no
     }

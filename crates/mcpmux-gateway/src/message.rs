@@ -119,6 +119,20 @@ fn message(value: Value) -> Message {
     }
 }
 
+/// A response line for a request with an id: the result (any serializable value, written
+/// straight into the line), or the error.
+pub(crate) fn answer<R: serde::Serialize>(
+    id: &RequestId,
+    result: &Result<R, ErrorObject>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    if encode_response(&mut out, id, result.as_ref()).is_err() {
+        // Only a map with non-string keys fails to serialize; results have none.
+        out.clear();
+    }
+    out
+}
+
 /// A response line: the result, or the error. An id that could not be read is `null`.
 pub(crate) fn response(id: Option<&RequestId>, result: Result<Value, ErrorObject>) -> Vec<u8> {
     let mut out = Vec::new();

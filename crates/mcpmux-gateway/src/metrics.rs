@@ -19,6 +19,16 @@ struct Call {
     tool: String,
 }
 
+/// One forwarded tool's series: handles on the registry's counters and histogram.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    calls: Counter,
+    errors: Counter,
+    latency: Histogram,
+    server: String,
+    tool: String,
+}
+
 /// The gateway's metrics.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -63,34 +73,45 @@ impl Metrics {
         }
     }
 
-    /// Runs one forwarded call of `server`'s tool `tool` in a `tracing` span (`tools/call`), counting it, its
-    /// latency and whether it failed (an error, or a result with `isError`). A call dropped
+    /// The series of `server`'s tool `tool` (created, at 0, if new): what
+    /// [`forwarded`](Self::forwarded) counts a call of it in. Looked up once per offered tool
+    /// (a call then takes no lock and hashes no label).
+    pub(crate) fn series(&self, server: &str, tool: &str) -> Series {
+        let labels = Call {
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+        };
+        Series {
+            calls: self.calls.get_or_create(&labels).clone(),
+            // The error series exists (at 0) from the first call on.
+            errors: self.errors.get_or_create(&labels).clone(),
+            latency: self.latency.get_or_create(&labels).clone(),
+            server: labels.server,
+            tool: labels.tool,
+        }
+    }
+
+    /// Runs one forwarded call in a `tracing` span (`tools/call`), counting it, its latency and
+    /// whether it failed (an error, or a result with `isError`) in `series`. A call dropped
     /// before it ends (cancelled) is counted as a call only.
     pub(crate) async fn forwarded<F>(
-        &self,
-        server: &str,
-        tool: &str,
+        series: &Series,
         call: F,
     ) -> mcpmux::Result<mcpmux_protocol::CallToolResult>
     where
         F: IntoFuture<Output = mcpmux::Result<mcpmux_protocol::CallToolResult>>,
     {
-        let labels = Call {
-            server: server.to_owned(),
-            tool: tool.to_owned(),
-        };
-        self.calls.get_or_create(&labels).inc();
-        // The error series exists (at 0) from the first call on. (Each guard is dropped at
-        // once: none is held across the call.)
-        let _ = self.errors.get_or_create(&labels).get();
+        series.calls.inc();
         let started = Instant::now();
-        let span = tracing::info_span!("tools/call", server, tool);
+        let span = tracing::info_span!(
+            "tools/call",
+            server = series.server.as_str(),
+            tool = series.tool.as_str()
+        );
         let result = call.into_future().instrument(span).await;
-        self.latency
-            .get_or_create(&labels)
-            .observe(started.elapsed().as_secs_f64());
+        series.latency.observe(started.elapsed().as_secs_f64());
         if result.as_ref().map_or(true, |r| r.is_error == Some(true)) {
-            self.errors.get_or_create(&labels).inc();
+            series.errors.inc();
         }
         result
     }
@@ -121,15 +142,15 @@ mod tests {
         };
         let mut failed = ok.clone();
         failed.is_error = Some(true);
+        let echo = metrics.series("one", "echo");
         assert!(
-            metrics
-                .forwarded("one", "echo", async { Ok(ok.clone()) })
+            Metrics::forwarded(&echo, async { Ok(ok.clone()) })
                 .await
                 .is_ok()
         );
+        // A second lookup finds the same series.
         assert!(
-            metrics
-                .forwarded("one", "echo", async { Ok(failed) })
+            Metrics::forwarded(&metrics.series("one", "echo"), async { Ok(failed) })
                 .await
                 .is_ok()
         );
@@ -147,8 +168,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            metrics
-                .forwarded("two", "add", async { Ok(ok) })
+            Metrics::forwarded(&metrics.series("two", "add"), async { Ok(ok) })
                 .await
                 .is_ok()
         );

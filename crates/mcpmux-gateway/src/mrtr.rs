@@ -153,7 +153,7 @@ async fn route(
                     "unknown tool: `{target}` (tools/list shows the tools offered)"
                 ))
             })?;
-            (e.server, e.upstream)
+            (e.server.clone(), e.upstream.clone())
         }
         "prompts/get" => {
             let found = match gateway.last_catalog().route_prompt(target) {

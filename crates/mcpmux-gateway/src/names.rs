@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use mcpmux::{Tool, ToolInfo};
 
 use crate::error::GatewayError;
+use crate::metrics::Series;
 
 /// The longest tool name MCP allows.
 pub const MAX_TOOL_NAME: usize = 128;
@@ -98,12 +100,15 @@ pub(crate) struct Exposed {
     pub(crate) toolset_name: String,
     /// The upstream's definition, with `name` set to the offered name.
     pub(crate) tool: Tool,
+    /// Its `/metrics` series, looked up on its first call (a call then costs no label lookup).
+    pub(crate) series: OnceLock<Series>,
 }
 
 /// The offered tools and the way from an offered name back to its server.
 #[derive(Debug, Default)]
 pub(crate) struct ToolMap {
-    pub(crate) tools: Vec<Exposed>,
+    /// Shared, so that a call holds its tool without copying its definition.
+    pub(crate) tools: Vec<Arc<Exposed>>,
     by_name: HashMap<String, usize>,
 }
 
@@ -146,18 +151,19 @@ impl ToolMap {
             let mut tool = info.tool;
             let upstream = std::mem::replace(&mut tool.name, name.clone());
             map.by_name.insert(name, map.tools.len());
-            map.tools.push(Exposed {
+            map.tools.push(Arc::new(Exposed {
                 server: info.server,
                 upstream,
                 toolset_name: info.name,
                 tool,
-            });
+                series: OnceLock::new(),
+            }));
         }
         Ok(map)
     }
 
     /// The tool offered as `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&Exposed> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<Exposed>> {
         self.by_name.get(name).map(|&i| &self.tools[i])
     }
 }

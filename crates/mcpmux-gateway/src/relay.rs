@@ -8,7 +8,7 @@
 //! calls of several clients run there at once the request is refused rather than shown to a
 //! client it may not belong to; when none runs, it is refused too.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -170,7 +170,6 @@ impl ElicitationHandler for Handler {
 /// One downstream call running on an upstream.
 #[derive(Debug)]
 struct Call {
-    seq: u64,
     session: Weak<Downstream>,
     related: Outbox,
     modern: Option<Arc<Modern>>,
@@ -215,7 +214,9 @@ pub(crate) struct CallView {
 /// The calls running on each upstream, by server name.
 #[derive(Debug, Default)]
 pub(crate) struct Running {
-    calls: Mutex<HashMap<String, Vec<Call>>>,
+    /// Per server, by sequence number (a map, not a list: with a thousand calls running, ending
+    /// one must not scan the others).
+    calls: Mutex<HashMap<String, BTreeMap<u64, Call>>>,
     seq: AtomicU64,
 }
 
@@ -223,17 +224,21 @@ impl Running {
     /// Records a call of `session` running on `server` until the returned entry is dropped.
     pub(crate) fn enter(self: &Arc<Self>, server: &str, ctx: &Ctx) -> Entry {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        self.calls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(server.to_owned())
-            .or_default()
-            .push(Call {
-                seq,
-                session: Arc::downgrade(&ctx.session),
-                related: ctx.related.clone(),
-                modern: ctx.modern.clone(),
-            });
+        let call = Call {
+            session: Arc::downgrade(&ctx.session),
+            related: ctx.related.clone(),
+            modern: ctx.modern.clone(),
+        };
+        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        match calls.get_mut(server) {
+            Some(running) => {
+                running.insert(seq, call);
+            }
+            None => {
+                calls.insert(server.to_owned(), BTreeMap::from([(seq, call)]));
+            }
+        }
+        drop(calls);
         Entry {
             running: self.clone(),
             server: server.to_owned(),
@@ -247,7 +252,7 @@ impl Running {
         calls
             .get(server)
             .into_iter()
-            .flatten()
+            .flat_map(BTreeMap::values)
             .rev()
             .filter_map(|c| {
                 Some(CallView {
@@ -306,7 +311,7 @@ impl Drop for Entry {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(list) = calls.get_mut(&self.server) {
-            list.retain(|c| c.seq != self.seq);
+            list.remove(&self.seq);
             if list.is_empty() {
                 calls.remove(&self.server);
             }

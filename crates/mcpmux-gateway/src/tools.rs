@@ -20,7 +20,7 @@ pub(crate) async fn call(
     gateway: &Gateway,
     ctx: &Ctx,
     params: Value,
-) -> Result<Value, ErrorObject> {
+) -> Result<CallToolResult, ErrorObject> {
     let Value::Object(mut params) = params else {
         return Err(ErrorObject::new(
             INVALID_PARAMS,
@@ -81,21 +81,21 @@ pub(crate) async fn call(
     }
     let _running = gateway.inner.relay.running.enter(server, ctx);
     // Counted in /metrics, in a `tools/call` span.
-    let forwarded = gateway.metrics().forwarded(server, &exposed.upstream, call);
-    let result = match crate::relay::scoped(server, ctx, forwarded).await {
-        Ok(result) => result,
-        Err(e) if e.kind() == ErrorKind::UnknownTool => {
-            return Err(ErrorObject::new(
-                INVALID_PARAMS,
-                format!("unknown tool: `{name}` (server `{server}`: {})", chain(&e)),
-            ));
-        }
+    let series = exposed
+        .series
+        .get_or_init(|| gateway.metrics().series(server, &exposed.upstream));
+    let forwarded = crate::metrics::Metrics::forwarded(series, call);
+    match crate::relay::scoped(server, ctx, forwarded).await {
+        Ok(result) => Ok(result),
+        Err(e) if e.kind() == ErrorKind::UnknownTool => Err(ErrorObject::new(
+            INVALID_PARAMS,
+            format!("unknown tool: `{name}` (server `{server}`: {})", chain(&e)),
+        )),
         Err(e) => {
             tracing::info!(server = %server, tool = %name, error = %e, "upstream call failed");
-            failed(server, &exposed.upstream, &e)
+            Ok(failed(server, &exposed.upstream, &e))
         }
-    };
-    encode("result", &result)
+    }
 }
 
 /// An upstream failure as a tool result the model can read: `isError`, naming the server.
