@@ -568,6 +568,42 @@ async fn sessions_resumption_and_cancellation() {
     assert_eq!(answer["id"], 2, "{answer}");
     assert!(answer["result"].is_object(), "{answer}");
     assert!(id.is_some_and(|id| id != last));
+
+    // A quick answer comes as one finished stream (priming event, then the response), and it
+    // can be resumed like any other: its events are kept.
+    let quick = post(
+        url,
+        &[sid],
+        request(
+            6,
+            "tools/call",
+            json!({"name": "one_echo", "arguments": {"text": "at once"}}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        quick.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/event-stream"[..])
+    );
+    let mut events = Events::new(quick);
+    let priming = events.next().await.expect("a priming event");
+    assert!(priming.data.trim().is_empty(), "{priming:?}");
+    let last = priming.id.expect("the priming event has an id");
+    let (id, answer) = events.message().await.expect("the response");
+    assert_eq!(answer["id"], 6, "{answer}");
+    assert!(id.is_some_and(|id| id != last));
+    assert!(
+        events.next().await.is_none(),
+        "the stream ends after the response"
+    );
+    let replayed = get(Some(&last)).await.expect("GET with Last-Event-ID");
+    assert_eq!(replayed.status(), StatusCode::OK);
+    let (_, again) = Events::new(replayed)
+        .message()
+        .await
+        .expect("the response, replayed");
+    assert_eq!(again, answer);
+
     assert_eq!(
         get(Some("9999-0")).await.expect("GET").status(),
         StatusCode::BAD_REQUEST,

@@ -167,10 +167,19 @@ impl Client {
 /// Whether an encoded message is a response (or a batch of them) rather than a request or a
 /// notification.
 pub(crate) fn is_response(encoded: &[u8]) -> bool {
-    match serde_json::from_slice::<Value>(encoded) {
-        Ok(Value::Array(_)) => true,
-        Ok(Value::Object(m)) => !m.contains_key("method"),
-        _ => false,
+    // The single-pass envelope decoder: no tree is built (this runs for every message sent).
+    match mcpmux_protocol::decode(encoded) {
+        Ok(mcpmux_protocol::Decoded::Batch(_)) => true,
+        Ok(mcpmux_protocol::Decoded::Single(m)) => !matches!(
+            m,
+            mcpmux_protocol::Incoming::Request { .. }
+                | mcpmux_protocol::Incoming::Notification { .. }
+        ),
+        Err(_) => match serde_json::from_slice::<Value>(encoded) {
+            Ok(Value::Array(_)) => true,
+            Ok(Value::Object(m)) => !m.contains_key("method"),
+            _ => false,
+        },
     }
 }
 

@@ -57,12 +57,16 @@ pub(crate) fn empty(status: StatusCode, session: Option<&str>) -> Response {
 
 /// An event stream.
 pub(crate) fn sse(body: SseBody, session: Option<&str>) -> Response {
-    let mut response = build(
-        StatusCode::OK,
-        Body::from_stream(body),
-        Some("text/event-stream"),
-        session,
-    );
+    event_stream(Body::from_stream(body), session)
+}
+
+/// An event stream whose events are all known: one body.
+pub(crate) fn sse_whole(events: Vec<u8>, session: Option<&str>) -> Response {
+    event_stream(Body::from(events), session)
+}
+
+fn event_stream(body: Body, session: Option<&str>) -> Response {
+    let mut response = build(StatusCode::OK, body, Some("text/event-stream"), session);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));

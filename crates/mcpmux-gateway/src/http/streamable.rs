@@ -460,8 +460,19 @@ async fn handle_post(
             }
         }
     } else if sse {
+        // Most answers come before anything else: wait a little for the first message, and if
+        // it is the response, send the whole stream (priming event, response) as one body —
+        // one write for the gateway, one read for the client, no task to feed it. Anything
+        // else (progress, a request to the client), or no answer yet, starts the stream.
+        // Until then the requests stay with the guard: a client gone before a byte of the
+        // stream reached it could not resume it, so they are cancelled.
+        let first = tokio::time::timeout(WHOLE_ANSWER_WAIT, rx.recv()).await;
         let tasks = std::mem::take(&mut guard.tasks);
-        return Ok(sse_answer(app, &session, None, rx, tasks));
+        return Ok(match first {
+            Ok(Some(m)) if is_response(&m) => sse_whole(app, &session, &m, tasks),
+            Ok(m) => sse_answer(app, &session, m, rx, tasks),
+            Err(_) => sse_answer(app, &session, None, rx, tasks),
+        });
     }
     // One JSON body: the response; other messages related to the request go to the GET stream.
     let mut answer = None;
@@ -493,6 +504,34 @@ impl Drop for CancelOnDrop {
             self.inflight.cancel_tasks(&self.tasks);
         }
     }
+}
+
+/// How long a POST's SSE answer waits for its first message before the stream starts (with
+/// its priming event) without it: a response that comes in time goes out as one body
+/// ([`sse_whole`]).
+const WHOLE_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The answer as a finished SSE stream: the priming event and the response, kept for a
+/// resumption like any stream's events, sent at once.
+fn sse_whole(
+    app: &Arc<App>,
+    session: &Arc<HttpSession>,
+    response: &[u8],
+    tasks: Vec<TaskNo>,
+) -> Response {
+    let stream = session.new_stream();
+    stream.set_tasks(tasks);
+    let (mut events, _) = stream.attach(None);
+    stream.prime(app.opts.retry_ms);
+    stream.push("message", &String::from_utf8_lossy(response));
+    stream.finish();
+    session.finished(stream.no());
+    let mut body = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        body.extend_from_slice(&event);
+    }
+    let sid = (!session.stateless).then_some(session.id.as_str());
+    reply::sse_whole(body, sid)
 }
 
 /// The answer as an SSE stream: a priming event, the messages related to the request, the
