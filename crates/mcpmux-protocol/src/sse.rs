@@ -243,7 +243,7 @@ impl SseParser {
         };
         match name {
             b"event" => {
-                self.event = Some(String::from_utf8_lossy(value).into_owned());
+                self.event = Some(text(value));
                 self.has_field = true;
             }
             b"data" => {
@@ -256,8 +256,11 @@ impl SseParser {
                 self.data_lines += 1;
             }
             b"id" if !value.contains(&0) => {
-                let id = String::from_utf8_lossy(value).into_owned();
-                self.last_event_id = Some(id.clone());
+                let id = text(value);
+                // The previous id's allocation is reused: one stream's ids are alike.
+                self.last_event_id
+                    .get_or_insert_with(String::new)
+                    .clone_from(&id);
                 self.id = Some(id);
                 self.has_field = true;
             }
@@ -296,12 +299,51 @@ impl SseParser {
     }
 }
 
+/// A field value as text: valid UTF-8 (the norm) copied as is, anything else repaired.
+fn text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn all(p: &mut SseParser) -> Vec<Result<SseEvent, EventTooLarge>> {
         std::iter::from_fn(|| p.next_event()).collect()
+    }
+
+    #[test]
+    fn ids_and_types_are_text_and_the_last_id_follows_every_block() {
+        let mut p = SseParser::new(1000);
+        let mut next = |input: &[u8]| {
+            p.push(input);
+            let ev = p.next_event().and_then(Result::ok);
+            (ev, p.last_event_id().map(str::to_owned))
+        };
+        let (ev, last) = next(b"id: event-100\nevent: message\ndata: a\n\n");
+        let ev = ev.unwrap();
+        assert_eq!(
+            (ev.id.as_deref(), ev.event.as_deref()),
+            (Some("event-100"), Some("message"))
+        );
+        assert_eq!(last.as_deref(), Some("event-100"));
+        // A shorter id after a longer one, and a block without an id, which keeps the last.
+        let (ev, last) = next(b"id: 7\ndata: b\n\n");
+        assert_eq!(
+            (ev.unwrap().id.as_deref(), last.as_deref()),
+            (Some("7"), Some("7"))
+        );
+        let (ev, last) = next(b"data: c\n\n");
+        assert_eq!((ev.unwrap().id, last.as_deref()), (None, Some("7")));
+        // Invalid UTF-8 is repaired, as before.
+        let (ev, last) = next(b"id: bad\xFFid\nevent: t\xFE\ndata: d\n\n");
+        let ev = ev.unwrap();
+        assert_eq!(ev.id.as_deref(), Some("bad\u{FFFD}id"));
+        assert_eq!(ev.event.as_deref(), Some("t\u{FFFD}"));
+        assert_eq!(last.as_deref(), Some("bad\u{FFFD}id"));
     }
 
     #[test]

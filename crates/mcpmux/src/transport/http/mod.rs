@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, WWW_AUTHENTICATE,
+};
 use serde_json::value::RawValue;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
@@ -108,38 +110,85 @@ struct Ctx {
     config: Arc<TransportSettings>,
     http: HttpSettings,
     client: reqwest::Client,
-    session: Mutex<Option<String>>,
-    protocol_version: Mutex<Option<String>>,
+    /// The session id, the negotiated version and the POST headers built from them.
+    session: Mutex<Arc<SessionHeaders>>,
     reports: mpsc::UnboundedSender<Report>,
     limiter: Option<Arc<Semaphore>>,
     /// Whether a failed initialize POST may fall back to legacy SSE.
     may_fall_back: Mutex<bool>,
 }
 
+/// The session as requests see it: its id, the negotiated protocol version, and the headers
+/// of a message POST, built once whenever the id or the version changes rather than per request.
+#[derive(Debug)]
+struct SessionHeaders {
+    id: Option<String>,
+    version: Option<String>,
+    /// The configured headers, `Mcp-Session-Id`, `Mcp-Protocol-Version`, `Accept` (JSON and
+    /// SSE) and `Content-Type` (JSON): everything a message POST carries but the token.
+    post: HeaderMap,
+}
+
+/// What a message POST accepts.
+const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+
+impl SessionHeaders {
+    fn new(configured: &HeaderMap, id: Option<String>, version: Option<String>) -> Self {
+        let mut post = with_session(configured, id.as_deref(), version.as_deref());
+        // Appended, as `RequestBuilder::header` does: a configured `Accept` is sent as well.
+        post.append(ACCEPT, HeaderValue::from_static(ACCEPT_BOTH));
+        post.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        SessionHeaders { id, version, post }
+    }
+}
+
+/// `configured` plus the session id and the negotiated version, those that are header values.
+fn with_session(configured: &HeaderMap, session: Option<&str>, version: Option<&str>) -> HeaderMap {
+    let mut h = configured.clone();
+    if let Some(s) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
+        h.insert(SESSION_HEADER, s);
+    }
+    if let Some(v) = version.and_then(|v| HeaderValue::from_str(v).ok()) {
+        h.insert(VERSION_HEADER, v);
+    }
+    h
+}
+
 impl Ctx {
-    fn session(&self) -> Option<String> {
+    /// The current session and its prebuilt headers (one lock and a reference count).
+    fn session_headers(&self) -> Arc<SessionHeaders> {
         self.session
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
+    fn session(&self) -> Option<String> {
+        self.session_headers().id.clone()
+    }
+
+    /// Replaces the session id (and so the prebuilt headers).
     fn set_session(&self, id: Option<String>) {
-        *self.session.lock().unwrap_or_else(PoisonError::into_inner) = id;
+        let mut s = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.id != id {
+            *s = Arc::new(SessionHeaders::new(
+                &self.http.headers,
+                id,
+                s.version.clone(),
+            ));
+        }
     }
 
-    fn protocol_version(&self) -> Option<String> {
-        self.protocol_version
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
+    /// Records the negotiated version (and so rebuilds the prebuilt headers).
     fn set_protocol_version(&self, v: String) {
-        *self
-            .protocol_version
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(v);
+        let mut s = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.version.as_deref() != Some(v.as_str()) {
+            *s = Arc::new(SessionHeaders::new(
+                &self.http.headers,
+                s.id.clone(),
+                Some(v),
+            ));
+        }
     }
 
     /// Sends the request `build` makes (called again for each attempt). With OAuth, and only
@@ -236,19 +285,11 @@ impl Ctx {
         self.report(Report::Event(Event::RequestFailed { id, error }));
     }
 
-    /// Headers for every request: the user's, the session, the negotiated version.
+    /// Headers for a request outside the current session's message POSTs (the GET stream,
+    /// re-initializing, legacy SSE, the DELETE): the user's, `session`, the negotiated version.
     fn headers(&self, session: Option<&str>) -> HeaderMap {
-        let mut h = self.http.headers.clone();
-        if let Some(s) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
-            h.insert(SESSION_HEADER, s);
-        }
-        if let Some(v) = self
-            .protocol_version()
-            .and_then(|v| HeaderValue::from_str(&v).ok())
-        {
-            h.insert(VERSION_HEADER, v);
-        }
-        h
+        let current = self.session_headers();
+        with_session(&self.http.headers, session, current.version.as_deref())
     }
 }
 
@@ -325,8 +366,7 @@ impl HttpTransport {
             http: http.clone(),
             config,
             client,
-            session: Mutex::new(None),
-            protocol_version: Mutex::new(None),
+            session: Mutex::new(Arc::new(SessionHeaders::new(&http.headers, None, None))),
             reports: tx,
         });
         let mut t = HttpTransport {
@@ -635,5 +675,66 @@ impl HttpTransport {
             }
         }
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configured() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", HeaderValue::from_static("k3y"));
+        h.append("x-multi", HeaderValue::from_static("a"));
+        h.append("x-multi", HeaderValue::from_static("b"));
+        h
+    }
+
+    fn values<'a>(h: &'a HeaderMap, name: &str) -> Vec<&'a str> {
+        h.get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or("?"))
+            .collect()
+    }
+
+    #[test]
+    fn post_headers_hold_the_configured_ones_the_session_and_the_version() {
+        let s = SessionHeaders::new(&configured(), Some("s1".into()), Some("2025-06-18".into()));
+        assert_eq!(values(&s.post, "x-api-key"), ["k3y"]);
+        assert_eq!(values(&s.post, "x-multi"), ["a", "b"]);
+        assert_eq!(values(&s.post, SESSION_HEADER), ["s1"]);
+        assert_eq!(values(&s.post, VERSION_HEADER), ["2025-06-18"]);
+        assert_eq!(values(&s.post, "accept"), [ACCEPT_BOTH]);
+        assert_eq!(values(&s.post, "content-type"), ["application/json"]);
+        assert_eq!(s.post.len(), 7);
+    }
+
+    #[test]
+    fn before_initialize_there_is_neither_session_nor_version() {
+        let s = SessionHeaders::new(&configured(), None, None);
+        assert!(s.post.get(SESSION_HEADER).is_none());
+        assert!(s.post.get(VERSION_HEADER).is_none());
+        assert_eq!(values(&s.post, "x-api-key"), ["k3y"]);
+    }
+
+    #[test]
+    fn a_session_id_that_is_no_header_value_is_left_out() {
+        let s = SessionHeaders::new(&HeaderMap::new(), Some("bad\nid".into()), None);
+        assert!(s.post.get(SESSION_HEADER).is_none());
+        assert_eq!(s.id.as_deref(), Some("bad\nid"), "kept to detect expiry");
+    }
+
+    #[test]
+    fn configured_accept_and_session_headers_are_kept_or_replaced_as_before() {
+        // `RequestBuilder::header` appended Accept and Content-Type to the configured headers;
+        // the session id and the version replaced configured ones.
+        let mut h = HeaderMap::new();
+        h.insert("accept", HeaderValue::from_static("text/plain"));
+        h.insert(SESSION_HEADER, HeaderValue::from_static("configured"));
+        let s = SessionHeaders::new(&h, Some("s2".into()), None);
+        assert_eq!(values(&s.post, "accept"), ["text/plain", ACCEPT_BOTH]);
+        assert_eq!(values(&s.post, SESSION_HEADER), ["s2"]);
+        let none = SessionHeaders::new(&h, None, None);
+        assert_eq!(values(&none.post, SESSION_HEADER), ["configured"]);
     }
 }

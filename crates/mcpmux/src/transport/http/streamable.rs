@@ -4,19 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use mcpmux_protocol::sse::SseParser;
 use mcpmux_protocol::{Decoded, Incoming, RequestId, decode, encode_notification, encode_request};
+use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::sse::{StreamEnd, answers, read_events};
-use super::{Ctx, Report, SESSION_HEADER, explain};
+use super::{ACCEPT_BOTH, Ctx, Report, SESSION_HEADER, explain};
 use crate::error::Error;
 use crate::transport::{Event, OutKind, Outgoing};
-
-const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 
 /// The params of an `initialize` frame, kept to re-initialize later.
 pub(super) fn initialize_params(body: &[u8]) -> Option<Box<RawValue>> {
@@ -80,26 +80,38 @@ fn is_sse(resp: &reqwest::Response) -> bool {
 
 /// Sends one message and, for a request, delivers its answer. Returns false when the message
 /// was handed back to the transport (session expired, fallback), true when this task is done.
-pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
+pub(super) async fn post(ctx: Arc<Ctx>, mut out: Outgoing) -> bool {
     let _permit = match (&ctx.limiter, out.kind) {
         (Some(l), OutKind::Request { .. }) => l.clone().acquire_owned().await.ok(),
         _ => None,
     };
-    let session = ctx.session();
+    let session = ctx.session_headers();
+    // The frame becomes the body without a copy; it is put back if the message is handed back.
+    let mut frame = std::mem::take(&mut out.frame);
+    let newline = frame.last() == Some(&b'\n');
+    if newline {
+        frame.pop();
+    }
+    let body = Bytes::from(frame);
     let resp = ctx
         .send(&ctx.http.url, || {
-            let mut req = ctx
-                .client
-                .post(ctx.http.url.clone())
-                .headers(ctx.headers(session.as_deref()))
-                .header(ACCEPT, ACCEPT_BOTH)
-                .header(CONTENT_TYPE, "application/json");
+            let mut request = reqwest::Request::new(Method::POST, ctx.http.url.clone());
+            *request.headers_mut() = session.post.clone();
+            *request.body_mut() = Some(body.clone().into());
+            let mut req = reqwest::RequestBuilder::from_parts(ctx.client.clone(), request);
             for (name, value) in &out.headers {
                 req = req.header(name.as_str(), value.as_str());
             }
-            req.body(out.body().to_vec())
+            req
         })
         .await;
+    let hand_back = move |mut out: Outgoing| {
+        out.frame = Vec::from(body);
+        if newline {
+            out.frame.push(b'\n');
+        }
+        out
+    };
     let request_id = match out.kind {
         OutKind::Request { id, .. } => Some(id),
         _ => None,
@@ -124,8 +136,9 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
         }
     );
     if status.as_u16() == 404
-        && let Some(used) = session
+        && let Some(used) = session.id.clone()
     {
+        let out = hand_back(out);
         ctx.report(Report::SessionExpired { out, used });
         return false;
     }
@@ -136,6 +149,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, out: Outgoing) -> bool {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     {
+        let out = hand_back(out);
         ctx.report(Report::Fallback { out });
         return false;
     }
