@@ -40,7 +40,10 @@ failed=()
 py_gateway() {
     local name="$1" want="$2" check="$3"
     local venv="$GW/$name" stamp="$GW/.stamp-$name"
-    if stamp_ok "$stamp" "$want" && [[ -x "$venv/bin/$check" ]]; then
+    # A venv records its absolute path (its scripts' `#!` lines): one copied or moved from
+    # another checkout is there but does not run, so it is made again.
+    if stamp_ok "$stamp" "$want" && [[ -x "$venv/bin/$check" ]] && "$venv/bin/python" -c "" 2>/dev/null &&
+        [[ "$(head -n 1 "$venv/bin/$check")" == "#!$venv/bin/python"* ]]; then
         echo "gateway $name ($want): already present"
         return 0
     fi
