@@ -10,6 +10,8 @@
 //! answered and the GET stream settled (opened or refused). This mock takes its time over the
 //! GET (as a loaded machine may), so without that hold the call is always pending by then.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,44 +49,6 @@ struct Mock {
 
 type Shared = Arc<Mutex<Mock>>;
 
-/// One request: method, headers (lowercase names), body.
-async fn read_request(sock: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let mut chunk = [0u8; 4096];
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let method = lines.next()?.split(' ').next()?.to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
-        let mut chunk = [0u8; 4096];
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some((method, headers, body))
-}
-
 async fn respond_json(sock: &mut TcpStream, status: &str, body: &Value) {
     let body = body.to_string();
     let head = format!(
@@ -112,7 +76,7 @@ async fn start_sse(sock: &mut TcpStream, mock: &Shared) {
 
 /// The suite's sse-retry mock, one request per connection.
 async fn serve(mut sock: TcpStream, mock: Shared) {
-    let Some((method, headers, body)) = read_request(&mut sock).await else {
+    let Some((method, headers, body)) = common::read_request(&mut sock).await else {
         return;
     };
     match method.as_str() {
