@@ -169,11 +169,15 @@ async fn posts_carry_the_session_headers_and_the_message_also_after_the_session_
         .request_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let first = server.call_tool("echo", json!({"text": "one"})).await;
+    // One connection for both calls (a `Server` closes its connection when its last user
+    // leaves, so two bare calls could each open a session of their own).
+    let guard = server.enter().await.unwrap();
+    let first = guard.call_tool("echo", json!({"text": "one"})).await;
     assert_eq!(first.unwrap().text(), "ok");
     mock.lock().unwrap().expire_next_call = true;
-    let second = server.call_tool("echo", json!({"text": "two"})).await;
+    let second = guard.call_tool("echo", json!({"text": "two"})).await;
     assert_eq!(second.unwrap().text(), "ok");
+    drop(guard);
     server.close().await;
     accept.abort();
 
