@@ -11,7 +11,7 @@ use std::time::Duration;
 use mcpmux::{HttpMode, Server};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The version the mock negotiates (not the client's newest, so a stale value would show).
 const VERSION: &str = "2025-06-18";
@@ -153,15 +153,10 @@ fn assert_post_headers(seen: &Seen) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_carry_the_session_headers_and_the_message_also_after_the_session_expired() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let mock: Shared = Arc::default();
     let m = mock.clone();
-    let accept = tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            tokio::spawn(serve(sock, m.clone()));
-        }
-    });
+    let (addr, accept) = common::start_mock(move |sock| serve(sock, m.clone())).await;
+    let url = format!("{addr}/mcp");
 
     let server = Server::http(&url)
         .http_mode(HttpMode::Streamable)

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use mcpmux::{HttpMode, Server};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The `retry` the mock primes every stream with (the suite's value).
 const RETRY_MS: u64 = 500;
@@ -172,15 +172,10 @@ async fn serve(mut sock: TcpStream, mock: Shared) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_request_waits_for_the_get_stream_so_its_stream_is_resumed() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
     let mock: Shared = Arc::default();
     let m = mock.clone();
-    let accept = tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            tokio::spawn(serve(sock, m.clone()));
-        }
-    });
+    let (addr, accept) = common::start_mock(move |sock| serve(sock, m.clone())).await;
+    let url = format!("{addr}/");
 
     let server = Server::http(&url)
         .http_mode(HttpMode::Auto)

@@ -451,3 +451,20 @@ pub async fn read_request(
     }
     Some((method, headers, body))
 }
+
+/// A raw mock server on 127.0.0.1: each accepted connection is handed to `serve` in a task of
+/// its own. Returns the listener's address (`http://ADDR`) and the accept loop's handle.
+pub async fn start_mock<F, Fut>(serve: F) -> (String, tokio::task::JoinHandle<()>)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let accept = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(serve(sock));
+        }
+    });
+    (addr, accept)
+}
