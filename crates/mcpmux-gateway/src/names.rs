@@ -90,7 +90,7 @@ pub(crate) fn sanitize(name: &str) -> Option<String> {
 }
 
 /// One tool as the gateway offers it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Exposed {
     /// The upstream server.
     pub(crate) server: String,
