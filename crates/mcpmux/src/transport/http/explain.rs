@@ -142,7 +142,9 @@ pub(super) fn send_error(what: &str, e: reqwest::Error) -> Error {
             Some(Box::new(e)),
         );
     }
-    Error::http(format!("{what}: {e}"), status, Some(Box::new(e)))
+    // The whole chain in the message: reqwest's own text ("error sending request for url …")
+    // does not say whether the connect timed out, was refused or the connection was reset.
+    Error::http(format!("{what}: {detail}"), status, Some(Box::new(e)))
 }
 
 /// The last error of a source chain.
