@@ -145,8 +145,7 @@ async fn listen(
             first.ip()
         )));
     }
-    let listener = tokio::net::TcpListener::bind(first)
-        .await
+    let listener = mcpmux_gateway::listen(*first)
         .map_err(|e| failed(e, &format!("cannot listen on {first}")))?;
     Ok((listener, options))
 }

@@ -68,9 +68,8 @@ async fn model(
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not JSON: {e}", script.display()))?;
     let script = Script::from_json(&value).map_err(|e| format!("{}: {e}", script.display()))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        mcpmux_test_server::listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let server = start_model_on(listener, script).map_err(|e| e.to_string())?;
     println!("listening on {}", server.url);
     std::future::pending::<()>().await;

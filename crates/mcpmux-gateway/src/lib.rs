@@ -38,6 +38,7 @@ mod forward;
 mod http;
 mod incoming;
 mod inflight;
+mod listen;
 mod message;
 mod metrics;
 mod modern;
@@ -59,6 +60,7 @@ use mcpmux_protocol::LoggingLevel;
 
 pub use error::GatewayError;
 pub use http::HttpOptions;
+pub use listen::{LISTEN_BACKLOG, listen};
 pub use names::{MAX_TOOL_NAME, Prefix, is_valid_tool_name};
 pub use relay::Relay;
 pub use version::negotiate;

@@ -59,7 +59,7 @@ pub mod test_certs;
 mod tools;
 
 pub use fault_tools::FAULT_TOOL_NAMES;
-pub use http::{HttpOptions, HttpServer, run_http, serve_http, start_http, start_http_on};
+pub use http::{HttpOptions, HttpServer, listen, run_http, serve_http, start_http, start_http_on};
 pub use options::Options;
 pub use order::MemberOrder;
 pub use stats::Stats;

@@ -489,13 +489,45 @@ pub async fn start_http_on(
     })
 }
 
+/// Binds `addr` with an accept queue of 4,096 (Linux caps it at `net.core.somaxconn`) instead
+/// of the 128 that `TcpListener::bind` gets from the standard library: the load tests open thousands of connections at once, and an overflowing
+/// queue drops SYNs, so a client waits 1 s, 3 s, 7 s … before its retry and can pass its connect
+/// timeout on a loaded machine. (`mcpmux_gateway::listen` does the same for the gateway; this
+/// crate does not depend on the gateway.)
+///
+/// Call it inside a tokio runtime.
+///
+/// # Errors
+///
+/// The address cannot be bound.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// let listener = mcpmux_test_server::listen("127.0.0.1:0".parse().unwrap())?;
+/// let server = mcpmux_test_server::start_http_on(listener, Default::default()).await?;
+/// # Ok(()) }
+/// ```
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 /// Binds `127.0.0.1:0` and starts serving (see [`start_http_on`]).
 ///
 /// # Errors
 ///
 /// When binding fails or a startup fault fails.
 pub async fn start_http(opts: HttpOptions) -> std::io::Result<HttpServer> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let listener = listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
     start_http_on(listener, opts).await
 }
 
@@ -529,7 +561,7 @@ pub async fn run_http(opts: HttpOptions) -> std::io::Result<i32> {
             format!("refusing to listen on non-loopback address {addr} without --allow-remote"),
         ));
     }
-    let listener = TcpListener::bind(addr).await?;
+    let listener = listen(addr)?;
     let mut server = start_http_on(listener, opts).await?;
     {
         use std::io::Write as _;

@@ -119,7 +119,7 @@ impl Drop for ModelServer {
 /// # Errors
 /// The port cannot be bound.
 pub async fn start_model(script: Script) -> std::io::Result<ModelServer> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let listener = crate::listen((Ipv4Addr::LOCALHOST, 0).into())?;
     start_model_on(listener, script)
 }
 
