@@ -3,8 +3,9 @@
 //! Every outgoing message becomes its own future (a POST, and for a request the reading of its
 //! JSON or SSE answer), so requests are never serialized behind each other; an optional
 //! semaphore caps them. The futures are polled by [`HttpTransport::next_event`] (a
-//! `FuturesUnordered` in the connection task) rather than spawned: a spawn and its join cost
-//! ≈ 7,000 instructions per call, and the I/O itself runs in reqwest's connection tasks anyway.
+//! `FuturesUnordered` in the connection task) rather than spawned: the I/O itself runs in
+//! reqwest's connection tasks anyway, and a spawn and join per message cost more than the box
+//! and the abort handle (BENCHMARKS.md, change 19: −3 % instructions per sequential call).
 //! Only the long-lived work is spawned: the GET stream, the legacy stream, a re-initialize.
 //! Both report back through one channel that `next_event` drains, which is where the shared
 //! state changes: session re-initialization after a 404, the fallback to legacy SSE, the legacy
@@ -48,6 +49,13 @@ const MAX_REPLAYS: u32 = 3;
 /// it handed the message back (expired session, fallback) or sent a notification. A panic is
 /// caught here, as a spawned task's would be, so it cannot take the connection task down.
 type Post = Abortable<Pin<Box<dyn Future<Output = std::thread::Result<Option<u64>>> + Send>>>;
+
+/// `post` boxed once with its panic guard (one allocation per message).
+fn guarded(
+    post: impl Future<Output = Option<u64>> + Send + 'static,
+) -> Pin<Box<dyn Future<Output = std::thread::Result<Option<u64>>> + Send>> {
+    Box::pin(AssertUnwindSafe(post).catch_unwind())
+}
 
 /// Which HTTP transport to speak to a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -440,11 +448,11 @@ impl HttpTransport {
             _ => None,
         };
         let initialized = matches!(out.kind, OutKind::Notification { initialized: true });
-        let post: Pin<Box<dyn Future<Output = Option<u64>> + Send>> = match &self.mode {
+        let post = match &self.mode {
             Mode::Streamable if initialized && self.get_stream.is_none() => {
                 // Hold everything else until this is delivered and the GET stream settled.
                 self.starting = true;
-                Box::pin(async move {
+                guarded(async move {
                     streamable::post(ctx.clone(), out).await;
                     ctx.report(Report::InitializedDelivered);
                     None
@@ -452,7 +460,7 @@ impl HttpTransport {
             }
             // A post that handed its message back (expired session, fallback) returns no id, so
             // the request stays registered as in flight.
-            Mode::Streamable => Box::pin(async move {
+            Mode::Streamable => guarded(async move {
                 let done = streamable::post(ctx, out).await;
                 id.filter(|_| done)
             }),
@@ -461,17 +469,14 @@ impl HttpTransport {
                     self.held.push(out);
                     return;
                 };
-                Box::pin(async move {
+                guarded(async move {
                     let done = legacy::post(ctx, endpoint, out).await;
                     id.filter(|_| done)
                 })
             }
         };
         let (abort, registration) = PostAbort::new_pair();
-        self.posts.push(Abortable::new(
-            Box::pin(AssertUnwindSafe(post).catch_unwind()),
-            registration,
-        ));
+        self.posts.push(Abortable::new(post, registration));
         if let Some(id) = id {
             self.inflight.insert(id, abort);
         }
