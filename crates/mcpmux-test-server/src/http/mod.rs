@@ -501,9 +501,9 @@ pub async fn start_http_on(
 }
 
 /// Binds `addr` with an accept queue of 4,096 (Linux caps it at `net.core.somaxconn`) instead
-/// of the 128 that `TcpListener::bind` gets from the standard library: the load tests open thousands of connections at once, and an overflowing
-/// queue drops SYNs, so a client waits 1 s, 3 s, 7 s … before its retry and can pass its connect
-/// timeout on a loaded machine. (`mcpmux_gateway::listen` does the same for the gateway; this
+/// of the 128 that `TcpListener::bind` gets from the standard library: the load tests open
+/// thousands of connections at once, and an overflowing queue drops SYNs, so a client waits
+/// 1 s, 3 s, 7 s … before its retry and can pass its connect timeout on a loaded machine. (`mcpmux_gateway::listen` does the same for the gateway; this
 /// crate does not depend on the gateway.)
 ///
 /// Call it inside a tokio runtime.
