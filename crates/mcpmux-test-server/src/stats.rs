@@ -65,6 +65,9 @@ pub struct Stats {
     /// Requests on the MCP routes over HTTP/2 (ALPN `h2` or prior-knowledge
     /// h2c). Counted without waking [`Stats::wait_for`].
     pub http2_requests: AtomicU64,
+    /// TCP connections accepted by the HTTP server (each HTTP/1.1 connection the client did not
+    /// keep alive for its next request is one more). Counted without waking [`Stats::wait_for`].
+    pub connections: AtomicU64,
     /// Ids of the sessions ended by DELETE, in order.
     deleted: Mutex<Vec<String>>,
     /// `requestId`s of every `notifications/cancelled`, in order.

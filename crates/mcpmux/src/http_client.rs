@@ -30,6 +30,7 @@ pub(crate) fn default_client(options: &ClientOptions) -> Result<reqwest::Client>
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
         .danger_accept_invalid_certs(options.accept_invalid_certs)
         .redirect(redirect_policy())
         .referer(false);
@@ -43,6 +44,16 @@ pub(crate) fn default_client(options: &ClientOptions) -> Result<reqwest::Client>
         .build()
         .map_err(|e| Error::invalid_input("could not build the HTTP client", e))
 }
+
+/// HTTP/2's connection receive window, 16 MiB (hyper's default: 5 MiB).
+///
+/// h2 lets a connection hold unread small DATA frames worth at most half of this window
+/// (256 bytes charged per frame, less its payload) and closes the connection past it (GOAWAY
+/// ENHANCE_YOUR_CALM `too_many_data_frames`). Each SSE answer is one or two small frames (a
+/// priming event, the response), and every call of a handle shares one connection: with 5 MiB,
+/// 10,000 answers arriving faster than they were read closed the connection. The window is only
+/// what a server may send before its data is read; it allocates nothing.
+const H2_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// The CA certificates in a PEM bundle, for [`ClientOptions::extra_roots`].
 ///

@@ -343,11 +343,13 @@ async fn run(
     // Declared after `connections`, so dropped before it: the server is
     // marked stopping before the connections (and their bodies) go.
     let _guard = StopGuard(Arc::clone(&app));
+    let stats = Arc::clone(&app.stats);
     let router = router(app);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
+                    stats.connections.fetch_add(1, Ordering::Relaxed);
                     let _ = tcp.set_nodelay(true);
                     let service = TowerToHyperService::new(router.clone());
                     connections.spawn(serve_connection(tcp, tls.clone(), service));
