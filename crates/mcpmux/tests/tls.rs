@@ -210,3 +210,83 @@ async fn http1_calls_reuse_their_connections() {
     assert!(s.get(&s.connections) <= 3, "{s:?}");
 }
 
+/// A request's stream that ends a while after its response is read to its end, not reset: on
+/// HTTP/2 each dropped stream is an RST_STREAM, and the client's h2 closes the connection after
+/// 1,024 resets of streams it no longer tracks (GOAWAY `too_many_internal_resets`). The call
+/// itself returns with the response, before the stream ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ending_after_its_response_is_read_to_its_end() {
+    let http = start_http(HttpOptions {
+        end_stream_after_ms: Some(150),
+        ..HttpOptions::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::http(&http.url_mcp)
+        .http2_prior_knowledge(true)
+        .build()
+        .unwrap();
+    let guard = bounded("enter", LIMIT, server.enter()).await.unwrap();
+    let started = std::time::Instant::now();
+    for i in 0..20 {
+        let text = format!("late end {i}");
+        let result = bounded(
+            "call",
+            LIMIT,
+            server.call_tool("echo", json!({ "text": text })),
+        )
+        .await
+        .unwrap();
+        assert!(format!("{result:?}").contains(&text), "{result:?}");
+    }
+    // Twenty calls did not wait for twenty stream ends (3 s).
+    assert!(
+        started.elapsed() < Duration::from_millis(2_500),
+        "{:?}",
+        started.elapsed()
+    );
+    let s = &http.stats;
+    // Every stream has ended on the server's side by now.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(s.get(&s.sse_streams_closed_by_client), 0, "{s:?}");
+    drop(guard);
+    bounded("close", LIMIT, server.close()).await;
+}
+
+/// A request's stream that does not end soon after its response is let go after a bounded
+/// wait (half a second), not held until the server ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_going_on_after_its_response_is_let_go() {
+    let http = start_http(HttpOptions {
+        end_stream_after_ms: Some(20_000),
+        ..HttpOptions::default()
+    })
+    .await
+    .unwrap();
+    let server = Server::http(&http.url_mcp)
+        .http2_prior_knowledge(true)
+        .build()
+        .unwrap();
+    let guard = bounded("enter", LIMIT, server.enter()).await.unwrap();
+    for i in 0..5 {
+        let text = format!("no end {i}");
+        let result = bounded(
+            "call",
+            LIMIT,
+            server.call_tool("echo", json!({ "text": text })),
+        )
+        .await
+        .unwrap();
+        assert!(format!("{result:?}").contains(&text), "{result:?}");
+    }
+    let s = &http.stats;
+    assert!(
+        s.wait_for(Duration::from_secs(5), |s| s
+            .get(&s.sse_streams_closed_by_client)
+            == 5)
+            .await,
+        "{s:?}"
+    );
+    drop(guard);
+    bounded("close", LIMIT, server.close()).await;
+}

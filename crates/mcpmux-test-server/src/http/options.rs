@@ -69,6 +69,12 @@ pub struct HttpOptions {
     #[arg(long = "http-priming-retry-ms", value_name = "MS")]
     pub priming_retry_ms: Option<u64>,
 
+    /// Keep each request's SSE stream open this long after its response
+    /// before ending it (a server slow to end its streams; the spec asks
+    /// for the end right after the response).
+    #[arg(long = "http-end-stream-after-ms", value_name = "MS")]
+    pub end_stream_after_ms: Option<u64>,
+
     /// OAuth: the MCP routes want a bearer token from the server's own minimal authorization
     /// server (metadata, registration, authorize, token with refresh), valid this many seconds.
     #[arg(
@@ -123,6 +129,7 @@ impl Default for HttpOptions {
             expire_session_after: None,
             event_ids: true,
             priming_retry_ms: None,
+            end_stream_after_ms: None,
             oauth_ttl: None,
             fail_first_posts: 0,
             legacy_only: false,
@@ -197,6 +204,8 @@ mod tests {
             "--http-no-event-ids",
             "--http-priming-retry-ms",
             "500",
+            "--http-end-stream-after-ms",
+            "40",
             "--http-fail-first-posts",
             "2",
             "--http-legacy-only",
@@ -208,6 +217,7 @@ mod tests {
         assert!(h.json_response && h.stateless && h.legacy_only && !h.event_ids);
         assert_eq!(h.expire_session_after, Some(4));
         assert_eq!(h.priming_retry_ms, Some(500));
+        assert_eq!(h.end_stream_after_ms, Some(40));
         assert_eq!(h.fail_first_posts, 2);
         assert!(h.resumable());
         assert!(Cli::try_parse_from(["x", "--allow-remote"]).is_err());

@@ -2,6 +2,7 @@
 //! DELETE.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -155,9 +156,16 @@ fn answer_post(
         stream.close_connection(false);
     }
     let guard = FinishOnDrop(Arc::clone(&sink));
+    let end_after = app.opts.end_stream_after_ms.map(Duration::from_millis);
     let reply: Reply = Box::new(move |msg| {
         guard.0.reply(&msg);
-        drop(guard);
+        match (end_after, tokio::runtime::Handle::try_current()) {
+            (Some(wait), Ok(runtime)) => drop(runtime.spawn(async move {
+                tokio::time::sleep(wait).await;
+                drop(guard);
+            })),
+            _ => drop(guard),
+        }
     });
     let as_sink: Sink = sink;
     match session.work.accept(msg, &as_sink, reply) {

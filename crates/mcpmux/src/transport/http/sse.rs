@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use mcpmux_protocol::sse::{SseEvent, SseParser};
 use mcpmux_protocol::{Decoded, Incoming, decode, scan_id};
 
@@ -19,6 +18,9 @@ pub(super) struct StreamEnd {
     pub(super) events: usize,
     /// A failure that makes resuming pointless (an event over the limit).
     pub(super) fatal: Option<Error>,
+    /// After the awaited response: the rest of the stream, not yet at its end (see
+    /// [`finish_stream`]).
+    pub(super) rest: Option<reqwest::Response>,
 }
 
 /// Whether `data` is (or, in a batch, contains) the response to request `id`.
@@ -51,15 +53,15 @@ pub(super) async fn read_events(
     mut on_event: impl FnMut(&SseEvent) -> bool,
 ) -> StreamEnd {
     let mut end = StreamEnd::default();
-    let mut body = resp.bytes_stream();
+    let mut resp = resp;
     loop {
-        let chunk = match body.next().await {
-            Some(Ok(chunk)) => chunk,
-            Some(Err(e)) => {
+        let chunk = match resp.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Err(e) => {
                 tracing::debug!(server = %ctx.config.name, "SSE stream broke: {e}");
                 break;
             }
-            None => break,
+            Ok(None) => break,
         };
         parser.push(&chunk);
         while let Some(ev) = parser.next_event() {
@@ -102,10 +104,28 @@ pub(super) async fn read_events(
             ctx.report(Report::Event(Event::Message(data)));
             if done {
                 end.got_response = true;
+                end.rest = Some(resp);
                 return end;
             }
         }
     }
     parser.finish();
     end
+}
+
+/// How long the rest of a request's stream may take to end after its response.
+const STREAM_END_WAIT: Duration = Duration::from_millis(500);
+
+/// Reads a request's stream after its response to the stream's end (the server ends it right
+/// after the response), delivering any further messages, for at most [`STREAM_END_WAIT`].
+///
+/// A response body let go before its end is not free: HTTP/2 resets the stream (the client's
+/// h2 closes the whole connection after 1,024 resets of streams it has forgotten), HTTP/1.1
+/// closes the connection instead of reusing it.
+pub(super) async fn finish_stream(ctx: &Ctx, rest: reqwest::Response, parser: &mut SseParser) {
+    let mut retry = None;
+    let read = read_events(ctx, rest, parser, None, &mut retry, |_| true);
+    if tokio::time::timeout(STREAM_END_WAIT, read).await.is_err() {
+        tracing::debug!(server = %ctx.config.name, "a request's SSE stream went on after its response; let go");
+    }
 }

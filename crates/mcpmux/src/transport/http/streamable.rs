@@ -13,7 +13,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::sse::{StreamEnd, answers, read_events};
+use super::sse::{StreamEnd, answers, finish_stream, read_events};
 use super::{ACCEPT_BOTH, Ctx, Report, SESSION_HEADER, explain};
 use crate::error::Error;
 use crate::transport::{Event, OutKind, Outgoing};
@@ -81,7 +81,7 @@ fn is_sse(resp: &reqwest::Response) -> bool {
 /// Sends one message and, for a request, delivers its answer. Returns false when the message
 /// was handed back to the transport (session expired, fallback), true when this task is done.
 pub(super) async fn post(ctx: Arc<Ctx>, mut out: Outgoing) -> bool {
-    let _permit = match (&ctx.limiter, out.kind) {
+    let permit = match (&ctx.limiter, out.kind) {
         (Some(l), OutKind::Request { .. }) => l.clone().acquire_owned().await.ok(),
         _ => None,
     };
@@ -186,7 +186,10 @@ pub(super) async fn post(ctx: Arc<Ctx>, mut out: Outgoing) -> bool {
         return true; // 202 (or any 2xx) for a notification or response: nothing to read
     };
     if is_sse(&resp) {
-        read_request_stream(&ctx, id, initialize, resp).await;
+        if let Some((rest, mut parser)) = read_request_stream(&ctx, id, initialize, resp).await {
+            drop(permit); // answered: the next request may go while this stream ends
+            finish_stream(&ctx, rest, &mut parser).await;
+        }
         return true;
     }
     let kind = content_type(&resp);
@@ -260,8 +263,14 @@ fn reconnect_delay(ctx: &Ctx, retry: Option<Duration>, attempt: u32) -> Duration
 }
 
 /// Reads a request's SSE answer, resuming with GET + `Last-Event-ID` when the stream drops
-/// before the response (including a server that primes and closes on purpose).
-async fn read_request_stream(ctx: &Ctx, id: u64, initialize: bool, resp: reqwest::Response) {
+/// before the response (including a server that primes and closes on purpose). Once answered:
+/// the stream, if it has not ended yet, and its parser.
+async fn read_request_stream(
+    ctx: &Ctx,
+    id: u64,
+    initialize: bool,
+    resp: reqwest::Response,
+) -> Option<(reqwest::Response, SseParser)> {
     let mut parser = SseParser::new(ctx.config.max_message_size.saturating_add(1024));
     let mut retry = None;
     let mut attempt = 0u32;
@@ -279,17 +288,18 @@ async fn read_request_stream(ctx: &Ctx, id: u64, initialize: bool, resp: reqwest
             })
             .await;
             if end.got_response {
-                return;
+                return end.rest.map(|rest| (rest, parser));
             }
             if let Some(e) = end.fatal {
-                return ctx.fail(id, e);
+                ctx.fail(id, e);
+                return None;
             }
             if end.events > 0 {
                 attempt = 0;
             }
         }
         let Some(last) = parser.last_event_id().map(str::to_owned) else {
-            return ctx.fail(
+            ctx.fail(
                 id,
                 Error::http(
                     format!(
@@ -300,9 +310,10 @@ async fn read_request_stream(ctx: &Ctx, id: u64, initialize: bool, resp: reqwest
                     None,
                 ),
             );
+            return None;
         };
         if attempt >= ctx.http.max_reconnects {
-            return ctx.fail(
+            ctx.fail(
                 id,
                 Error::http(
                     format!(
@@ -312,6 +323,7 @@ async fn read_request_stream(ctx: &Ctx, id: u64, initialize: bool, resp: reqwest
                     None,
                 ),
             );
+            return None;
         }
         tokio::time::sleep(reconnect_delay(ctx, retry, attempt)).await;
         attempt += 1;
