@@ -7,10 +7,10 @@
 #   e.g. bench/instructions.sh c10k target/release/mcpmux-bench mcpmux
 #        bench/instructions.sh seq target/release/mcpmux-bench mcpmux http
 #
-# TRANSPORT is stdio (the default: the worker spawns the stdio test server) or http: the
+# TRANSPORT is stdio (the default: the worker spawns the stdio test server), http or h2c: the
 # binary's test server is started natively on 127.0.0.1 (`test-server --http`), the worker
-# speaks Streamable HTTP to it (each counted run is a fresh session), and it is stopped at the
-# end.
+# speaks Streamable HTTP to it (each counted run is a fresh session) over HTTP/1.1, or over
+# cleartext HTTP/2 with prior knowledge for h2c, and it is stopped at the end.
 #
 # SERVER_ARGS (environment, space-separated) are appended to the stdio test server's arguments,
 # e.g. SERVER_ARGS="--member-order unusual" counts the client against responses whose members
@@ -40,7 +40,7 @@ trap cleanup EXIT
 url_args=()
 case "$transport" in
     stdio) ;;
-    http)
+    http|h2c)
         mkfifo "$work/listen"
         "$bin" test-server --http 127.0.0.1:0 >"$work/listen" 2>"$work/server.err" &
         server_pid=$!
@@ -48,9 +48,12 @@ case "$transport" in
         read -r -t 30 line <&3 || { echo "the test server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
         url_args=(--url "${line#listening on }/mcp")
         ;;
-    *) echo "transport: stdio or http" >&2; exit 2 ;;
+    *) echo "transport: stdio, http or h2c" >&2; exit 2 ;;
 esac
 spec="$("$bin" spec --client "$client" --workload "$workload" --run-timeout-s 600 ${url_args[@]+"${url_args[@]}"} ${server_args[@]+"${server_args[@]}"})"
+if [ "$transport" = h2c ]; then
+    spec="$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); s["target"]["http"]["http2_prior_knowledge"]=True; print(json.dumps(s))' "$spec")"
+fi
 calls="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["calls"])' "$spec")"
 
 count() {
