@@ -359,6 +359,46 @@ async fn cancellation_and_progress_work_as_on_stdio() {
     assert_eq!(*steps.lock().unwrap(), vec![1.0, 2.0, 3.0]);
 }
 
+/// Twenty calls in flight at once: the first POSTs are polled by the connection task, the
+/// others are spawned tasks. Every dropped caller's request is cancelled and its stream let go,
+/// whichever way its POST runs, and the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_callers_streams_are_let_go_inline_or_spawned() {
+    let http = server_with(|_| {}).await;
+    let server = client(&http.url_mcp, HttpMode::Streamable);
+    let guard = server.enter().await.unwrap();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.call_tool("hang", json!({})).await })
+        })
+        .collect();
+    let s = &http.stats;
+    assert!(
+        s.wait_for(Duration::from_secs(5), |s| s.get(&s.tool_calls) == 20)
+            .await,
+        "{s:?}"
+    );
+    for call in &calls {
+        call.abort();
+    }
+    assert!(
+        s.wait_for(Duration::from_secs(5), |s| {
+            s.get(&s.sse_streams_closed_by_client) == 20 && s.cancelled_ids().len() == 20
+        })
+        .await,
+        "{s:?}"
+    );
+    let r = bounded(
+        "call after",
+        Duration::from_secs(5),
+        guard.call_tool("echo", json!({"text": "still here"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.text(), "still here");
+}
+
 /// A call's future sends nothing until it is first polled: one dropped unpolled never reaches
 /// the server, and neither it nor the calls after it are disturbed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
