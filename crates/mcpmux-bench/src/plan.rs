@@ -466,6 +466,14 @@ pub struct Plan {
     pub headers: Vec<(String, String)>,
     /// The protocol version the mcpmux client pins (`None`: negotiated).
     pub protocol_version: Option<String>,
+    /// For a [`ServerUnderTest::Url`]: a PEM file of CA certificates the Rust clients trust
+    /// besides the system's roots (an `https://` server with a private CA). The Python and
+    /// TypeScript workers do not take it: their cells fail saying so.
+    pub ca_cert: Option<PathBuf>,
+    /// For a [`ServerUnderTest::Url`]: HTTP/2 with prior knowledge in every HTTP cell (h2c on
+    /// `http://`, only `h2` offered on `https://`). The Python and TypeScript workers do not
+    /// take it.
+    pub http2_prior_knowledge: bool,
     /// Set it (from another thread) to stop the plan: the running cell's worker and server are
     /// stopped, and no other cell starts.
     pub cancel: Cancel,
@@ -542,6 +550,8 @@ impl Plan {
             paths,
             headers: Vec::new(),
             protocol_version: None,
+            ca_cert: None,
+            http2_prior_knowledge: false,
             cancel: Cancel::default(),
         }
     }

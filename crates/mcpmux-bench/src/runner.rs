@@ -460,6 +460,17 @@ pub(crate) fn run_cell_once(
         ));
         return cell;
     }
+    if matches!(plan.server, ServerUnderTest::Url(_))
+        && extra.is_none()
+        && (plan.ca_cert.is_some() || plan.http2_prior_knowledge)
+        && matches!(client, ClientKind::Python | ClientKind::Ts)
+    {
+        cell.error = Some(format!(
+            "the {} worker takes neither a CA certificate nor HTTP/2 prior knowledge",
+            client.label()
+        ));
+        return cell;
+    }
     let on = extra.map_or_else(String::new, |e| format!("-{}", e.name));
     let stem = format!(
         "{}{on}-{}-{}",
@@ -535,9 +546,13 @@ pub(crate) fn run_cell_once(
         }
         (None, ServerUnderTest::Url(url), _) => Target::Http {
             url: url.clone(),
-            // An https:// URL is trusted through the system's roots (or SSL_CERT_FILE).
-            ca_cert: None,
-            http2_prior_knowledge: transport == TransportKind::H2c,
+            // An https:// URL is trusted through the system's roots (or SSL_CERT_FILE), and the
+            // plan's CA file if it names one.
+            ca_cert: plan
+                .ca_cert
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            http2_prior_knowledge: transport == TransportKind::H2c || plan.http2_prior_knowledge,
         },
     };
     let spec = WorkerSpec {

@@ -10,7 +10,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcpmux_bench::{ClientKind, Mode, Paths, Plan, ServerUnderTest, TransportKind, Workload};
@@ -95,7 +95,10 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
     if let Some(w) = args.warmup {
         workload.warmup = usize::try_from(w).unwrap_or(usize::MAX);
     }
+    let ca_cert = ca_bundle(&global.ca_cert, &paths.logs)?;
     let mut plan = Plan::standard(server, paths);
+    plan.ca_cert = ca_cert;
+    plan.http2_prior_knowledge = global.http2_prior_knowledge;
     plan.clients = clients;
     plan.transports = vec![transport];
     plan.workloads = vec![workload];
@@ -261,6 +264,45 @@ fn configured(
         _ => Err(usage(format!(
             "server `{name}`: bench measures stdio and Streamable HTTP servers"
         ))),
+    }
+}
+
+/// `--ca-cert` for the workers of an HTTP server: each file checked as every other command
+/// checks it (readable, at least one certificate), handed on as one PEM file — the file itself,
+/// or the files joined in `dir` when there are several.
+fn ca_bundle(files: &[PathBuf], dir: &Path) -> Result<Option<PathBuf>, Failure> {
+    for file in files {
+        mcpmux::Server::http("https://127.0.0.1/")
+            .ca_cert_file(file)
+            .build()
+            .map_err(|e| usage(e.to_string()))?;
+    }
+    match files {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        several => {
+            let mut pem = Vec::new();
+            for file in several {
+                let bytes = std::fs::read(file).map_err(|e| {
+                    usage(format!(
+                        "cannot read the CA certificate {}: {e}",
+                        file.display()
+                    ))
+                })?;
+                pem.extend_from_slice(&bytes);
+                pem.push(b'\n');
+            }
+            let failed = |e: std::io::Error| {
+                Failure::new(
+                    Code::Failed,
+                    anyhow::Error::new(e).context("cannot write the CA bundle for the workers"),
+                )
+            };
+            std::fs::create_dir_all(dir).map_err(failed)?;
+            let bundle = dir.join("ca-bundle.pem");
+            std::fs::write(&bundle, pem).map_err(failed)?;
+            Ok(Some(bundle))
+        }
     }
 }
 

@@ -188,3 +188,105 @@ fn plain_http_is_http1_and_h2c_only_on_request() {
     let (h1, h2) = server.versions(None);
     assert!(h1 == 0 && h2 >= 4, "{h1} {h2}");
 }
+
+/// `mcpmux --json bench echo …` against `url` with the raw driver and mcpmux, 50 calls once.
+#[cfg(feature = "bench")]
+fn bench(url: &str, extra: &[&std::ffi::OsStr]) -> (Output, Value) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--json".as_ref(),
+        "bench".as_ref(),
+        "echo".as_ref(),
+        "--args".as_ref(),
+        r#"{"text":"hi"}"#.as_ref(),
+        "--calls".as_ref(),
+        "50".as_ref(),
+        "--runs".as_ref(),
+        "1".as_ref(),
+        "--quiet-wait".as_ref(),
+        "0".as_ref(),
+        "--clients".as_ref(),
+        "raw,mcpmux".as_ref(),
+        "--url".as_ref(),
+        url.as_ref(),
+    ];
+    args.extend_from_slice(extra);
+    let out = mcpmux(&args, &[]);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, report)
+}
+
+/// Every cell of a bench report ran its 50 calls without an error.
+#[cfg(feature = "bench")]
+fn all_calls_ok(out: &Output, report: &Value) {
+    let cells = report["cells"].as_array().unwrap_or_else(|| {
+        panic!("no report: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(cells.len(), 2, "{report}");
+    for cell in cells {
+        assert!(cell["error"].is_null(), "{cell}");
+        for run in cell["runs"].as_array().unwrap() {
+            assert_eq!(
+                (run["ok"].as_u64(), run["errors"].as_u64()),
+                (Some(50), Some(0)),
+                "{cell}"
+            );
+        }
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `mcpmux bench` hands `--ca-cert` and `--http2-prior-knowledge` to its workers: against an
+/// https server with a private CA they fail on the certificate without it, and with it every
+/// call goes over HTTP/2; on a plain URL `--http2-prior-knowledge` makes them speak h2c.
+#[cfg(feature = "bench")]
+#[test]
+fn bench_workers_take_the_ca_cert_and_http2_prior_knowledge() {
+    let (dir, files) = certs("bench");
+    let server = TestServer::https(&files);
+    let url = server.url();
+
+    let (out, report) = bench(&url, &[]);
+    assert_ne!(out.status.code(), Some(0), "{report}");
+    let cells = report["cells"].as_array().unwrap();
+    assert!(
+        cells.iter().all(|c| c["error"].as_str().is_some()),
+        "{report}"
+    );
+    assert_eq!(server.versions(Some(&files.ca)).1, 0);
+
+    let (out, report) = bench(&url, &["--ca-cert".as_ref(), files.ca.as_os_str()]);
+    all_calls_ok(&out, &report);
+    let (h1, h2) = server.versions(Some(&files.ca));
+    assert!(h1 == 0 && h2 >= 100, "{h1} {h2}");
+
+    // Two files (the CA and the server's own chain): joined into one bundle for the workers.
+    let (out, report) = bench(
+        &url,
+        &[
+            "--ca-cert".as_ref(),
+            files.cert.as_os_str(),
+            "--ca-cert".as_ref(),
+            files.ca.as_os_str(),
+        ],
+    );
+    all_calls_ok(&out, &report);
+
+    // A file without a certificate: a usage error before any worker starts.
+    let (out, _) = bench(&url, &["--ca-cert".as_ref(), files.key.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no CA certificate"), "{stderr}");
+    drop(server);
+    std::fs::remove_dir_all(dir).unwrap();
+
+    let server = TestServer::start(&[]);
+    let (out, report) = bench(&server.url(), &["--http2-prior-knowledge".as_ref()]);
+    all_calls_ok(&out, &report);
+    let (h1, h2) = server.versions(None);
+    assert!(h1 == 0 && h2 >= 100, "{h1} {h2}");
+}
