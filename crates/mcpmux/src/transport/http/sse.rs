@@ -18,7 +18,7 @@ pub(super) struct StreamEnd {
     pub(super) events: usize,
     /// A failure that makes resuming pointless (an event over the limit).
     pub(super) fatal: Option<Error>,
-    /// After the awaited response: the rest of the stream, not yet at its end (see
+    /// After the awaited response: the rest of the stream, its end perhaps still to come (see
     /// [`finish_stream`]).
     pub(super) rest: Option<reqwest::Response>,
 }
