@@ -126,10 +126,24 @@ fn usage(message: &str) -> Failure {
     Failure::new(Code::Usage, anyhow::anyhow!("{message}"))
 }
 
+/// The server at `url` with `config`, its HTTP client the one every other command would use:
+/// `--ca-cert` and `--http2-prior-knowledge` apply to discovery, registration and tokens too.
+fn oauth_server(
+    url: &str,
+    name: &str,
+    config: OAuthConfig,
+    global: &GlobalArgs,
+) -> Result<mcpmux::Server, Failure> {
+    crate::target::with_http_globals(mcpmux::Server::http(url).name(name), global)
+        .oauth(config)
+        .build()
+        .map_err(|e| Failure::new(Code::Usage, e))
+}
+
 async fn login(server: Option<String>, url: Option<String>, global: &GlobalArgs) -> Outcome {
     for (name, url, spec) in servers(global, server, url, false)? {
-        let config = config(&spec, &name, true);
-        match mcpmux::auth::login(&url, &name, config).await {
+        let server = oauth_server(&url, &name, config(&spec, &name, true), global)?;
+        match server.login().await {
             Ok(s) => {
                 if global.json {
                     let v = status_json(&name, Some(&s));
@@ -162,8 +176,9 @@ async fn login(server: Option<String>, url: Option<String>, global: &GlobalArgs)
 
 async fn logout(server: Option<String>, url: Option<String>, global: &GlobalArgs) -> Outcome {
     for (name, url, spec) in servers(global, server, url, false)? {
-        let config = config(&spec, &name, false);
-        let forgotten = mcpmux::auth::logout(&url, &name, config)
+        let server = oauth_server(&url, &name, config(&spec, &name, false), global)?;
+        let forgotten = server
+            .logout()
             .await
             .map_err(|e| Failure::new(Code::Auth, anyhow::Error::new(e)))?;
         if global.json {

@@ -347,7 +347,7 @@ fn with_timeout(builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
 
 /// Applies the global options of HTTP servers: `--ca-cert` (each file read now; `build()`
 /// reports a file that cannot be read or holds no certificate), `--http2-prior-knowledge`.
-fn with_http_globals(mut builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
+pub(crate) fn with_http_globals(mut builder: ServerBuilder, global: &GlobalArgs) -> ServerBuilder {
     for file in &global.ca_cert {
         builder = builder.ca_cert_file(file);
     }

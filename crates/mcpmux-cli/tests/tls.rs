@@ -290,3 +290,96 @@ fn bench_workers_take_the_ca_cert_and_http2_prior_knowledge() {
     let (h1, h2) = server.versions(None);
     assert!(h1 == 0 && h2 >= 100, "{h1} {h2}");
 }
+
+/// `mcpmux auth login|logout` over HTTPS with a private CA: discovery, registration and the
+/// token requests go through the same client as every other command, so `--ca-cert` is what
+/// lets them in. The test server is its own authorization server (`--http-oauth-ttl`), its
+/// authorize endpoint approves at once; the "browser" is a script that follows its redirect to
+/// mcpmux's loopback callback, trusting the CA itself.
+#[test]
+fn auth_login_and_logout_take_the_ca_cert() {
+    let (dir, files) = certs("auth");
+    let server = TestServer::start(&[
+        "--tls-cert".as_ref(),
+        files.cert.as_os_str(),
+        "--tls-key".as_ref(),
+        files.key.as_os_str(),
+        "--http-oauth-ttl".as_ref(),
+        "600".as_ref(),
+    ]);
+    let url = server.url();
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.peers/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/install-peers.sh",
+        python.display()
+    );
+    let browser = dir.join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nexec '{}' -c 'import ssl, sys, urllib.request; \
+             urllib.request.urlopen(sys.argv[1], timeout=20, \
+             context=ssl.create_default_context(cafile=sys.argv[2])).read()' \"$1\" '{}'\n",
+            python.display(),
+            files.ca.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = dir.join("auth.json");
+    let env = [
+        ("HOME", dir.as_path()),
+        ("MCPMUX_TOKEN_STORE", store.as_path()),
+        ("BROWSER", browser.as_path()),
+    ];
+    let auth = |verb: &str, extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "-v".as_ref(),
+            "auth".as_ref(),
+            verb.as_ref(),
+            "--url".as_ref(),
+            url.as_ref(),
+        ];
+        args.extend_from_slice(extra);
+        mcpmux(&args, &env)
+    };
+    let ca = ["--ca-cert".as_ref(), files.ca.as_os_str()];
+
+    // Without the CA: the discovery request is refused on the certificate, nothing stored.
+    let out = auth("login", &[]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!store.exists());
+
+    // With it: logged in, and a call uses the stored token without a new login.
+    let out = auth("login", &ca);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("logged in to"), "{stderr}");
+    assert!(store.exists());
+    let out = mcpmux(
+        &[
+            "call".as_ref(),
+            "echo".as_ref(),
+            "--args".as_ref(),
+            r#"{"text":"with a token"}"#.as_ref(),
+            "--url".as_ref(),
+            url.as_ref(),
+            "--ca-cert".as_ref(),
+            files.ca.as_os_str(),
+        ],
+        &env,
+    );
+    assert_eq!(ok_stdout(&out), "with a token\n");
+
+    let out = auth("logout", &ca);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("logged out of"), "{stderr}");
+    drop(server);
+    std::fs::remove_dir_all(dir).unwrap();
+}

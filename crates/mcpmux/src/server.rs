@@ -96,6 +96,14 @@ impl Server {
         &self.inner.config.session.name
     }
 
+    /// The OAuth authorizer of an HTTP server built with `oauth`, and the server's URL.
+    pub(crate) fn authorizer(&self) -> Option<(&Arc<crate::auth::Authorizer>, &reqwest::Url)> {
+        match &self.inner.config.transport.kind {
+            crate::transport::TransportKind::Http(h) => h.auth.as_ref().map(|a| (a, &h.url)),
+            crate::transport::TransportKind::Stdio(_) => None,
+        }
+    }
+
     /// Joins the shared connection, opening it (spawn + `initialize`) if there is none.
     ///
     /// Concurrent first calls share one connect: exactly one process is spawned. The returned

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -72,12 +72,20 @@ impl OAuth {
     }
 }
 
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+/// The server's origin as the client addressed it: `https` when it serves TLS; the authority
+/// of the request target (HTTP/2's `:authority`) or else the `Host` header (HTTP/1.1).
+fn origin(app: &App, uri: &Uri, headers: &HeaderMap) -> String {
+    let host = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
         .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    let scheme = if app.opts.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }
 
 fn json(status: StatusCode, v: serde_json::Value) -> Response {
@@ -126,8 +134,12 @@ fn form(s: &str) -> HashMap<String, String> {
         .collect()
 }
 
-pub(crate) async fn resource_metadata(headers: HeaderMap) -> Response {
-    let o = origin(&headers);
+pub(crate) async fn resource_metadata(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let o = origin(&app, &uri, &headers);
     json(
         StatusCode::OK,
         serde_json::json!({
@@ -138,8 +150,12 @@ pub(crate) async fn resource_metadata(headers: HeaderMap) -> Response {
     )
 }
 
-pub(crate) async fn server_metadata(headers: HeaderMap) -> Response {
-    let o = origin(&headers);
+pub(crate) async fn server_metadata(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let o = origin(&app, &uri, &headers);
     json(
         StatusCode::OK,
         serde_json::json!({
@@ -193,7 +209,7 @@ pub(crate) async fn authorize(State(app): State<Arc<App>>, request: Request) -> 
         "{redirect}{sep}code={}&state={}&iss={}",
         enc(&code),
         enc(q.get("state").map(String::as_str).unwrap_or("")),
-        enc(&origin(request.headers()))
+        enc(&origin(&app, request.uri(), request.headers()))
     );
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
@@ -278,7 +294,7 @@ pub(crate) async fn require_token(
     app.oauth.rejected_requests.fetch_add(1, Ordering::Relaxed);
     let challenge = format!(
         "Bearer error=\"invalid_token\", resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
-        origin(request.headers())
+        origin(&app, request.uri(), request.headers())
     );
     (
         StatusCode::UNAUTHORIZED,

@@ -15,6 +15,8 @@
 //! once for every request in flight, under a lock on the [`TokenStore`] so that two processes
 //! never both spend a rotating refresh token. They are sent only in the `Authorization` header
 //! of requests to the server's own origin, never logged, and never part of an error message.
+//! [`Server::login`](crate::Server::login) and [`Server::logout`](crate::Server::logout) log in
+//! or out ahead of any request (what `mcpmux auth` does).
 //!
 //! ```no_run
 //! # async fn f() -> mcpmux::Result<()> {
