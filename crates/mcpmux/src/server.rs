@@ -96,12 +96,58 @@ impl Server {
         &self.inner.config.session.name
     }
 
+    /// Logs in to this server now, as [`auth::login`](crate::auth::login) does, through the
+    /// server's own HTTP client: the CA certificates it trusts (`ca_cert_pem`,
+    /// `ca_cert_file`) and its HTTP/2 setting reach discovery, registration and the token
+    /// requests too.
+    ///
+    /// ```no_run
+    /// # async fn f() -> mcpmux::Result<()> {
+    /// use mcpmux::auth::OAuthConfig;
+    /// let server = mcpmux::Server::http("https://mcp.internal.example/mcp")
+    ///     .ca_cert_file("internal-ca.pem")
+    ///     .oauth(OAuthConfig::new())
+    ///     .build()?;
+    /// let status = server.login().await?;
+    /// println!("logged in, client {}", status.client_id);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a server without OAuth
+    /// (a stdio server, or an HTTP one built without `oauth`);
+    /// [`ErrorKind::Auth`](crate::ErrorKind::Auth) when discovery or the login fails.
+    pub async fn login(&self) -> crate::Result<crate::auth::AuthStatus> {
+        let (a, url) = self.oauth_authorizer()?;
+        let tokens = a.login_now().await.map_err(|e| e.for_server(self.name()))?;
+        Ok(crate::auth::AuthStatus::new(url.as_str(), &tokens))
+    }
+
+    /// Revokes and forgets this server's tokens, as [`auth::logout`](crate::auth::logout)
+    /// does, through the server's own HTTP client; what was forgotten, `None` when nothing was
+    /// stored.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a server without OAuth;
+    /// otherwise when the store cannot be read or written.
+    pub async fn logout(&self) -> crate::Result<Option<crate::auth::AuthStatus>> {
+        let (a, url) = self.oauth_authorizer()?;
+        let tokens = a.logout().await?;
+        Ok(tokens.map(|t| crate::auth::AuthStatus::new(url.as_str(), &t)))
+    }
+
     /// The OAuth authorizer of an HTTP server built with `oauth`, and the server's URL.
-    pub(crate) fn authorizer(&self) -> Option<(&Arc<crate::auth::Authorizer>, &reqwest::Url)> {
-        match &self.inner.config.transport.kind {
+    fn oauth_authorizer(&self) -> crate::Result<(&Arc<crate::auth::Authorizer>, &reqwest::Url)> {
+        let found = match &self.inner.config.transport.kind {
             crate::transport::TransportKind::Http(h) => h.auth.as_ref().map(|a| (a, &h.url)),
             crate::transport::TransportKind::Stdio(_) => None,
-        }
+        };
+        found.ok_or_else(|| {
+            crate::Error::invalid(format!(
+                "server `{}` has no OAuth configured (an HTTP server built with `oauth`)",
+                self.name()
+            ))
+        })
     }
 
     /// Joins the shared connection, opening it (spawn + `initialize`) if there is none.

@@ -30,7 +30,7 @@ pub struct AuthStatus {
 }
 
 impl AuthStatus {
-    fn new(server: &str, t: &Tokens) -> Self {
+    pub(crate) fn new(server: &str, t: &Tokens) -> Self {
         AuthStatus {
             server: server.to_owned(),
             issuer: t.issuer.clone(),
@@ -78,55 +78,6 @@ pub async fn logout(url: &str, name: &str, config: OAuthConfig) -> Result<Option
     let a = authorizer(url, name, config)?;
     let tokens = a.logout().await?;
     Ok(tokens.map(|t| AuthStatus::new(url, &t)))
-}
-
-impl crate::Server {
-    /// Logs in to this server now, as [`login`] does, through the server's own HTTP client:
-    /// the CA certificates it trusts (`ca_cert_pem`, `ca_cert_file`) and its HTTP/2 setting
-    /// reach discovery, registration and the token requests too.
-    ///
-    /// ```no_run
-    /// # async fn f() -> mcpmux::Result<()> {
-    /// use mcpmux::auth::OAuthConfig;
-    /// let server = mcpmux::Server::http("https://mcp.internal.example/mcp")
-    ///     .ca_cert_file("internal-ca.pem")
-    ///     .oauth(OAuthConfig::new())
-    ///     .build()?;
-    /// let status = server.login().await?;
-    /// println!("logged in, client {}", status.client_id);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a server without OAuth
-    /// (a stdio server, or an HTTP one built without `oauth`);
-    /// [`ErrorKind::Auth`](crate::ErrorKind::Auth) when discovery or the login fails.
-    pub async fn login(&self) -> Result<AuthStatus> {
-        let (a, url) = self.oauth_authorizer()?;
-        let tokens = a.login_now().await.map_err(|e| e.for_server(self.name()))?;
-        Ok(AuthStatus::new(url.as_str(), &tokens))
-    }
-
-    /// Revokes and forgets this server's tokens, as [`logout`] does, through the server's own
-    /// HTTP client; what was forgotten, `None` when nothing was stored.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a server without OAuth;
-    /// otherwise when the store cannot be read or written.
-    pub async fn logout(&self) -> Result<Option<AuthStatus>> {
-        let (a, url) = self.oauth_authorizer()?;
-        let tokens = a.logout().await?;
-        Ok(tokens.map(|t| AuthStatus::new(url.as_str(), &t)))
-    }
-
-    fn oauth_authorizer(&self) -> Result<(&Arc<Authorizer>, &Url)> {
-        self.authorizer().ok_or_else(|| {
-            Error::invalid(format!(
-                "server `{}` has no OAuth configured (an HTTP server built with `oauth`)",
-                self.name()
-            ))
-        })
-    }
 }
 
 /// What `store` holds for the server at `url`.
