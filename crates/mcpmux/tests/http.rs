@@ -359,11 +359,12 @@ async fn cancellation_and_progress_work_as_on_stdio() {
     assert_eq!(*steps.lock().unwrap(), vec![1.0, 2.0, 3.0]);
 }
 
-/// Twenty calls in flight at once: the first POSTs are polled by the connection task, the
-/// others are spawned tasks. Every dropped caller's request is cancelled and its stream let go,
-/// whichever way its POST runs, and the connection goes on.
+/// Twenty calls in flight at once, every caller then dropped: each request is cancelled and its
+/// stream let go, and the connection goes on. (POSTs spawned as tasks of their own failed this
+/// under load — 7 to 19 of 20 streams still open after 40 s — which is why they are polled by
+/// the connection task.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_callers_streams_are_let_go_inline_or_spawned() {
+async fn every_dropped_callers_stream_is_let_go() {
     let http = server_with(|_| {}).await;
     let server = client(&http.url_mcp, HttpMode::Streamable);
     let guard = server.enter().await.unwrap();
