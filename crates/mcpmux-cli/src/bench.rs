@@ -95,7 +95,7 @@ pub async fn run(args: BenchArgs, global: &GlobalArgs) -> Outcome {
     if let Some(w) = args.warmup {
         workload.warmup = usize::try_from(w).unwrap_or(usize::MAX);
     }
-    let ca_cert = ca_bundle(&global.ca_cert, &paths.logs)?;
+    let ca_cert = ca_bundle(global, &paths.logs)?;
     let mut plan = Plan::standard(server, paths);
     plan.ca_cert = ca_cert;
     plan.http2_prior_knowledge = global.http2_prior_knowledge;
@@ -267,13 +267,13 @@ fn configured(
     }
 }
 
-/// `--ca-cert` for the workers of an HTTP server: each file checked as every other command
-/// checks it (readable, at least one certificate), handed on as one PEM file — the file itself,
-/// or the files joined in `dir` when there are several.
-fn ca_bundle(files: &[PathBuf], dir: &Path) -> Result<Option<PathBuf>, Failure> {
-    for file in files {
-        mcpmux::Server::http("https://127.0.0.1/")
-            .ca_cert_file(file)
+/// `--ca-cert` for the workers of an HTTP server: the files checked as every other command
+/// checks them (`target::with_http_globals`: readable, at least one certificate), handed on as
+/// one PEM file — the file itself, or the files joined in `dir` when there are several.
+fn ca_bundle(global: &GlobalArgs, dir: &Path) -> Result<Option<PathBuf>, Failure> {
+    let files = &global.ca_cert[..];
+    if !files.is_empty() {
+        target::with_http_globals(mcpmux::Server::http("https://127.0.0.1/"), global)
             .build()
             .map_err(|e| usage(e.to_string()))?;
     }
