@@ -291,6 +291,9 @@ impl Handler {
                 );
             }
         }
+        if self.opts.ignore_cancellations {
+            return;
+        }
         if let Some((_, handle)) = lock(&self.inflight).remove(&id.to_string()) {
             handle.abort();
         }

@@ -20,6 +20,12 @@ pub struct Options {
     #[arg(long, value_name = "FILE")]
     pub cancel_log: Option<PathBuf>,
 
+    /// Record each `notifications/cancelled` but let its request run on (the spec lets a
+    /// server ignore a cancellation): a hanging request's stream then ends only when the
+    /// client lets go of it.
+    #[arg(long)]
+    pub ignore_cancellations: bool,
+
     /// Print N garbage (non-JSON-RPC) lines on stdout before reading anything.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub garbage_at_start: usize,

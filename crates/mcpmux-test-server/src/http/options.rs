@@ -15,8 +15,8 @@ use crate::Options;
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct HttpOptions {
     /// The protocol-level options shared with stdio. Used on HTTP:
-    /// `page_size`, `cancel_log`, `delay_initialize_ms`, `never_initialize`,
-    /// `fault_tools` (`split` and `close_stdout` answer `isError` there),
+    /// `page_size`, `cancel_log`, `ignore_cancellations`, `delay_initialize_ms`,
+    /// `never_initialize`, `fault_tools` (`split` and `close_stdout` answer `isError` there),
     /// `grandchild` and `ignore_sigterm` (applied when the server starts);
     /// `garbage_at_start` and `ignore_stdin_eof` have no meaning there.
     #[arg(skip)]
