@@ -2,14 +2,16 @@
 //!
 //! Every outgoing message becomes its own future (a POST, and for a request the reading of its
 //! JSON or SSE answer), so requests are never serialized behind each other; an optional
-//! semaphore caps them. The futures are polled by [`HttpTransport::next_event`] (a
-//! `FuturesUnordered` in the connection task) rather than spawned: the I/O itself runs in
-//! reqwest's connection tasks anyway, and a spawn and join per message cost more than the box
-//! and the abort handle (BENCHMARKS.md, change 19: −3 % instructions per sequential call).
-//! Only the long-lived work is spawned: the GET stream, the legacy stream, a re-initialize.
-//! Both report back through one channel that `next_event` drains, which is where the shared
-//! state changes: session re-initialization after a 404, the fallback to legacy SSE, the legacy
-//! `endpoint`, and held messages.
+//! semaphore caps them. The first [`INLINE_POSTS`] in flight are polled by
+//! [`HttpTransport::next_event`] itself (a `FuturesUnordered` in the connection task): a spawn
+//! and join per message cost more than that (BENCHMARKS.md, change 19: −3 % instructions per
+//! sequential call). Beyond them each is a spawned task, so that many requests' connecting,
+//! sending and reading run on every worker thread: polled by the one connection task, 10,000 in
+//! flight over HTTP/1.1 ran at 62 % of the raw driver's calls/s instead of 88 %, with twice the
+//! memory (BENCHMARKS.md, the tenth session). The long-lived work is spawned too: the GET
+//! stream, the legacy stream, a re-initialize. All report back through one channel that
+//! `next_event` drains, which is where the shared state changes: session re-initialization
+//! after a 404, the fallback to legacy SSE, the legacy `endpoint`, and held messages.
 
 mod explain;
 mod legacy;
@@ -24,7 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use futures_util::future::{AbortHandle as PostAbort, Abortable};
+use futures_util::future::{AbortHandle as PostAbort, Abortable, CatchUnwind};
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 
 use reqwest::header::{
@@ -46,15 +48,31 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_REPLAYS: u32 = 3;
 
 /// One message's POST (and its answer): the request's id when it is done with it, `None` when
-/// it handed the message back (expired session, fallback) or sent a notification. A panic is
-/// caught here, as a spawned task's would be, so it cannot take the connection task down.
-type Post = Abortable<Pin<Box<dyn Future<Output = std::thread::Result<Option<u64>>> + Send>>>;
+/// it handed the message back (expired session, fallback) or sent a notification.
+type BoxedPost = Pin<Box<dyn Future<Output = Option<u64>> + Send>>;
 
-/// `post` boxed once with its panic guard (one allocation per message).
-fn guarded(
-    post: impl Future<Output = Option<u64>> + Send + 'static,
-) -> Pin<Box<dyn Future<Output = std::thread::Result<Option<u64>>> + Send>> {
-    Box::pin(AssertUnwindSafe(post).catch_unwind())
+/// A POST polled by the connection task. A panic is caught here, as a spawned task's would
+/// be, so it cannot take the connection task down.
+type InlinePost = Abortable<CatchUnwind<AssertUnwindSafe<BoxedPost>>>;
+
+/// At most this many POSTs in flight are polled by the connection task; the others are
+/// spawned (see the module documentation).
+const INLINE_POSTS: usize = 8;
+
+/// How a request's POST is stopped when the request is cancelled.
+#[derive(Debug)]
+enum PostHandle {
+    Inline(PostAbort),
+    Task(AbortHandle),
+}
+
+impl PostHandle {
+    fn abort(&self) {
+        match self {
+            PostHandle::Inline(h) => h.abort(),
+            PostHandle::Task(h) => h.abort(),
+        }
+    }
 }
 
 /// Which HTTP transport to speak to a URL.
@@ -351,12 +369,13 @@ enum Mode {
 pub(crate) struct HttpTransport {
     ctx: Arc<Ctx>,
     reports: mpsc::UnboundedReceiver<Report>,
-    /// The long-lived work: the GET stream, the legacy stream, a re-initialize.
-    tasks: JoinSet<()>,
-    /// Every message being sent, polled by [`next_event`](Self::next_event).
-    posts: FuturesUnordered<Post>,
+    /// The POSTs beyond [`INLINE_POSTS`] (their results as the inline ones'), and the
+    /// long-lived work: the GET stream, the legacy stream, a re-initialize (`None`).
+    tasks: JoinSet<Option<u64>>,
+    /// The messages being sent that [`next_event`](Self::next_event) polls itself.
+    posts: FuturesUnordered<InlinePost>,
     /// The POST of each request, so a cancelled request stops reading its stream.
-    inflight: HashMap<u64, PostAbort>,
+    inflight: HashMap<u64, PostHandle>,
     mode: Mode,
     /// Messages waiting for the legacy endpoint or for a re-initialized session.
     held: Vec<Outgoing>,
@@ -448,11 +467,11 @@ impl HttpTransport {
             _ => None,
         };
         let initialized = matches!(out.kind, OutKind::Notification { initialized: true });
-        let post = match &self.mode {
+        let post: BoxedPost = match &self.mode {
             Mode::Streamable if initialized && self.get_stream.is_none() => {
                 // Hold everything else until this is delivered and the GET stream settled.
                 self.starting = true;
-                guarded(async move {
+                Box::pin(async move {
                     streamable::post(ctx.clone(), out).await;
                     ctx.report(Report::InitializedDelivered);
                     None
@@ -460,7 +479,7 @@ impl HttpTransport {
             }
             // A post that handed its message back (expired session, fallback) returns no id, so
             // the request stays registered as in flight.
-            Mode::Streamable => guarded(async move {
+            Mode::Streamable => Box::pin(async move {
                 let done = streamable::post(ctx, out).await;
                 id.filter(|_| done)
             }),
@@ -469,16 +488,22 @@ impl HttpTransport {
                     self.held.push(out);
                     return;
                 };
-                guarded(async move {
+                Box::pin(async move {
                     let done = legacy::post(ctx, endpoint, out).await;
                     id.filter(|_| done)
                 })
             }
         };
-        let (abort, registration) = PostAbort::new_pair();
-        self.posts.push(Abortable::new(post, registration));
+        let handle = if self.posts.len() < INLINE_POSTS {
+            let (abort, registration) = PostAbort::new_pair();
+            let post = AssertUnwindSafe(post).catch_unwind();
+            self.posts.push(Abortable::new(post, registration));
+            PostHandle::Inline(abort)
+        } else {
+            PostHandle::Task(self.tasks.spawn(post))
+        };
         if let Some(id) = id {
-            self.inflight.insert(id, abort);
+            self.inflight.insert(id, handle);
         }
     }
 
@@ -490,11 +515,13 @@ impl HttpTransport {
         let ctx = self.ctx.clone();
         self.get_stream = Some(self.tasks.spawn(async move {
             streamable::server_stream(ctx).await;
+            None
         }));
         let ctx = self.ctx.clone();
         self.tasks.spawn(async move {
             tokio::time::sleep(STREAM_SETTLE_LIMIT).await;
             ctx.report(Report::ServerStreamSettled);
+            None
         });
     }
 
@@ -520,6 +547,7 @@ impl HttpTransport {
         let ctx = self.ctx.clone();
         self.legacy_stream = Some(self.tasks.spawn(async move {
             legacy::stream(ctx).await;
+            None
         }));
     }
 
@@ -637,8 +665,15 @@ impl HttpTransport {
         self.tasks.spawn(async move {
             let r = streamable::reinitialize(&ctx, params, n).await;
             ctx.report(Report::Reinitialized(r));
+            None
         });
         None
+    }
+
+    /// A request's POST is done with it (answered or failed).
+    fn post_done(&mut self, id: u64) {
+        self.inflight.remove(&id);
+        self.replayed.remove(&id);
     }
 
     pub(crate) async fn next_event(&mut self) -> Event {
@@ -653,20 +688,18 @@ impl HttpTransport {
                     }
                 }
                 Some(done) = self.posts.next(), if !self.posts.is_empty() => match done {
-                    Ok(Ok(Some(id))) => {
-                        self.inflight.remove(&id);
-                        self.replayed.remove(&id);
-                    }
+                    Ok(Ok(Some(id))) => self.post_done(id),
                     Ok(Ok(None)) | Err(_) => {} // handed back, a notification, or aborted
                     Ok(Err(_)) => tracing::error!(server = %self.ctx.config.name, "an HTTP request panicked"),
                 },
-                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                    if let Err(e) = done
-                        && e.is_panic()
-                    {
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => match done {
+                    Ok(Some(id)) => self.post_done(id),
+                    Ok(None) => {}
+                    Err(e) if e.is_panic() => {
                         tracing::error!(server = %self.ctx.config.name, "an HTTP task panicked: {e}");
                     }
-                }
+                    Err(_) => {} // aborted
+                },
             }
         }
     }
