@@ -2,13 +2,14 @@
 //!
 //! Every outgoing message becomes its own future (a POST, and for a request the reading of its
 //! JSON or SSE answer), so requests are never serialized behind each other; an optional
-//! semaphore caps them. The first [`INLINE_POSTS`] in flight are polled by
-//! [`HttpTransport::next_event`] itself (a `FuturesUnordered` in the connection task): a spawn
-//! and join per message cost more than that (BENCHMARKS.md, change 19: −3 % instructions per
-//! sequential call). Beyond them each is a spawned task, so that many requests' connecting,
-//! sending and reading run on every worker thread: polled by the one connection task, 10,000 in
-//! flight over HTTP/1.1 ran at 62 % of the raw driver's calls/s instead of 88 %, with twice the
-//! memory (BENCHMARKS.md, the tenth session). The long-lived work is spawned too: the GET
+//! semaphore caps them. Each is a task of its own, so that many requests' connecting, sending
+//! and reading run on every worker thread. Change 19 polled them all in the connection task
+//! instead (a `FuturesUnordered` in [`HttpTransport::next_event`]), expecting a spawn and join
+//! per message to cost more: measured side by side since, the spawned POSTs cost fewer
+//! instructions per sequential call (≈ 96,300–97,300 against 99,000–99,800: the connection
+//! task is not woken for every POST's I/O), and polled by the one task 10,000 requests in flight
+//! over HTTP/1.1 ran at 54–73 % of the raw driver's calls/s instead of 88–102 %, with twice the
+//! memory (BENCHMARKS.md, the eleventh session). The long-lived work is spawned too: the GET
 //! stream, the legacy stream, a re-initialize. All report back through one channel that
 //! `next_event` drains, which is where the shared state changes: session re-initialization
 //! after a 404, the fallback to legacy SSE, the legacy `endpoint`, and held messages.
@@ -19,15 +20,8 @@ mod sse;
 mod streamable;
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-
-use futures_util::FutureExt as _;
-use futures_util::future::{AbortHandle as PostAbort, Abortable, CatchUnwind};
-use futures_util::stream::{FuturesUnordered, StreamExt as _};
 
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, WWW_AUTHENTICATE,
@@ -46,34 +40,6 @@ pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
 const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A request rejected by this many expired sessions in a row fails instead of looping.
 const MAX_REPLAYS: u32 = 3;
-
-/// One message's POST (and its answer): the request's id when it is done with it, `None` when
-/// it handed the message back (expired session, fallback) or sent a notification.
-type BoxedPost = Pin<Box<dyn Future<Output = Option<u64>> + Send>>;
-
-/// A POST polled by the connection task. A panic is caught here, as a spawned task's would
-/// be, so it cannot take the connection task down.
-type InlinePost = Abortable<CatchUnwind<AssertUnwindSafe<BoxedPost>>>;
-
-/// At most this many POSTs in flight are polled by the connection task; the others are
-/// spawned (see the module documentation).
-const INLINE_POSTS: usize = 8;
-
-/// How a request's POST is stopped when the request is cancelled.
-#[derive(Debug)]
-enum PostHandle {
-    Inline(PostAbort),
-    Task(AbortHandle),
-}
-
-impl PostHandle {
-    fn abort(&self) {
-        match self {
-            PostHandle::Inline(h) => h.abort(),
-            PostHandle::Task(h) => h.abort(),
-        }
-    }
-}
 
 /// Which HTTP transport to speak to a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -369,13 +335,12 @@ enum Mode {
 pub(crate) struct HttpTransport {
     ctx: Arc<Ctx>,
     reports: mpsc::UnboundedReceiver<Report>,
-    /// The POSTs beyond [`INLINE_POSTS`] (their results as the inline ones'), and the
-    /// long-lived work: the GET stream, the legacy stream, a re-initialize (`None`).
+    /// Every message's POST: the request's id when it is done with it, `None` when it handed
+    /// the message back (expired session, fallback) or sent a notification. And the
+    /// long-lived work: the GET stream, the legacy stream, a re-initialize (`None` too).
     tasks: JoinSet<Option<u64>>,
-    /// The messages being sent that [`next_event`](Self::next_event) polls itself.
-    posts: FuturesUnordered<InlinePost>,
     /// The POST of each request, so a cancelled request stops reading its stream.
-    inflight: HashMap<u64, PostHandle>,
+    inflight: HashMap<u64, AbortHandle>,
     mode: Mode,
     /// Messages waiting for the legacy endpoint or for a re-initialized session.
     held: Vec<Outgoing>,
@@ -419,7 +384,6 @@ impl HttpTransport {
             ctx,
             reports: rx,
             tasks: JoinSet::new(),
-            posts: FuturesUnordered::new(),
             inflight: HashMap::new(),
             mode,
             held: Vec::new(),
@@ -467,11 +431,11 @@ impl HttpTransport {
             _ => None,
         };
         let initialized = matches!(out.kind, OutKind::Notification { initialized: true });
-        let post: BoxedPost = match &self.mode {
+        let handle = match &self.mode {
             Mode::Streamable if initialized && self.get_stream.is_none() => {
                 // Hold everything else until this is delivered and the GET stream settled.
                 self.starting = true;
-                Box::pin(async move {
+                self.tasks.spawn(async move {
                     streamable::post(ctx.clone(), out).await;
                     ctx.report(Report::InitializedDelivered);
                     None
@@ -479,7 +443,7 @@ impl HttpTransport {
             }
             // A post that handed its message back (expired session, fallback) returns no id, so
             // the request stays registered as in flight.
-            Mode::Streamable => Box::pin(async move {
+            Mode::Streamable => self.tasks.spawn(async move {
                 let done = streamable::post(ctx, out).await;
                 id.filter(|_| done)
             }),
@@ -488,19 +452,11 @@ impl HttpTransport {
                     self.held.push(out);
                     return;
                 };
-                Box::pin(async move {
+                self.tasks.spawn(async move {
                     let done = legacy::post(ctx, endpoint, out).await;
                     id.filter(|_| done)
                 })
             }
-        };
-        let handle = if self.posts.len() < INLINE_POSTS {
-            let (abort, registration) = PostAbort::new_pair();
-            let post = AssertUnwindSafe(post).catch_unwind();
-            self.posts.push(Abortable::new(post, registration));
-            PostHandle::Inline(abort)
-        } else {
-            PostHandle::Task(self.tasks.spawn(post))
         };
         if let Some(id) = id {
             self.inflight.insert(id, handle);
@@ -687,11 +643,6 @@ impl HttpTransport {
                         return ev;
                     }
                 }
-                Some(done) = self.posts.next(), if !self.posts.is_empty() => match done {
-                    Ok(Ok(Some(id))) => self.post_done(id),
-                    Ok(Ok(None)) | Err(_) => {} // handed back, a notification, or aborted
-                    Ok(Err(_)) => tracing::error!(server = %self.ctx.config.name, "an HTTP request panicked"),
-                },
                 Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => match done {
                     Ok(Some(id)) => self.post_done(id),
                     Ok(None) => {}
@@ -705,7 +656,6 @@ impl HttpTransport {
     }
 
     pub(crate) async fn shutdown(mut self, _graceful: bool) {
-        self.posts.clear();
         self.tasks.abort_all();
         if matches!(self.mode, Mode::Streamable)
             && let Some(session) = self.ctx.session()
