@@ -41,6 +41,17 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A request rejected by this many expired sessions in a row fails instead of looping.
 const MAX_REPLAYS: u32 = 3;
 
+/// Spawns a message's POST with the future boxed first: the task then holds a pointer, not the
+/// future itself, which is moved several times on its way into the task. Measured with
+/// `bench/instructions.sh seq … http`: ≈ 96,900 instructions per call boxed, ≈ 101,500–102,900
+/// spawned unboxed.
+fn spawn_boxed(
+    tasks: &mut JoinSet<Option<u64>>,
+    post: impl std::future::Future<Output = Option<u64>> + Send + 'static,
+) -> AbortHandle {
+    tasks.spawn(Box::pin(post))
+}
+
 /// Which HTTP transport to speak to a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -435,7 +446,7 @@ impl HttpTransport {
             Mode::Streamable if initialized && self.get_stream.is_none() => {
                 // Hold everything else until this is delivered and the GET stream settled.
                 self.starting = true;
-                self.tasks.spawn(async move {
+                spawn_boxed(&mut self.tasks, async move {
                     streamable::post(ctx.clone(), out).await;
                     ctx.report(Report::InitializedDelivered);
                     None
@@ -443,7 +454,7 @@ impl HttpTransport {
             }
             // A post that handed its message back (expired session, fallback) returns no id, so
             // the request stays registered as in flight.
-            Mode::Streamable => self.tasks.spawn(async move {
+            Mode::Streamable => spawn_boxed(&mut self.tasks, async move {
                 let done = streamable::post(ctx, out).await;
                 id.filter(|_| done)
             }),
@@ -452,7 +463,7 @@ impl HttpTransport {
                     self.held.push(out);
                     return;
                 };
-                self.tasks.spawn(async move {
+                spawn_boxed(&mut self.tasks, async move {
                     let done = legacy::post(ctx, endpoint, out).await;
                     id.filter(|_| done)
                 })
