@@ -386,29 +386,6 @@ async fn every_dropped_callers_stream_is_let_go() {
     for call in &calls {
         call.abort();
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let port = http
-        .url_mcp
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let out = std::process::Command::new("ss")
-        .args(["-tnoi"])
-        .output()
-        .unwrap();
-    let txt = String::from_utf8_lossy(&out.stdout);
-    let mut prev = String::new();
-    for l in txt.lines() {
-        if prev.contains(&format!(":{port} ")) {
-            eprintln!("DBGSS {prev} || {}", l.trim());
-        }
-        prev = l.to_string();
-    }
-    eprintln!("DBGSTATS {s:?}");
     assert!(
         s.wait_for(Duration::from_secs(5), |s| {
             s.get(&s.sse_streams_closed_by_client) == 20 && s.cancelled_ids().len() == 20

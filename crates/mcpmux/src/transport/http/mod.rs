@@ -6,7 +6,7 @@
 //! and reading run on every worker thread. Change 19 polled them all in the connection task
 //! instead (a `FuturesUnordered` in [`HttpTransport::next_event`]), expecting a spawn and join
 //! per message to cost more: measured side by side since, the spawned POSTs cost fewer
-//! instructions per sequential call (≈ 96,300–97,300 against 99,000–99,800: the connection
+//! instructions per sequential call (≈ 96,300–97,700 against 98,800–100,100: the connection
 //! task is not woken for every POST's I/O), and polled by the one task 10,000 requests in flight
 //! over HTTP/1.1 ran at 54–73 % of the raw driver's calls/s instead of 88–102 %, with twice the
 //! memory (BENCHMARKS.md, the eleventh session). The long-lived work is spawned too: the GET
