@@ -219,14 +219,25 @@ impl Ctx {
         target: &reqwest::Url,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> std::result::Result<reqwest::Response, SendFailure> {
-        let Some(auth) = self
+        match self
             .http
             .auth
             .as_ref()
             .filter(|_| same_origin(target, &self.http.url))
-        else {
-            return build().send().await.map_err(SendFailure::Http);
-        };
+        {
+            None => build().send().await.map_err(SendFailure::Http),
+            // Boxed: OAuth's state (credential, DPoP proof, re-authorization) is kilobytes, which
+            // every message's future would otherwise carry, OAuth or not.
+            Some(auth) => Box::pin(self.send_authorized(auth, build)).await,
+        }
+    }
+
+    /// [`send`](Self::send) with the access token, answering 401 and 403 as it says.
+    async fn send_authorized(
+        &self,
+        auth: &Authorizer,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> std::result::Result<reqwest::Response, SendFailure> {
         let mut attempts = Attempts::default();
         let mut nonce_retries = 0;
         loop {
