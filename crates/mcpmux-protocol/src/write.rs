@@ -2,8 +2,8 @@
 //!
 //! Why not `serde_json::to_writer`: its string escaper tests every byte against a table, one at
 //! a time, and is the largest client cost when tool arguments are large (a 1 MB text argument:
-//! ~40 % of mcpmux's CPU per call, see BENCHMARKS.md). [`write_str`] skips eight bytes at a
-//! time while none needs escaping (a word-at-a-time test, no `unsafe`), and writes exactly the
+//! ~40 % of mcpmux's CPU per call, see BENCHMARKS.md). [`write_str`] tests eight bytes at a
+//! time for one that needs escaping (a word-at-a-time test, no `unsafe`), and writes exactly the
 //! bytes serde_json writes: `cargo bench -p mcpmux-protocol --bench encode` measures both, and
 //! the tests below check byte equality with serde_json. Numbers are written by serde_json
 //! itself.
@@ -16,13 +16,6 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 const QUOTES: u64 = 0x2222_2222_2222_2222;
 const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
-
-/// Whether any of the eight bytes in `w` is `"`, `\` or below 0x20. Exact for "any": the
-/// classic has-zero-byte / has-less-than tests, whose only imprecision is in which bit is set.
-#[inline]
-fn word_needs_escape(w: u64) -> bool {
-    escape_mask(w) != 0
-}
 
 /// The high bit of each byte of `w` (little-endian) that may be `"`, `\` or below 0x20: none
 /// set if no byte is, and the lowest set bit marks the first such byte exactly (the borrow
@@ -78,29 +71,47 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 16);
     out.push(b'"');
     let mut run = 0; // start of the bytes not yet copied
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            if !word_needs_escape(u64::from_le_bytes(w)) {
-                i += 8;
-                continue;
-            }
+    // Bounded by the string: each iteration moves past one byte that needs escaping.
+    while let Some(at) = first_escape(bytes, run) {
+        if let Some(esc) = bytes.get(at).copied().and_then(escape_of) {
+            out.extend_from_slice(&bytes[run..at]);
+            out.extend_from_slice(esc);
+        } else {
+            // Not reached (the mask's lowest bit is exact); copying the byte as is stays correct.
+            out.extend_from_slice(&bytes[run..=at]);
         }
-        // At most eight bytes one at a time, then back to words.
-        let end = (i + 8).min(bytes.len());
-        while i < end {
-            if let Some(esc) = escape_of(bytes[i]) {
-                out.extend_from_slice(&bytes[run..i]);
-                out.extend_from_slice(esc);
-                run = i + 1;
-            }
-            i += 1;
-        }
+        run = at + 1;
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
+}
+
+/// The index of the first byte at or after `from` that needs escaping: eight bytes at a time,
+/// the last partial word padded with spaces (which need none), so a string of any length costs
+/// one word test per eight bytes and no test per byte. The lowest bit of [`escape_mask`] is
+/// exact, so the index is too.
+#[inline]
+fn first_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = from;
+    for chunk in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let mask = escape_mask(u64::from_le_bytes(w));
+        if mask != 0 {
+            return Some(at + (mask.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    if tail.is_empty() {
+        return None;
+    }
+    let mut w = [b' '; 8];
+    w[..tail.len()].copy_from_slice(tail);
+    let mask = escape_mask(u64::from_le_bytes(w));
+    (mask != 0).then(|| at + (mask.trailing_zeros() / 8) as usize)
 }
 
 /// Appends `value` as compact JSON, byte for byte as `serde_json::to_writer` writes it.

@@ -261,11 +261,13 @@ impl<'a> Scan<'a> {
     /// `[` text blocks `]`.
     fn content(&mut self) -> Option<Vec<Content>> {
         self.eat(b'[').then_some(())?;
-        let mut blocks = Vec::new();
         self.ws();
         if self.eat(b']') {
-            return Some(blocks);
+            return Some(Vec::new());
         }
+        // Room for the one block nearly every result has (pushing into an empty `Vec` would
+        // allocate room for four).
+        let mut blocks = Vec::with_capacity(1);
         // Bounded by the input: each iteration consumes one block.
         loop {
             self.ws();
