@@ -1081,7 +1081,9 @@ async fn dropped_callers_10k(kind: Kind) {
 /// 100 `sleep` calls the server has received (stdio: an echo sent after them was answered, and
 /// the server reads in order; HTTP: its `tools/call` count), then every caller dropped: exactly
 /// 100 `notifications/cancelled`, one per call, none twice. The deterministic companion of
-/// `dropped_callers_10k`, where a call dropped before it was written is never sent at all.
+/// `dropped_callers_10k`, where a call dropped before the connection task took it is never
+/// sent at all (HTTP), or sent and cancelled at once (stdio: its line was already in the
+/// outbox).
 async fn dropped_after_received_100(kind: Kind) {
     let rig = Rig::start(kind, &[], |_| {}).await;
     let server = rig.client(|b| b);

@@ -69,6 +69,28 @@ async fn a_dropped_caller_cancels_exactly_its_request() {
     assert_eq!(cancelled_ids(&guard).await, vec![json!(3), json!(6)]); // id 7
 }
 
+/// A call dropped right after its first poll (queued, the connection task not yet run: one
+/// thread) reaches the server and is cancelled there, in that order: on stdio its line is
+/// already in the outbox's chunk when the caller goes, and the task drains the outbox before it
+/// handles the cancellation.
+#[tokio::test]
+async fn a_call_dropped_right_after_it_was_queued_is_sent_then_cancelled() {
+    let server = test_server()
+        .validate_structured_output(false)
+        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
+        .build()
+        .unwrap();
+    let guard = server.enter().await.unwrap(); // id 1: initialize
+    let mut hang = Box::pin(guard.call_tool("hang", json!({})).into_future()); // id 2
+    let first =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(hang.as_mut().poll(cx).is_pending()))
+            .await;
+    assert!(first, "hang answered at once");
+    drop(hang);
+    guard.call_tool("echo", json!({"text": "b"})).await.unwrap(); // id 3
+    assert_eq!(cancelled_ids(&guard).await, vec![json!(2)]); // id 4
+}
+
 #[tokio::test]
 async fn a_request_timeout_fails_the_call_and_cancels_it_on_the_server() {
     let server = test_server()

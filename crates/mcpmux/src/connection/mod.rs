@@ -14,6 +14,7 @@
 
 mod deadlines;
 mod inbound;
+mod outbox;
 pub(crate) mod raw_result;
 mod slots;
 mod task;
@@ -29,6 +30,8 @@ use crate::error::{CloseReason, Error, Result};
 use crate::handler::Handlers;
 use crate::notification::ServerNotification;
 use crate::transport::Transport;
+pub(crate) use outbox::LARGE_REQUEST;
+use outbox::{Outbox, Pushed};
 pub(crate) use raw_result::RawResult;
 pub(crate) use slots::ReplyRx;
 use slots::{ReplyTx, Slots};
@@ -117,6 +120,9 @@ pub(crate) enum Command {
     Close,
     /// A handler task finished answering the server's request `id`.
     Respond { id: RequestId, frame: Vec<u8> },
+    /// Requests wait in the outbox (sent by the first request queued there since the last
+    /// drain).
+    Flush,
 }
 
 /// State shared between the task and every handle of one connection.
@@ -173,6 +179,8 @@ pub(crate) struct ConnHandle {
     shared: Arc<ConnShared>,
     /// Where requests' outcomes come back (one slab for the connection, no channel per call).
     slots: Arc<Slots>,
+    /// Where plain requests are written by their callers (stdio only).
+    outbox: Option<Arc<Outbox>>,
     pid: Option<u32>,
 }
 
@@ -193,6 +201,9 @@ impl ConnHandle {
             established: std::sync::atomic::AtomicBool::new(false),
         });
         let pid = transport.pid();
+        // Stdio writes one stream of lines: requests can be appended to it by their callers.
+        // An HTTP request is a POST of its own.
+        let outbox = matches!(transport, Transport::Stdio(_)).then(Arc::default);
         task::spawn(
             task::Parts {
                 rx,
@@ -201,6 +212,7 @@ impl ConnHandle {
                 settings,
                 notifications,
                 observer,
+                outbox: outbox.clone(),
             },
             transport,
         );
@@ -208,6 +220,7 @@ impl ConnHandle {
             tx,
             shared,
             slots: Arc::new(Slots::default()),
+            outbox,
             pid,
         }
     }
@@ -278,6 +291,40 @@ impl ConnHandle {
     /// The next request id.
     pub(crate) fn next_id(&self) -> u64 {
         self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether plain requests can go through [`push_request`](Self::push_request).
+    pub(crate) fn has_outbox(&self) -> bool {
+        self.outbox.is_some()
+    }
+
+    /// Queues plain request `id` (its encoded `line`, ending in `\n`) in the outbox, its
+    /// outcome to `reply` and its timeout kept by the task; `false` if the connection is closed
+    /// (or has no outbox).
+    pub(crate) fn push_request(
+        &self,
+        id: u64,
+        line: &[u8],
+        reply: ReplyTx,
+        timeout: Duration,
+    ) -> bool {
+        let Some(outbox) = &self.outbox else {
+            return false;
+        };
+        match outbox.push(id, line, reply, timeout) {
+            Pushed::Wake => {
+                // If the task is gone, it closed the outbox first: this request was failed
+                // there (or the task panicked, and dropping it closed the outbox).
+                let _ = self.tx.send(Command::Flush);
+                true
+            }
+            Pushed::Queued => true,
+            Pushed::Closed(reply) => {
+                // Dropped here, outside the outbox's lock (it completes the slot as closed).
+                drop(reply);
+                false
+            }
+        }
     }
 
     /// Queues a command; `false` if the task is gone.

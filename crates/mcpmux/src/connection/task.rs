@@ -12,6 +12,7 @@ use mcpmux_protocol::{CancelledParams, ProgressParams, RequestId, encode_notific
 use tokio::sync::{broadcast, mpsc};
 
 use super::deadlines::Deadlines;
+use super::outbox::{Outbox, Queued};
 use super::slots::ReplyTx;
 use super::{Command, ConnSettings, ConnShared, Observer, Outcome};
 use crate::error::{CloseReason, Error};
@@ -24,6 +25,9 @@ const MAX_EVENTS_PER_TURN: usize = 256;
 
 /// Above this many buffered outgoing bytes the task stops taking commands until it has written.
 const WRITE_HIGH_WATER: usize = 1 << 20;
+
+/// The outbox's record list is kept between drains up to this capacity.
+const MAX_KEPT_RECORDS: usize = 1024;
 
 /// Hashes request ids (sequential `u64`s) with one multiplication: SipHash, the default, costs
 /// more than the rest of a pending-map lookup. The golden-ratio multiplier spreads sequential
@@ -57,6 +61,17 @@ pub(super) struct Parts {
     pub(super) settings: Arc<ConnSettings>,
     pub(super) notifications: broadcast::Sender<ServerNotification>,
     pub(super) observer: Arc<dyn Observer>,
+    pub(super) outbox: Option<Arc<Outbox>>,
+}
+
+/// Closes the outbox when the task ends, however it ends (a panic included): requests still
+/// queued there are dropped, and their callers see a closed connection.
+struct OutboxCloser(Arc<Outbox>);
+
+impl Drop for OutboxCloser {
+    fn drop(&mut self) {
+        drop(self.0.close());
+    }
 }
 
 /// Spawns the task.
@@ -68,8 +83,12 @@ pub(super) fn spawn(parts: Parts, transport: Transport) {
         settings,
         notifications,
         observer,
+        outbox,
     } = parts;
     let conn = Conn {
+        outbox: outbox.map(OutboxCloser),
+        drained: Vec::new(),
+        drained_chunks: Vec::new(),
         observer,
         self_tx,
         server_requests: HashMap::new(),
@@ -137,6 +156,12 @@ pub(super) struct Conn {
     timer_at: Option<tokio::time::Instant>,
     /// Rate-limited warnings about messages that are not JSON-RPC.
     pub(super) stray_log: StrayLog,
+    /// Where callers append plain requests (stdio).
+    outbox: Option<OutboxCloser>,
+    /// The outbox's records and chunks, swapped in and out at each drain (no allocation per
+    /// drain).
+    drained: Vec<Queued>,
+    drained_chunks: Vec<Vec<u8>>,
 }
 
 impl Conn {
@@ -219,6 +244,8 @@ impl Conn {
 
     /// Handles one command; `Some` when the loop must end.
     fn on_command(&mut self, cmd: Command, transport: &mut Transport) -> Option<Exit> {
+        // Requests queued in the outbox before this command was sent come first.
+        self.drain_outbox(transport);
         match cmd {
             Command::Request {
                 id,
@@ -236,21 +263,8 @@ impl Conn {
                     self.progress_routes.insert(token.clone(), tx);
                     token
                 });
-                // A timeout too long to represent is no timeout.
-                let deadline = timeout.and_then(|t| tokio::time::Instant::now().checked_add(t));
-                if let Some(d) = deadline {
-                    self.deadlines.insert(d, id);
-                }
-                self.pending.insert(
-                    id,
-                    Pending {
-                        reply,
-                        cancellable: !initialize,
-                        progress_token,
-                        deadline,
-                        timeout,
-                    },
-                );
+                let now = tokio::time::Instant::now();
+                self.register(id, reply, initialize, progress_token, timeout, now);
                 transport.send(Outgoing {
                     frame,
                     kind: OutKind::Request { id, initialize },
@@ -281,8 +295,66 @@ impl Conn {
                     transport.send(Outgoing::new(frame, OutKind::Response));
                 }
             }
+            // Drained above.
+            Command::Flush => {}
         }
         None
+    }
+
+    /// Records a request as pending, its deadline `timeout` after `now`.
+    fn register(
+        &mut self,
+        id: u64,
+        reply: ReplyTx,
+        initialize: bool,
+        progress_token: Option<RequestId>,
+        timeout: Option<Duration>,
+        now: tokio::time::Instant,
+    ) {
+        // A timeout too long to represent is no timeout.
+        let deadline = timeout.and_then(|t| now.checked_add(t));
+        if let Some(d) = deadline {
+            self.deadlines.insert(d, id);
+        }
+        self.pending.insert(
+            id,
+            Pending {
+                reply,
+                cancellable: !initialize,
+                progress_token,
+                deadline,
+                timeout,
+            },
+        );
+    }
+
+    /// Registers the requests waiting in the outbox and queues their chunks on the transport
+    /// as they are. A request whose caller has already gone is sent too: its cancellation
+    /// follows in the command channel, as it would for a request just written.
+    fn drain_outbox(&mut self, transport: &mut Transport) {
+        // Only stdio connections have an outbox (`ConnHandle::start`).
+        let (Some(OutboxCloser(outbox)), Transport::Stdio(stdio)) = (&self.outbox, transport)
+        else {
+            return;
+        };
+        if self.drained_chunks.is_empty() {
+            // Room for the next requests, handed over in the swap.
+            self.drained_chunks.push(stdio.spare_chunk());
+        }
+        let mut records = std::mem::take(&mut self.drained);
+        if outbox.take(&mut self.drained_chunks, &mut records) {
+            let now = tokio::time::Instant::now();
+            for Queued { id, reply, timeout } in records.drain(..) {
+                self.register(id, reply, false, None, Some(timeout), now);
+            }
+            for chunk in self.drained_chunks.drain(..) {
+                stdio.send_chunk(chunk);
+            }
+        }
+        // A burst's record list is not kept (10,000 requests: 480 KB).
+        if records.capacity() <= MAX_KEPT_RECORDS {
+            self.drained = records;
+        }
     }
 
     /// Removes a pending request (answered, failed or cancelled) with its progress route and
@@ -343,8 +415,15 @@ impl Conn {
             self.observer.lost(&Error::closed(reason.clone()));
         }
         let _ = self.shared.close_reason.set(reason.clone());
-        self.rx.close();
         let err = Error::closed(reason);
+        // The outbox before the channel: a request pushed before it closed is failed here, one
+        // pushed after fails at once.
+        if let Some(OutboxCloser(outbox)) = &self.outbox {
+            for q in outbox.close() {
+                let _ = q.reply.send(Outcome::Err(err.clone()));
+            }
+        }
+        self.rx.close();
         for (_, p) in self.pending.drain() {
             let _ = p.reply.send(Outcome::Err(err.clone()));
         }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use crate::connection::{Command, ConnHandle, RawResult, ReplyRx};
+use crate::connection::{Command, ConnHandle, LARGE_REQUEST, RawResult, ReplyRx};
 use crate::error::{Error, Result};
 pub use options::RequestOptions;
 pub(crate) use options::option_setters;
@@ -37,6 +37,9 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
+/// The cancellation reason of a request whose caller went away.
+const DROPPED: &str = "the caller dropped the request";
+
 /// Queues request `id`; from then on, the returned guard cancels it if the caller goes away.
 fn queue(conn: &ConnHandle, id: u64, request: Command) -> Result<CancelOnDrop<'_>> {
     if !conn.send(request) {
@@ -45,9 +48,18 @@ fn queue(conn: &ConnHandle, id: u64, request: Command) -> Result<CancelOnDrop<'_
     Ok(CancelOnDrop {
         conn,
         id,
-        reason: Some("the caller dropped the request"),
+        reason: Some(DROPPED),
     })
 }
+
+thread_local! {
+    /// Where a caller encodes a request bound for an outbox: reused, so a request costs no
+    /// allocation of its own.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A scratch buffer grown past this is not kept.
+const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// Sends one request and waits for its raw result.
 ///
@@ -171,6 +183,47 @@ pub(crate) fn queue_plain(
         timeout: Some(timeout),
     };
     let guard = queue(conn, id, request)?;
+    Ok(Waiting { rx, guard, timeout })
+}
+
+/// Numbers a request, lets `encode` write its line, and queues it as [`queue_plain`] does (the
+/// connection task keeps its timeout). On a connection with an outbox (stdio) the line is
+/// written into the thread's scratch buffer and copied into the outbox: no allocation and no
+/// channel message per request. Lines of [`LARGE_REQUEST`] bytes or more go as frames of
+/// their own.
+///
+/// # Errors
+/// Closed when the connection is gone.
+pub(crate) fn queue_plain_with(
+    conn: &ConnHandle,
+    timeout: Duration,
+    encode: impl FnOnce(i64, &mut Vec<u8>),
+) -> Result<Waiting<'_>> {
+    let id = conn.next_id();
+    let mut line = if conn.has_outbox() {
+        SCRATCH.take()
+    } else {
+        Vec::new()
+    };
+    line.clear();
+    encode(id as i64, &mut line);
+    if !conn.has_outbox() || line.len() >= LARGE_REQUEST {
+        let prepared = Prepared { id, frame: line };
+        return queue_plain(conn, prepared, Vec::new(), timeout, false);
+    }
+    let (reply, rx) = conn.reply_channel();
+    let queued = conn.push_request(id, &line, reply, timeout);
+    if line.capacity() <= SCRATCH_KEEP {
+        SCRATCH.set(line);
+    }
+    if !queued {
+        return Err(conn.closed_error());
+    }
+    let guard = CancelOnDrop {
+        conn,
+        id,
+        reason: Some(DROPPED),
+    };
     Ok(Waiting { rx, guard, timeout })
 }
 

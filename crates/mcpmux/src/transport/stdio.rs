@@ -21,10 +21,14 @@ use crate::error::{CloseReason, Result};
 
 /// Frames at least this large are queued as encoded instead of copied into a shared chunk.
 const LARGE_FRAME: usize = 8 * 1024;
-/// Small frames are coalesced into chunks of about this size.
-const COALESCE: usize = 64 * 1024;
+/// Small frames are coalesced into chunks of about this size (the connection's outbox uses
+/// the same size, so its chunks are reused here and back).
+pub(crate) const COALESCE: usize = 64 * 1024;
 /// Chunks handed to one `writev` (Linux allows 1,024).
 const MAX_IOVECS: usize = 64;
+/// At most this many written chunks of [`COALESCE`] bytes are kept for reuse (coalescing,
+/// and the connection's outbox); a burst's others are given back.
+const MAX_SPARES: usize = 4;
 /// How long to keep reading stdout after the process exited (responses may still be in the pipe).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
 /// How long to wait for the exit status and last stderr lines once stdout closed.
@@ -46,9 +50,9 @@ pub(crate) struct StdioTransport {
     wpos: usize,
     /// Bytes queued and not yet written.
     queued: usize,
-    /// A written coalescing chunk kept for the next small frames (no 64 KiB allocation per
-    /// write batch).
-    spare: Vec<u8>,
+    /// Written chunks kept for the next small frames and outbox drains (no 64 KiB
+    /// allocation per write batch).
+    spares: Vec<Vec<u8>>,
     /// Stdout closed, or the process exited: report `Closed` once this passes.
     closing_at: Option<Instant>,
     stdout_eof: bool,
@@ -76,7 +80,7 @@ impl StdioTransport {
             wqueue: VecDeque::new(),
             wpos: 0,
             queued: 0,
-            spare: Vec::new(),
+            spares: Vec::new(),
             closing_at: None,
             stdout_eof: false,
             closed_reported: false,
@@ -104,15 +108,42 @@ impl StdioTransport {
                 last.extend_from_slice(&frame);
             }
             _ => {
-                let mut chunk = if self.spare.capacity() >= COALESCE {
-                    std::mem::take(&mut self.spare)
-                } else {
-                    Vec::with_capacity(COALESCE)
-                };
+                let mut chunk = self.spare_chunk();
                 chunk.extend_from_slice(&frame);
                 self.wqueue.push_back(chunk);
             }
         }
+    }
+
+    /// Queues `chunk`, whole lines already encoded (the connection's outbox): copied into the
+    /// last queued chunk when it has room (a drain of a few requests must not queue a 64 KiB
+    /// chunk of its own: a slow reader would then hold many mostly empty ones), queued as it
+    /// is otherwise.
+    pub(crate) fn send_chunk(&mut self, chunk: Vec<u8>) {
+        self.queued += chunk.len();
+        match self.wqueue.back_mut() {
+            Some(last) if last.capacity() - last.len() >= chunk.len() && last.len() < COALESCE => {
+                last.extend_from_slice(&chunk);
+                self.recycle(chunk);
+            }
+            _ if chunk.is_empty() => self.recycle(chunk),
+            _ => self.wqueue.push_back(chunk),
+        }
+    }
+
+    /// Keeps a chunk of [`COALESCE`] bytes for reuse, up to [`MAX_SPARES`] of them.
+    fn recycle(&mut self, mut chunk: Vec<u8>) {
+        if chunk.capacity() == COALESCE && self.spares.len() < MAX_SPARES {
+            chunk.clear();
+            self.spares.push(chunk);
+        }
+    }
+
+    /// An empty buffer with room for [`COALESCE`] bytes: a written chunk when one was kept.
+    pub(crate) fn spare_chunk(&mut self) -> Vec<u8> {
+        self.spares
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(COALESCE))
     }
 
     pub(crate) fn backlog(&self) -> usize {
@@ -131,11 +162,8 @@ impl StdioTransport {
             }
             n -= left;
             self.wpos = 0;
-            if let Some(mut chunk) = self.wqueue.pop_front()
-                && chunk.capacity() == COALESCE
-            {
-                chunk.clear();
-                self.spare = chunk;
+            if let Some(chunk) = self.wqueue.pop_front() {
+                self.recycle(chunk);
             }
         }
     }

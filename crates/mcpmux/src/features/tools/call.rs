@@ -231,14 +231,10 @@ impl Guard {
         arguments.check()?;
         let meta = options.request_meta();
         let session = self.session();
-        let prepared = prepare_tool_call(session, name, arguments.get(), meta.as_ref());
-        request::queue_plain(
-            &session.conn,
-            prepared,
-            Vec::new(),
-            session.timeout(options),
-            false,
-        )
+        let arguments = arguments.get();
+        request::queue_plain_with(&session.conn, session.timeout(options), |id, line| {
+            mcpmux_protocol::write::encode_tool_call(line, id, name, arguments, meta.as_ref());
+        })
     }
 
     /// Whether a result needs the (asynchronous) structured-output check.
