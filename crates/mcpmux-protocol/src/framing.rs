@@ -1,15 +1,14 @@
 //! Newline-delimited framing for the stdio transport, with a hard cap on message size.
 //!
 //! [`LineFramer`] does no I/O: feed it bytes with [`LineFramer::buffer_mut`] and take complete
-//! frames out with [`LineFramer::next_frame`]. A line longer than the cap is never buffered whole:
-//! its first [`OVERSIZE_PREFIX`] bytes are kept (so the request it answers can be found, see
-//! [`scan_id`](crate::scan_id)), the rest is discarded as it arrives, and one
+//! frames out with [`LineFramer::next_frame`]. A line is split off the buffer it was read into,
+//! not copied: it shares that buffer (reference-counted, [`bytes::Bytes`]), so routing a
+//! response costs no allocation and no copy, whatever its size. A line longer than the cap is
+//! never buffered whole: its first [`OVERSIZE_PREFIX`] bytes are kept (so the request it answers
+//! can be found, see [`scan_id`](crate::scan_id)), the rest is discarded as it arrives, and one
 //! [`Frame::Oversized`] is reported when its newline is seen.
 
-/// Lines at least this long that start at the front of the buffer are handed over with the
-/// buffer instead of copied out of it (one copy less per large message; the next read gets a
-/// fresh buffer).
-const HAND_OVER_MIN: usize = 32 * 1024;
+use bytes::{Buf, Bytes, BytesMut};
 
 /// How many leading bytes of an oversized line are kept for diagnostics.
 pub const OVERSIZE_PREFIX: usize = 4096;
@@ -18,7 +17,7 @@ pub const OVERSIZE_PREFIX: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A complete line, without its trailing `\n` (and without a `\r` before it).
-    Line(Vec<u8>),
+    Line(Bytes),
     /// A line longer than the limit, which was dropped.
     Oversized {
         /// The first bytes of the line (at most [`OVERSIZE_PREFIX`]).
@@ -34,16 +33,15 @@ pub enum Frame {
 /// use mcpmux_protocol::framing::{Frame, LineFramer};
 /// let mut f = LineFramer::new(8);
 /// f.buffer_mut().extend_from_slice(b"{}\n0123456789\n{\"a\"");
-/// assert_eq!(f.next_frame(), Some(Frame::Line(b"{}".to_vec())));
+/// assert_eq!(f.next_frame(), Some(Frame::Line(b"{}"[..].into())));
 /// assert!(matches!(f.next_frame(), Some(Frame::Oversized { len: 10, .. })));
 /// assert_eq!(f.next_frame(), None); // `{"a"` waits for its newline
 /// ```
 #[derive(Debug)]
 pub struct LineFramer {
-    buf: Vec<u8>,
-    /// Bytes before `start` were already returned; they are dropped in bulk, not per line.
-    start: usize,
-    /// Where the search for `\n` resumes (`start..scanned` has none).
+    /// Bytes read and not yet returned (returned lines are split off its front).
+    buf: BytesMut,
+    /// Where the search for `\n` resumes (`..scanned` has none).
     scanned: usize,
     max_len: usize,
     /// Set while discarding the rest of an oversized line: its kept prefix and length so far.
@@ -54,8 +52,7 @@ impl LineFramer {
     /// A framer that accepts lines of up to `max_len` bytes (at least 1).
     pub fn new(max_len: usize) -> Self {
         LineFramer {
-            buf: Vec::with_capacity(8 * 1024),
-            start: 0,
+            buf: BytesMut::with_capacity(8 * 1024),
             scanned: 0,
             max_len: max_len.max(1),
             discarding: None,
@@ -67,46 +64,38 @@ impl LineFramer {
         self.max_len
     }
 
-    /// The buffer to append newly read bytes to.
-    ///
-    /// Consumed bytes are dropped from its front here, once per read rather than once per line.
-    pub fn buffer_mut(&mut self) -> &mut Vec<u8> {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.scanned -= self.start;
-            self.start = 0;
-        }
+    /// The buffer to append newly read bytes to. Its spare capacity is what a read can fill:
+    /// reserve more when it runs low (a buffer whose lines are all gone is reused in place).
+    pub fn buffer_mut(&mut self) -> &mut BytesMut {
         &mut self.buf
     }
 
     /// Bytes buffered but not yet returned as a frame.
     pub fn pending_len(&self) -> usize {
-        self.buf.len() - self.start
+        self.buf.len()
     }
 
     /// Takes the next complete frame, if the buffer holds one.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
             if let Some((prefix, seen)) = self.discarding.as_mut() {
-                let rest = &self.buf[self.start..];
-                let line_end = memchr_newline(rest);
+                let line_end = memchr_newline(&self.buf);
                 // Keep the prefix as long as it would be had the line arrived in one piece.
-                let upto = line_end.unwrap_or(rest.len());
+                let upto = line_end.unwrap_or(self.buf.len());
                 let want = OVERSIZE_PREFIX.saturating_sub(prefix.len()).min(upto);
-                prefix.extend_from_slice(&rest[..want]);
+                prefix.extend_from_slice(&self.buf[..want]);
                 match line_end {
                     Some(pos) => {
                         let len = *seen + pos;
                         let prefix = std::mem::take(prefix);
                         self.discarding = None;
-                        self.start += pos + 1;
-                        self.scanned = self.start;
+                        self.buf.advance(pos + 1);
+                        self.scanned = 0;
                         return Some(Frame::Oversized { prefix, len });
                     }
                     None => {
-                        *seen += rest.len();
+                        *seen += self.buf.len();
                         self.buf.clear();
-                        self.start = 0;
                         self.scanned = 0;
                         return None;
                     }
@@ -114,48 +103,35 @@ impl LineFramer {
             }
             match memchr_newline(&self.buf[self.scanned..]) {
                 Some(rel) => {
-                    let nl = self.scanned + rel;
-                    let line_start = self.start;
-                    let len = nl - line_start;
-                    self.start = nl + 1;
-                    self.scanned = self.start;
+                    let len = self.scanned + rel;
+                    self.scanned = 0;
                     if len > self.max_len {
                         let keep = OVERSIZE_PREFIX.min(len);
-                        let prefix = self.buf[line_start..line_start + keep].to_vec();
+                        let prefix = self.buf[..keep].to_vec();
+                        self.buf.advance(len + 1);
                         return Some(Frame::Oversized { prefix, len });
                     }
-                    let mut line = &self.buf[line_start..nl];
+                    let mut line = self.buf.split_to(len + 1);
+                    line.truncate(len);
                     if line.last() == Some(&b'\r') {
-                        line = &line[..line.len() - 1];
+                        line.truncate(len - 1);
                     }
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue; // blank lines are not messages
                     }
-                    let line_len = line.len();
-                    if line_start == 0 && line_len >= HAND_OVER_MIN {
-                        // A large line fills the buffer from its start: hand the buffer over
-                        // (keeping what follows the line) instead of copying the line out.
-                        let rest = self.buf.split_off(nl + 1);
-                        let mut line = std::mem::replace(&mut self.buf, rest);
-                        line.truncate(line_len);
-                        self.start = 0;
-                        self.scanned = 0;
-                        return Some(Frame::Line(line));
-                    }
-                    return Some(Frame::Line(line.to_vec()));
+                    return Some(Frame::Line(line.freeze()));
                 }
                 None => {
-                    let pending = self.buf.len() - self.start;
+                    let pending = self.buf.len();
                     if pending > self.max_len {
                         let keep = OVERSIZE_PREFIX.min(pending);
-                        let prefix = self.buf[self.start..self.start + keep].to_vec();
+                        let prefix = self.buf[..keep].to_vec();
                         self.discarding = Some((prefix, pending));
                         self.buf.clear();
-                        self.start = 0;
                         self.scanned = 0;
                         return None;
                     }
-                    self.scanned = self.buf.len();
+                    self.scanned = pending;
                     return None;
                 }
             }
@@ -164,9 +140,7 @@ impl LineFramer {
 
     /// At end of input: the unterminated last line, if any (a peer may omit the final newline).
     pub fn finish(&mut self) -> Option<Frame> {
-        let rest = self.buf.split_off(self.start);
-        self.buf.clear();
-        self.start = 0;
+        let rest = self.buf.split().freeze();
         self.scanned = 0;
         if let Some((mut prefix, seen)) = self.discarding.take() {
             let want = OVERSIZE_PREFIX.saturating_sub(prefix.len()).min(rest.len());
@@ -198,6 +172,10 @@ fn memchr_newline(b: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn line(bytes: &[u8]) -> Frame {
+        Frame::Line(Bytes::copy_from_slice(bytes))
+    }
+
     fn feed_all(f: &mut LineFramer, chunks: &[&[u8]]) -> Vec<Frame> {
         let mut out = Vec::new();
         for c in chunks {
@@ -210,9 +188,12 @@ mod tests {
         out
     }
 
+    /// A line longer than a read buffer's first allocation.
+    const BIG: usize = 32 * 1024;
+
     #[test]
-    fn large_lines_are_handed_over_with_what_follows_kept() {
-        let big = vec![b'x'; HAND_OVER_MIN + 5];
+    fn large_lines_are_split_off_with_what_follows_kept() {
+        let big = vec![b'x'; BIG + 5];
         let mut f = LineFramer::new(1 << 20);
         let mut first = big.clone();
         first.extend_from_slice(b"\r\n{\"a\"");
@@ -229,23 +210,15 @@ mod tests {
         );
         assert_eq!(
             frames,
-            vec![
-                Frame::Line(b"s1".to_vec()),
-                Frame::Line(big.clone()),
-                Frame::Line(b"{\"a\":1}".to_vec()),
-                Frame::Line(big.clone()),
-            ]
+            vec![line(b"s1"), line(&big), line(b"{\"a\":1}"), line(&big),]
         );
         // Chunked in every way around the boundary: the same frames.
-        for cut in [1, 7, HAND_OVER_MIN, HAND_OVER_MIN + 4] {
+        for cut in [1, 7, BIG, BIG + 4] {
             let mut all = big.clone();
             all.extend_from_slice(b"\nnext\n");
             let mut f = LineFramer::new(1 << 20);
             let frames = feed_all(&mut f, &[&all[..cut], &all[cut..]]);
-            assert_eq!(
-                frames,
-                vec![Frame::Line(big.clone()), Frame::Line(b"next".to_vec())]
-            );
+            assert_eq!(frames, vec![line(&big), line(b"next")]);
         }
     }
 
@@ -253,14 +226,7 @@ mod tests {
     fn splits_across_chunk_boundaries() {
         let mut f = LineFramer::new(100);
         let frames = feed_all(&mut f, &[b"ab", b"c\r\nde", b"f\n\n  \n", b"tail"]);
-        assert_eq!(
-            frames,
-            vec![
-                Frame::Line(b"abc".to_vec()),
-                Frame::Line(b"def".to_vec()),
-                Frame::Line(b"tail".to_vec())
-            ]
-        );
+        assert_eq!(frames, vec![line(b"abc"), line(b"def"), line(b"tail")]);
     }
 
     #[test]
@@ -277,7 +243,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(frames[1], Frame::Line(b"ok".to_vec()));
+        assert_eq!(frames[1], line(b"ok"));
         // The buffer never held the whole oversized line.
         assert!(f.buf.capacity() < 20_000);
     }
@@ -286,7 +252,7 @@ mod tests {
     fn exact_limit_is_accepted() {
         let mut f = LineFramer::new(4);
         let frames = feed_all(&mut f, &[b"1234\n12345\n"]);
-        assert_eq!(frames[0], Frame::Line(b"1234".to_vec()));
+        assert_eq!(frames[0], line(b"1234"));
         assert!(matches!(frames[1], Frame::Oversized { len: 5, .. }));
     }
 }

@@ -17,7 +17,7 @@ use crate::notification::ServerNotification;
 use crate::transport::{OutKind, Outgoing, StrayLog, Transport};
 
 impl Conn {
-    pub(super) fn on_message_bytes(&mut self, bytes: Vec<u8>, transport: &mut Transport) {
+    pub(super) fn on_message_bytes(&mut self, bytes: bytes::Bytes, transport: &mut Transport) {
         // The common message, a successful response, is routed by its shape alone when it has
         // the usual member order; its owner parses (and so validates) the result, once.
         if let Some((id, range)) = mcpmux_protocol::jsonrpc::fast_response(&bytes) {
@@ -60,7 +60,7 @@ impl Conn {
     fn on_result(
         &mut self,
         id: Option<u64>,
-        frame: Vec<u8>,
+        frame: bytes::Bytes,
         range: std::ops::Range<usize>,
         checked: bool,
     ) {

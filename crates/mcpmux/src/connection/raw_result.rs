@@ -18,7 +18,7 @@ const FAST_PARSE_MAX: usize = 4 * 1024;
 pub(crate) enum RawResult {
     /// `frame[range]` is the result.
     Frame {
-        frame: Vec<u8>,
+        frame: bytes::Bytes,
         range: std::ops::Range<usize>,
         /// Whether the decoder validated the message. If not (routed by its shape alone,
         /// `jsonrpc::fast_response`), a range that does not parse makes the parser decode the

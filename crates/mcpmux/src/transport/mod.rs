@@ -83,8 +83,9 @@ impl Outgoing {
 /// What a transport reports to the connection task.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// One incoming JSON-RPC message (or batch), as received.
-    Message(Vec<u8>),
+    /// One incoming JSON-RPC message (or batch), as received (stdio: a slice of the buffer it
+    /// was read into, shared, not copied).
+    Message(bytes::Bytes),
     /// A message over the size limit was dropped; `prefix` is its start (to find its id).
     Oversized { prefix: Vec<u8>, len: usize },
     /// The transport could not deliver request `id` or its response; fail that caller only.

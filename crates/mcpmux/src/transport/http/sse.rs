@@ -101,7 +101,7 @@ pub(super) async fn read_events(
             let Some(data) = ev.data else { continue };
             let data = data.into_bytes();
             let done = awaiting.is_some_and(|id| answers(&data, id));
-            ctx.report(Report::Event(Event::Message(data)));
+            ctx.report(Report::Event(Event::Message(data.into())));
             if done {
                 end.got_response = true;
                 end.rest = Some(resp);

@@ -161,7 +161,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, mut out: Outgoing) -> bool {
         if let Some(id) = request_id
             && answers(&body, id)
         {
-            ctx.report(Report::Event(Event::Message(body)));
+            ctx.report(Report::Event(Event::Message(body.into())));
             return true;
         }
         let err = explain::status_error("the server answered", status, kind.as_deref(), &body);
@@ -221,7 +221,7 @@ pub(super) async fn post(ctx: Arc<Ctx>, mut out: Outgoing) -> bool {
             // In JSON mode the answer can only be this body: if it is not, say so now rather
             // than let the caller wait for its timeout.
             let answered = answers(&body, id);
-            ctx.report(Report::Event(Event::Message(body)));
+            ctx.report(Report::Event(Event::Message(body.into())));
             if !answered {
                 ctx.fail(
                     id,
