@@ -73,12 +73,15 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut run = 0; // start of the bytes not yet copied
     // Bounded by the string: each iteration moves past one byte that needs escaping.
     while let Some(at) = first_escape(bytes, run) {
-        if let Some(esc) = bytes.get(at).copied().and_then(escape_of) {
-            out.extend_from_slice(&bytes[run..at]);
-            out.extend_from_slice(esc);
-        } else {
-            // Not reached (the mask's lowest bit is exact); copying the byte as is stays correct.
-            out.extend_from_slice(&bytes[run..=at]);
+        match bytes.get(at).copied().map(escape_of) {
+            Some(Some(esc)) => {
+                out.extend_from_slice(&bytes[run..at]);
+                out.extend_from_slice(esc);
+            }
+            // Not reached (the mask's lowest bit is exact, and within the string); copying the
+            // byte as it is stays correct.
+            Some(None) => out.extend_from_slice(&bytes[run..=at]),
+            None => break,
         }
         run = at + 1;
     }

@@ -43,16 +43,18 @@ async fn ten_thousand_concurrent_calls_each_get_their_own_answer() {
     assert!(cancelled_ids(&guard).await.is_empty());
 }
 
+/// The test server with request ids that tests can count: no output validation (its
+/// `tools/list` would take an id) and a pinned version (no `server/discover` probe).
+fn numbered_server() -> mcpmux::ServerBuilder {
+    test_server()
+        .validate_structured_output(false)
+        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
+}
+
 /// Request ids are sequential per connection: initialize is 1, then one per request.
 #[tokio::test]
 async fn a_dropped_caller_cancels_exactly_its_request() {
-    // No output validation (its `tools/list` would take a request id) and a pinned version (no
-    // `server/discover` probe).
-    let server = test_server()
-        .validate_structured_output(false)
-        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
-        .build()
-        .unwrap();
+    let server = numbered_server().build().unwrap();
     let guard = server.enter().await.unwrap(); // id 1: initialize
     guard.call_tool("echo", json!({"text": "a"})).await.unwrap(); // id 2
     let hang = guard.call_tool("hang", json!({})); // id 3, dropped below
@@ -75,11 +77,7 @@ async fn a_dropped_caller_cancels_exactly_its_request() {
 /// handles the cancellation.
 #[tokio::test]
 async fn a_call_dropped_right_after_it_was_queued_is_sent_then_cancelled() {
-    let server = test_server()
-        .validate_structured_output(false)
-        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
-        .build()
-        .unwrap();
+    let server = numbered_server().build().unwrap();
     let guard = server.enter().await.unwrap(); // id 1: initialize
     let mut hang = Box::pin(guard.call_tool("hang", json!({})).into_future()); // id 2
     let first =
@@ -93,10 +91,8 @@ async fn a_call_dropped_right_after_it_was_queued_is_sent_then_cancelled() {
 
 #[tokio::test]
 async fn a_request_timeout_fails_the_call_and_cancels_it_on_the_server() {
-    let server = test_server()
+    let server = numbered_server()
         .request_timeout(Duration::from_millis(200))
-        .validate_structured_output(false)
-        .protocol_version(mcpmux::ProtocolVersion::V2025_11_25)
         .build()
         .unwrap();
     let guard = server.enter().await.unwrap(); // id 1
