@@ -760,6 +760,51 @@ mod tests {
         assert_eq!(s.id.as_deref(), Some("bad\nid"), "kept to detect expiry");
     }
 
+    /// Every message's POST is a spawned task, so its future's size is paid per request in
+    /// flight (10,000 at `c10k`). An OAuth retry loop once made it 5,104 bytes unnoticed
+    /// (BENCHMARKS.md, change 21: 2,272 since); this catches the next such growth.
+    #[test]
+    fn a_messages_post_future_stays_small() {
+        const MAX: usize = 3 * 1024;
+        let http = HttpSettings {
+            url: reqwest::Url::parse("http://127.0.0.1:9/mcp").expect("url"),
+            mode: HttpMode::Streamable,
+            headers: HeaderMap::new(),
+            client: None,
+            client_options: crate::http_client::ClientOptions::default(),
+            max_concurrency: None,
+            max_reconnects: 0,
+            default_retry: Duration::from_secs(1),
+            auth: None,
+        };
+        let config = Arc::new(TransportSettings {
+            name: "size".into(),
+            max_message_size: 1 << 20,
+            kind: crate::transport::TransportKind::Http(http.clone()),
+        });
+        let transport = HttpTransport::new(config, &http).expect("transport");
+        let request = || {
+            Outgoing::new(
+                b"{}\n".to_vec(),
+                OutKind::Request {
+                    id: 1,
+                    initialize: false,
+                },
+            )
+        };
+        let streamable = streamable::post(transport.ctx.clone(), request());
+        let legacy = legacy::post(transport.ctx.clone(), http.url.clone(), request());
+        for (name, size) in [
+            ("streamable", std::mem::size_of_val(&streamable)),
+            ("legacy", std::mem::size_of_val(&legacy)),
+        ] {
+            assert!(
+                size <= MAX,
+                "a {name} POST's future is {size} bytes (at most {MAX})"
+            );
+        }
+    }
+
     #[test]
     fn configured_accept_and_session_headers_are_kept_or_replaced_as_before() {
         // `RequestBuilder::header` appended Accept and Content-Type to the configured headers;
