@@ -45,11 +45,18 @@ fn queue(conn: &ConnHandle, id: u64, request: Command) -> Result<CancelOnDrop<'_
     if !conn.send(request) {
         return Err(conn.closed_error());
     }
-    Ok(CancelOnDrop {
-        conn,
-        id,
-        reason: Some(DROPPED),
-    })
+    Ok(CancelOnDrop::armed(conn, id))
+}
+
+impl<'a> CancelOnDrop<'a> {
+    /// A guard that cancels request `id` if dropped before its outcome.
+    fn armed(conn: &'a ConnHandle, id: u64) -> Self {
+        CancelOnDrop {
+            conn,
+            id,
+            reason: Some(DROPPED),
+        }
+    }
 }
 
 thread_local! {
@@ -200,14 +207,11 @@ pub(crate) fn queue_plain_with(
     encode: impl FnOnce(i64, &mut Vec<u8>),
 ) -> Result<Waiting<'_>> {
     let id = conn.next_id();
-    let mut line = if conn.has_outbox() {
-        SCRATCH.take()
-    } else {
-        Vec::new()
-    };
+    let outbox = conn.has_outbox();
+    let mut line = if outbox { SCRATCH.take() } else { Vec::new() };
     line.clear();
     encode(id as i64, &mut line);
-    if !conn.has_outbox() || line.len() >= LARGE_REQUEST {
+    if !outbox || line.len() >= LARGE_REQUEST {
         let prepared = Prepared { id, frame: line };
         return queue_plain(conn, prepared, Vec::new(), timeout, false);
     }
@@ -219,11 +223,7 @@ pub(crate) fn queue_plain_with(
     if !queued {
         return Err(conn.closed_error());
     }
-    let guard = CancelOnDrop {
-        conn,
-        id,
-        reason: Some(DROPPED),
-    };
+    let guard = CancelOnDrop::armed(conn, id);
     Ok(Waiting { rx, guard, timeout })
 }
 

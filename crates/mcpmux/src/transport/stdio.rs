@@ -102,16 +102,22 @@ impl StdioTransport {
             self.wqueue.push_back(frame);
             return;
         }
+        if !self.append_to_last(&frame) {
+            let mut chunk = self.spare_chunk();
+            chunk.extend_from_slice(&frame);
+            self.wqueue.push_back(chunk);
+        }
+    }
+
+    /// Appends `bytes` to the last queued chunk if it has room without reallocating (a large
+    /// frame is never grown) and is not full yet; `false` when it was not.
+    fn append_to_last(&mut self, bytes: &[u8]) -> bool {
         match self.wqueue.back_mut() {
-            // Append to the last chunk when it has room (never reallocating a large frame).
-            Some(last) if last.capacity() - last.len() >= frame.len() && last.len() < COALESCE => {
-                last.extend_from_slice(&frame);
+            Some(last) if last.capacity() - last.len() >= bytes.len() && last.len() < COALESCE => {
+                last.extend_from_slice(bytes);
+                true
             }
-            _ => {
-                let mut chunk = self.spare_chunk();
-                chunk.extend_from_slice(&frame);
-                self.wqueue.push_back(chunk);
-            }
+            _ => false,
         }
     }
 
@@ -121,13 +127,10 @@ impl StdioTransport {
     /// is otherwise.
     pub(crate) fn send_chunk(&mut self, chunk: Vec<u8>) {
         self.queued += chunk.len();
-        match self.wqueue.back_mut() {
-            Some(last) if last.capacity() - last.len() >= chunk.len() && last.len() < COALESCE => {
-                last.extend_from_slice(&chunk);
-                self.recycle(chunk);
-            }
-            _ if chunk.is_empty() => self.recycle(chunk),
-            _ => self.wqueue.push_back(chunk),
+        if chunk.is_empty() || self.append_to_last(&chunk) {
+            self.recycle(chunk);
+        } else {
+            self.wqueue.push_back(chunk);
         }
     }
 
